@@ -1,0 +1,351 @@
+"""The `catalog` command line: thin commands over the library, one renderer for output.
+
+Exit codes: 0 success; 1 the operation failed (crawl failed, statement refused, database
+error); 2 usage error (bad option, malformed query or date).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from catalog import config as catalog_config
+from catalog import output, queries, search
+from catalog.config import CatalogConfig
+from catalog.db import make_engine, needs_upgrade, upgrade
+from catalog.errors import CatalogError
+
+
+class CliError(click.ClickException):
+    """A library error shown as one line, with the library's exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class CatalogGroup(click.Group):
+    """Turns library errors into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CatalogError as exc:
+            raise CliError(str(exc), exc.exit_code) from exc
+        except SQLAlchemyError as exc:
+            first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise CliError(f"database error: {first}") from exc
+        except OSError as exc:
+            raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from exc
+
+
+class DateBound(click.ParamType):
+    """YYYY, YYYY-MM or YYYY-MM-DD; a start bound takes the first day, an end bound the last."""
+
+    name = "date"
+
+    def __init__(self, end: bool = False) -> None:
+        self.end = end
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value).strip()
+        try:
+            parts = [int(p) for p in text.split("-")]
+            if len(parts) == 1:
+                return date(parts[0], 12, 31) if self.end else date(parts[0], 1, 1)
+            if len(parts) == 2:
+                if not self.end:
+                    return date(parts[0], parts[1], 1)
+                nxt = date(parts[0] + parts[1] // 12, parts[1] % 12 + 1, 1)
+                return date.fromordinal(nxt.toordinal() - 1)
+            if len(parts) == 3:
+                return date(*parts)
+        except ValueError:
+            pass
+        self.fail(f"{text!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", param, ctx)
+
+
+def _config(ctx: click.Context) -> CatalogConfig:
+    return ctx.find_object(CatalogConfig)  # type: ignore[return-value]
+
+
+def _engine(config: CatalogConfig, *, read_only: bool = False):
+    if read_only:
+        return make_engine(config.db_url, read_only=True)
+    engine = make_engine(config.db_url)
+    if needs_upgrade(engine):
+        upgrade(engine)
+    return engine
+
+
+pass_config = click.make_pass_decorator(CatalogConfig)
+
+
+@click.group(cls=CatalogGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="CATALOG_HOME",
+              help="Catalog folder (database, index, log). Env: CATALOG_HOME.")
+@click.option("--db", "db_url", metavar="URL", envvar="CATALOG_DB",
+              help="SQLAlchemy database URL instead of <home>/catalog.db. Env: CATALOG_DB.")
+@click.version_option(package_name="thinktank-catalog")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, db_url: str | None) -> None:
+    """A searchable catalog of think-tank publications.
+
+    \b
+    Example:
+        catalog crawl --topic security-cooperation
+        catalog search 'alliance AND japan' --since 2021
+    """
+    ctx.obj = catalog_config.resolve(home, db_url)
+
+
+# --- db ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@pass_config
+def db_upgrade(config: CatalogConfig) -> None:
+    """Create or upgrade the catalog schema to the newest migration.
+
+    \b
+    Example:
+        catalog --db postgresql+psycopg://localhost/catalog db upgrade
+    """
+    engine = make_engine(config.db_url)
+    upgrade(engine)
+    click.echo(f"catalog schema is up to date ({engine.url.render_as_string()})", err=True)
+
+
+# --- crawl ---------------------------------------------------------------------------------
+
+
+def _print_summary(summary) -> None:
+    click.echo(
+        f"run {summary.run_id} {summary.status}: pages {summary.pages_fetched}, "
+        f"items {summary.items_seen}, new {summary.items_new}, "
+        f"updated {summary.items_updated}, unchanged {summary.items_unchanged}, "
+        f"skipped {summary.items_skipped}"
+    )
+
+
+@cli.command()
+@click.option("--topic", "topics", multiple=True, metavar="SLUG",
+              help="RAND topic slug, e.g. security-cooperation (repeatable).")
+@click.option("--start-url", "start_urls", multiple=True, metavar="URL",
+              help="Listing page URL on any host (repeatable).")
+@click.option("--max-pages", type=click.IntRange(min=1), help="Listing pages per topic, at most.")
+@click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO) to stderr.")
+@pass_config
+def crawl(config: CatalogConfig, topics: tuple[str, ...], start_urls: tuple[str, ...],
+          max_pages: int | None, verbose: bool) -> None:
+    """Crawl topic listings into the catalog and print what changed.
+
+    With neither --topic nor --start-url, crawls RAND's security-cooperation topic.
+    Exits 1 when the run failed (what it stored before failing stays stored).
+
+    \b
+    Example:
+        catalog crawl --topic security-cooperation --max-pages 2
+    """
+    from catalog.crawl import run_crawl
+
+    summary = run_crawl(config, topics=list(topics), start_urls=list(start_urls),
+                        max_pages=max_pages, log_level="INFO" if verbose else "WARNING")
+    _print_summary(summary)
+    if summary.status != "succeeded":
+        raise CliError(f"crawl {summary.status}: {summary.error or 'see the log'}", 1)
+
+
+# --- search --------------------------------------------------------------------------------
+
+SEARCH_COLUMNS = ("published_on", "content_type", "title", "url", "snippet")
+SEARCH_JSON_COLUMNS = (
+    "url", "title", "content_type", "published_on", "summary", "topics", "score", "snippet",
+)
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--type", "content_type", metavar="TYPE", help="Only this content type, e.g. Report.")
+@click.option("--since", type=DateBound(), help="Published on or after (YYYY[-MM[-DD]]).")
+@click.option("--until", type=DateBound(end=True), help="Published on or before (YYYY[-MM[-DD]]).")
+@click.option("--topic", metavar="SLUG", help="Only publications listed under this topic.")
+@click.option("--sort", type=click.Choice(search.SORTS), default="relevance", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@pass_config
+def search_command(config: CatalogConfig, query: str, content_type: str | None,
+                   since: date | None, until: date | None, topic: str | None, sort: str,
+                   limit: int, as_json: bool) -> None:
+    """Full-text search (Whoosh syntax: phrases, AND/OR/NOT, field:term).
+
+    Fields: title, summary, type, topic (slug), topics (names), date, url.
+
+    \b
+    Example:
+        catalog search '"security cooperation" AND japan' --type Report --sort newest
+    """
+    hits = search.search(config.index_dir, query, content_type=content_type, topic=topic,
+                         since=since, until=until, sort=sort, limit=limit)
+    rows_by_url = queries.publications_by_url(_engine(config), [h.url for h in hits])
+    rows = []
+    for hit in hits:
+        row = rows_by_url.get(hit.url)
+        if row is None:  # indexed but gone from the database: the index is stale
+            continue
+        rows.append({**row, "topics": row["topic_slugs"], "score": hit.score,
+                     "snippet": hit.snippet or row["summary"][:160]})
+    if as_json:
+        output.render(rows, SEARCH_JSON_COLUMNS, "json")
+    elif rows:
+        output.render(rows, SEARCH_COLUMNS, "table",
+                      widths={"content_type": 16, "title": 60, "url": 80, "snippet": 90})
+    else:
+        click.echo("no matches", err=True)
+
+
+# --- sql -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("statement")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of row objects.")
+@pass_config
+def sql(config: CatalogConfig, statement: str, as_csv: bool, as_json: bool) -> None:
+    """Run one read-only SQL statement against the catalog.
+
+    Statements that would write are refused and the catalog is left unchanged.
+
+    \b
+    Example:
+        catalog sql "SELECT content_type, count(*) FROM publications GROUP BY 1" --csv
+    """
+    if as_csv and as_json:
+        raise click.UsageError("choose one of --csv and --json")
+    columns, rows = queries.run_readonly_sql(_engine(config, read_only=True), statement)
+    output.render(rows, columns, "csv" if as_csv else "json" if as_json else "table")
+
+
+# --- stats ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@pass_config
+def stats(config: CatalogConfig, as_json: bool) -> None:
+    """Counts by type, by year and by topic, and the last crawl run.
+
+    \b
+    Example:
+        catalog stats --json
+    """
+    figures = queries.stats(_engine(config))
+    if as_json:
+        click.echo(output.to_json(figures))
+        return
+    click.echo(f"publications: {figures['publications']}\n")
+    output.render(figures["by_type"], ("content_type", "count"))
+    click.echo()
+    output.render(figures["by_year"], ("year", "count"))
+    click.echo()
+    output.render(figures["by_topic"], ("topic", "count"))
+    run = figures["last_run"]
+    if run:
+        click.echo(
+            f"\nlast run: #{run['id']} {run['status']} started {run['started_at']:%Y-%m-%d %H:%M} "
+            f"UTC, pages {run['pages_fetched']}, new {run['items_new']}, "
+            f"updated {run['items_updated']}"
+        )
+
+
+# --- export --------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (*queries.PUBLICATION_COLUMNS, "topics")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "jsonl"]), default="jsonl",
+              show_default=True)
+@click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of stdout.")
+@pass_config
+def export(config: CatalogConfig, fmt: str, output_path: Path | None) -> None:
+    """Export every publication with its topics.
+
+    \b
+    Example:
+        catalog export --format csv --output publications.csv
+    """
+    rows = queries.export_rows(_engine(config))
+    if output_path is None:
+        count = output.render(rows, EXPORT_COLUMNS, fmt)
+    else:
+        partial = output_path.with_name(output_path.name + ".partial")
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            count = output.render(rows, EXPORT_COLUMNS, fmt, out=handle)
+        partial.replace(output_path)
+    click.echo(f"exported {count} publications", err=True)
+
+
+# --- index ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def index() -> None:
+    """Search index commands."""
+
+
+@index.command("rebuild")
+@pass_config
+def index_rebuild(config: CatalogConfig) -> None:
+    """Rebuild the search index from the database (the source of truth).
+
+    \b
+    Example:
+        catalog index rebuild
+    """
+    count = search.rebuild(config.index_dir, queries.index_documents(_engine(config)))
+    click.echo(f"indexed {count} publications into {config.index_dir}")
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--query", default="alliances", show_default=True, help="The sample search.")
+@pass_config
+def demo(config: CatalogConfig, query: str) -> None:
+    """Crawl a bundled RAND-shaped sample site served on 127.0.0.1; no network needed.
+
+    \b
+    Example:
+        catalog --home ./demo-home demo
+    """
+    from catalog.demo import run_demo
+
+    summary, hits = run_demo(config, query)
+    click.echo(f"catalog home: {config.home}")
+    _print_summary(summary)
+    click.echo(f"\nsample search: catalog search {query!r}")
+    output.render(hits, ("published_on", "content_type", "title", "snippet"), "table",
+                  widths={"title": 60, "snippet": 80})
+    if summary.status != "succeeded":
+        raise CliError(f"demo crawl {summary.status}: {summary.error}")
+
+
+def main(argv: list[str] | None = None) -> Callable[..., Any]:
+    return cli.main(args=argv if argv is not None else sys.argv[1:])

@@ -1,0 +1,39 @@
+"""Errors the library raises and the command line turns into one-line messages.
+
+Each carries the process exit code the CLI uses for it, so that cron wrappers can tell a bad
+query (2) from a failed crawl (1) without parsing text.
+"""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    """Base class: a problem the user can act on, reported without a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(CatalogError):
+    """The request itself is malformed (bad query, bad date, bad option value)."""
+
+    exit_code = 2
+
+
+class QueryError(UsageError):
+    """A search query Whoosh cannot parse or run."""
+
+
+class ReadOnlyError(CatalogError):
+    """`catalog sql` was asked to run a statement that writes."""
+
+
+class SQLError(CatalogError):
+    """A read-only SQL statement failed (syntax error, unknown table...)."""
+
+
+class CrawlFailed(CatalogError):
+    """A crawl ended without success; what it stored before failing stays stored."""
+
+
+class DatabaseError(CatalogError):
+    """The catalog database cannot be opened or is not at the expected schema."""

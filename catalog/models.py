@@ -1,0 +1,106 @@
+"""The catalog's tables as SQLAlchemy 2.x typed models.
+
+Table and column names are a public contract: users write SQL against them. Change them only
+through an Alembic revision, and document the change in the README's schema section.
+Times are UTC, stored without a zone; dates are ISO ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Publication(Base):
+    """One publication, keyed by its canonical URL; listing fields as last seen."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(100), default="", index=True)
+    published_on: Mapped[date | None] = mapped_column(Date, index=True)
+    date_text: Mapped[str] = mapped_column(String(100), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    image_caption: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+    listings: Mapped[list[PublicationTopic]] = relationship(back_populates="publication")
+
+
+class Topic(Base):
+    """A topic listing (e.g. RAND's Security Cooperation), keyed by its slug."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str] = mapped_column(String(2048))
+
+    listings: Mapped[list[PublicationTopic]] = relationship(back_populates="topic")
+
+
+class PublicationTopic(Base):
+    """Where a publication is listed: under which topic, in which section, at which place."""
+
+    __tablename__ = "publication_topics"
+
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    section: Mapped[str] = mapped_column(String(20), primary_key=True)
+    listing_url: Mapped[str] = mapped_column(String(2048))
+    position: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+    publication: Mapped[Publication] = relationship(back_populates="listings")
+    topic: Mapped[Topic] = relationship(back_populates="listings")
+
+
+class CrawlRun(Base):
+    """The journal of crawls: one row per run, written when it starts and when it ends."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    spider: Mapped[str] = mapped_column(String(100), default="")
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    items_seen: Mapped[int] = mapped_column(Integer, default=0)
+    items_new: Mapped[int] = mapped_column(Integer, default=0)
+    items_updated: Mapped[int] = mapped_column(Integer, default=0)
+    items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    items_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,163 @@
+"""Read-side queries: what search, stats, export and `catalog sql` read from the database.
+
+Nothing here writes; ``run_readonly_sql`` goes further and makes writing impossible.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, String, cast, func, select, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
+
+from catalog.errors import ReadOnlyError, SQLError
+from catalog.models import CrawlRun, Publication, PublicationTopic, Topic
+from catalog.store import CHUNK
+
+P = Publication.__table__
+T = Topic.__table__
+L = PublicationTopic.__table__
+R = CrawlRun.__table__
+
+PUBLICATION_COLUMNS = (
+    "id", "url", "title", "content_type", "published_on", "date_text", "summary",
+    "image_url", "image_caption", "first_seen_at", "last_seen_at",
+)
+_READ_ONLY_MESSAGES = re.compile(r"read-?only|read only|query_only|not authorized", re.I)
+
+
+def _topics_for(engine: Engine, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    topics: dict[int, list[tuple[str, str]]] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        query = (
+            select(L.c.publication_id, T.c.slug, T.c.name)
+            .distinct()
+            .join(T, T.c.id == L.c.topic_id)
+            .where(L.c.publication_id.in_(chunk))
+            .order_by(L.c.publication_id, T.c.slug)
+        )
+        with engine.connect() as conn:
+            for pub_id, slug, name in conn.execute(query):
+                topics.setdefault(pub_id, []).append((slug, name))
+    return topics
+
+
+def _with_topics(engine: Engine, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    topics = _topics_for(engine, [r["id"] for r in rows])
+    for row in rows:
+        pairs = topics.get(row["id"], [])
+        row["topic_slugs"] = [slug for slug, _ in pairs]
+        row["topic_names"] = [name for _, name in pairs]
+    return rows
+
+
+def index_documents(engine: Engine, ids: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
+    """Publications as the search index wants them, streamed in chunks (all when ids is None)."""
+    columns = [P.c[name] for name in PUBLICATION_COLUMNS]
+    if ids is not None:
+        id_list = sorted(ids)
+        for start in range(0, len(id_list), CHUNK):
+            query = select(*columns).where(P.c.id.in_(id_list[start : start + CHUNK]))
+            with engine.connect() as conn:
+                rows = [dict(r) for r in conn.execute(query).mappings()]
+            yield from _with_topics(engine, rows)
+        return
+    last_id = 0
+    while True:
+        query = select(*columns).where(P.c.id > last_id).order_by(P.c.id).limit(CHUNK)
+        with engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        if not rows:
+            return
+        last_id = rows[-1]["id"]
+        yield from _with_topics(engine, rows)
+
+
+def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
+    columns = [P.c[name] for name in PUBLICATION_COLUMNS]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(urls), CHUNK):
+        query = select(*columns).where(P.c.url.in_(urls[start : start + CHUNK]))
+        with engine.connect() as conn:
+            found.update({r["url"]: dict(r) for r in conn.execute(query).mappings()})
+    _with_topics(engine, list(found.values()))
+    return found
+
+
+def export_rows(engine: Engine) -> Iterator[dict[str, Any]]:
+    """Every publication with its topics, oldest id first, for `catalog export`."""
+    for row in index_documents(engine):
+        row["topics"] = row.pop("topic_slugs")
+        row.pop("topic_names")
+        yield row
+
+
+def publication_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(P)).scalar_one())
+
+
+def stats(engine: Engine) -> dict[str, Any]:
+    """Counts by type, by year and by topic, and the last crawl run."""
+    year = func.substr(cast(P.c.published_on, String), 1, 4)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(P)).scalar_one()
+        by_type = conn.execute(
+            select(P.c.content_type, func.count().label("n"))
+            .group_by(P.c.content_type)
+            .order_by(func.count().desc(), P.c.content_type)
+        ).all()
+        by_year = conn.execute(
+            select(year.label("year"), func.count().label("n")).group_by(year).order_by(year.desc())
+        ).all()
+        by_topic = conn.execute(
+            select(T.c.slug, func.count(func.distinct(L.c.publication_id)).label("n"))
+            .join(L, L.c.topic_id == T.c.id)
+            .group_by(T.c.slug)
+            .order_by(T.c.slug)
+        ).all()
+        last_run = conn.execute(select(R).order_by(R.c.id.desc()).limit(1)).mappings().first()
+    return {
+        "publications": total,
+        "by_type": [{"content_type": t or "(none)", "count": n} for t, n in by_type],
+        "by_year": [{"year": y or "(undated)", "count": n} for y, n in by_year],
+        "by_topic": [{"topic": s, "count": n} for s, n in by_topic],
+        "last_run": dict(last_run) if last_run else None,
+    }
+
+
+def run_readonly_sql(engine: Engine, sql: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """Run one statement in a transaction that cannot write, and always roll it back.
+
+    SQLite engines come from ``make_engine(read_only=True)`` (``mode=ro`` plus
+    ``query_only``); other backends get ``SET TRANSACTION READ ONLY``.
+    """
+    statement = sql.strip().rstrip(";").strip()
+    if not statement:
+        raise SQLError("empty SQL statement")
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                if conn.dialect.name != "sqlite":
+                    conn.execute(text("SET TRANSACTION READ ONLY"))
+                result = conn.exec_driver_sql(statement)
+                if not result.returns_rows:
+                    raise ReadOnlyError(
+                        "catalog sql is read-only: only statements that return rows are run"
+                    )
+                columns = list(result.keys())
+                rows = [dict(zip(columns, row, strict=True)) for row in result]
+            finally:
+                transaction.rollback()
+    except (DBAPIError, StatementError) as exc:
+        message = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        if _READ_ONLY_MESSAGES.search(message):
+            raise ReadOnlyError(f"catalog sql is read-only; statement refused ({message})") from exc
+        raise SQLError(f"SQL error: {message}") from exc
+    except SQLAlchemyError as exc:
+        raise SQLError(f"SQL error: {str(exc).splitlines()[0]}") from exc
+    return columns, rows

@@ -1,0 +1,1 @@
+"""The Scrapy project: page objects parse, spiders navigate, pipelines store."""

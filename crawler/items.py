@@ -1,0 +1,67 @@
+"""Records handed from the crawl to the catalog.
+
+Plain dataclasses rather than ``scrapy.Item``: page objects build them without importing Scrapy,
+the store reads them without knowing about crawling, and fixtures compare them as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+SECTION_FEATURED = "featured"
+SECTION_LIST = "list"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    """A topic as a listing page names it."""
+
+    slug: str
+    name: str
+    url: str
+
+
+@dataclass(slots=True)
+class ListingEntry:
+    """One teaser of a topic listing page, cleaned and with an absolute canonical URL."""
+
+    url: str
+    title: str
+    content_type: str
+    published_on: date | None
+    date_text: str
+    summary: str
+    image_url: str | None
+    image_caption: str | None
+    topic: TopicRef
+    section: str
+    listing_url: str
+    position: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedTeaser:
+    """A teaser that could not become a record (no title or no link); counted, never stored."""
+
+    section: str
+    position: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

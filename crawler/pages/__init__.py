@@ -1,0 +1,1 @@
+"""Page objects: (url, html) in, typed records out. No Scrapy, no database."""

@@ -1,0 +1,42 @@
+"""Scrapy settings: polite by default, one pipeline into the catalog.
+
+The catalog's location comes from CATALOG_HOME / CATALOG_DB (environment or ``-s``), the same
+variables the ``catalog`` command reads, so ``scrapy crawl`` and ``catalog crawl`` share a catalog.
+"""
+
+import os
+
+BOT_NAME = "thinktank_catalog"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+CATALOG_CONTACT = os.environ.get(
+    "CATALOG_CONTACT", "https://pypi.org/project/thinktank-catalog/"
+)
+USER_AGENT = f"thinktank-catalog/0.1 (+{CATALOG_CONTACT}; publication catalog for policy research)"
+ROBOTSTXT_OBEY = True
+
+# Pace: one request at a time per host, at least a second apart, slower when the host is slow.
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # a listing page is ~100 KB; anything this big is not one
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+
+ITEM_PIPELINES = {"crawler.pipelines.CatalogPipeline": 300}
+
+CATALOG_HOME = os.environ.get("CATALOG_HOME")
+CATALOG_DB = os.environ.get("CATALOG_DB")
+CATALOG_BATCH_SIZE = 200
+
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

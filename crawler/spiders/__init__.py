@@ -1,0 +1,1 @@
+"""Spiders: which pages to fetch and which links to follow; parsing lives in crawler.pages."""
