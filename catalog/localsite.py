@@ -14,7 +14,7 @@ import json
 import mimetypes
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -91,10 +91,8 @@ def main() -> None:
     args = parser.parse_args()
     server = make_server(args.root, port=args.port)
     print(f"serving http://127.0.0.1:{server.server_address[1]}", flush=True)
-    try:
+    with suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

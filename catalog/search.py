@@ -196,6 +196,8 @@ def search(
     """Run a query with optional filters; hits carry a highlighted snippet of the summary."""
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+    if not exists(index_dir):
+        raise CatalogError(f"no search index at {index_dir}: run `catalog index rebuild`")
     query = parse_query(text)
     filters: list[Q.Query] = []
     if content_type:

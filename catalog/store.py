@@ -143,9 +143,7 @@ class CatalogStore:
                     [{"slug": t.slug, "name": t.name, "url": t.url} for t in topics.values()],
                     keys=["slug"], update=["name", "url"])
             topic_ids = dict(
-                conn.execute(select(TOPICS.c.slug, TOPICS.c.id).where(TOPICS.c.slug.in_(topics)))
-                .tuples()
-                .all()
+                conn.execute(select(TOPICS.c.slug, TOPICS.c.id).where(TOPICS.c.slug.in_(topics))).all()
             )
             links: dict[tuple[int, int, str], dict[str, Any]] = {}
             for e in entries:
@@ -187,7 +185,7 @@ def _publication_ids(conn: Connection, urls: list[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for chunk in _chunks(urls):
         query = select(PUBLICATIONS.c.url, PUBLICATIONS.c.id).where(PUBLICATIONS.c.url.in_(chunk))
-        ids.update(conn.execute(query).tuples().all())
+        ids.update(conn.execute(query).all())
     return ids
 
 
@@ -196,7 +194,7 @@ def _existing_pairs(conn: Connection, pairs: set[tuple[int, int]]) -> set[tuple[
     key = tuple_(LINKS.c.publication_id, LINKS.c.topic_id)
     for chunk in _chunks(sorted(pairs)):
         query = select(LINKS.c.publication_id, LINKS.c.topic_id).where(key.in_(chunk))
-        found.update(conn.execute(query).tuples().all())
+        found.update(conn.execute(query).all())
     return found
 
 

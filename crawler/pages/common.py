@@ -39,8 +39,12 @@ def clean_text(value: str | None) -> str:
 
 
 def text_of(selection: Selector | SelectorList) -> str:
-    """All text below the selection, cleaned: markup inside a title (em, span) does not split it."""
-    return clean_text(" ".join(selection.xpath(".//text()").getall()))
+    """All text below the selection, cleaned: markup inside a title (em, span) does not split it.
+
+    Text nodes are joined with nothing, so ``<em>What</em>’s`` stays one word; the whitespace
+    the page has between elements is kept, then collapsed.
+    """
+    return clean_text("".join(selection.xpath(".//text()").getall()))
 
 
 def parse_date(text: str | None) -> date | None:

@@ -31,6 +31,7 @@ FEATURED_TEASERS = "ul.teasers.feature > li"
 LIST_TEASERS = ("#results ul.teasers.list > li", ".filteredlist ul.teasers.list > li")
 ANY_LIST_TEASERS = "ul.teasers.list > li"
 TEASER_LINK = ("h3.title a", ".title a")
+TEASER_TITLE = ("h3.title", ".title")
 TEASER_TYPE = "p.type"
 TEASER_DATE = "p.date"
 TEASER_SUMMARY = "p.desc"
@@ -130,7 +131,8 @@ class RandTopicPage:
         self, li: Selector, topic: TopicRef, section: str, listing_url: str, position: int
     ) -> ListingEntry | SkippedTeaser:
         link = _first(li, TEASER_LINK)
-        title = text_of(link) if link is not None else ""
+        heading = link if link is not None else _first(li, TEASER_TITLE)
+        title = text_of(heading) if heading is not None else ""
         href = clean_text(link.attrib.get("href")) if link is not None else ""
         if not title:
             return SkippedTeaser(section=section, position=position, reason="no title")

@@ -1,0 +1,85 @@
+"""Shared fixtures: local RAND-shaped sites on 127.0.0.1 and catalogs built from them.
+
+Crawls run the real command line in a subprocess (Scrapy's reactor starts once per process);
+read-only commands run in-process through click's CliRunner.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from catalog.cli import cli
+from catalog.demo import DEMO_SITE
+from catalog.localsite import serve
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TOPIC = "security-cooperation"
+DEMO_PUBLICATIONS = 42  # distinct publications in the demo's security-cooperation topic
+
+
+@dataclass
+class Site:
+    root: Path
+    base: str
+
+    def topic_url(self, slug: str = TOPIC) -> str:
+        return f"{self.base}/topics/{slug}.html"
+
+
+def run_catalog(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run ``python -m catalog --home HOME ARGS`` as a user would, in its own process."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CATALOG_DB", "CATALOG_HOME")}
+    return subprocess.run(
+        [sys.executable, "-m", "catalog", "--home", str(home), *args],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO,
+    )
+
+
+def invoke(home: Path, *args: str) -> Result:
+    """Run a command in-process; for commands that do not crawl."""
+    return CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def demo_site() -> Iterator[Site]:
+    with serve(DEMO_SITE) as base:
+        yield Site(DEMO_SITE, base)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """A private, editable copy of the demo site, served on its own port."""
+    root = tmp_path / "site"
+    shutil.copytree(DEMO_SITE, root)
+    with serve(root) as base:
+        yield Site(root, base)
+
+
+@pytest.fixture(scope="session")
+def crawled_home(tmp_path_factory: pytest.TempPathFactory, demo_site: Site) -> Path:
+    """A catalog of both demo topics. Shared: tests must only read it."""
+    home = tmp_path_factory.mktemp("crawled") / "home"
+    result = run_catalog(
+        home, "crawl", "--start-url", demo_site.topic_url(),
+        "--start-url", demo_site.topic_url("alliances-and-partnerships"),
+    )
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+@pytest.fixture
+def home_copy(crawled_home: Path, tmp_path: Path) -> Path:
+    """A private copy of the crawled catalog, for tests that change it."""
+    target = tmp_path / "home"
+    shutil.copytree(crawled_home, target)
+    return target
