@@ -6,6 +6,7 @@ error); 2 usage error (bad option, malformed query or date).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -41,6 +42,11 @@ class CatalogGroup(click.Group):
         except SQLAlchemyError as exc:
             first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise CliError(f"database error: {first}") from exc
+        except BrokenPipeError:
+            # `catalog search x | head`: the reader left; say nothing more (as Python's docs do).
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except OSError as exc:
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from exc
 
@@ -90,10 +96,19 @@ pass_config = click.make_pass_decorator(CatalogConfig)
 
 
 @click.group(cls=CatalogGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="CATALOG_HOME",
-              help="Catalog folder (database, index, log). Env: CATALOG_HOME.")
-@click.option("--db", "db_url", metavar="URL", envvar="CATALOG_DB",
-              help="SQLAlchemy database URL instead of <home>/catalog.db. Env: CATALOG_DB.")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CATALOG_HOME",
+    help="Catalog folder (database, index, log). Env: CATALOG_HOME.",
+)
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    envvar="CATALOG_DB",
+    help="SQLAlchemy database URL instead of <home>/catalog.db. Env: CATALOG_DB.",
+)
 @click.version_option(package_name="thinktank-catalog")
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None, db_url: str | None) -> None:
@@ -142,15 +157,30 @@ def _print_summary(summary) -> None:
 
 
 @cli.command()
-@click.option("--topic", "topics", multiple=True, metavar="SLUG",
-              help="RAND topic slug, e.g. security-cooperation (repeatable).")
-@click.option("--start-url", "start_urls", multiple=True, metavar="URL",
-              help="Listing page URL on any host (repeatable).")
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    metavar="SLUG",
+    help="RAND topic slug, e.g. security-cooperation (repeatable).",
+)
+@click.option(
+    "--start-url",
+    "start_urls",
+    multiple=True,
+    metavar="URL",
+    help="Listing page URL on any host (repeatable).",
+)
 @click.option("--max-pages", type=click.IntRange(min=1), help="Listing pages per topic, at most.")
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO) to stderr.")
 @pass_config
-def crawl(config: CatalogConfig, topics: tuple[str, ...], start_urls: tuple[str, ...],
-          max_pages: int | None, verbose: bool) -> None:
+def crawl(
+    config: CatalogConfig,
+    topics: tuple[str, ...],
+    start_urls: tuple[str, ...],
+    max_pages: int | None,
+    verbose: bool,
+) -> None:
     """Crawl topic listings into the catalog and print what changed.
 
     With neither --topic nor --start-url, crawls RAND's security-cooperation topic.
@@ -162,8 +192,13 @@ def crawl(config: CatalogConfig, topics: tuple[str, ...], start_urls: tuple[str,
     """
     from catalog.crawl import run_crawl
 
-    summary = run_crawl(config, topics=list(topics), start_urls=list(start_urls),
-                        max_pages=max_pages, log_level="INFO" if verbose else "WARNING")
+    summary = run_crawl(
+        config,
+        topics=list(topics),
+        start_urls=list(start_urls),
+        max_pages=max_pages,
+        log_level="INFO" if verbose else "WARNING",
+    )
     _print_summary(summary)
     if summary.status != "succeeded":
         raise CliError(f"crawl {summary.status}: {summary.error or 'see the log'}", 1)
@@ -173,7 +208,14 @@ def crawl(config: CatalogConfig, topics: tuple[str, ...], start_urls: tuple[str,
 
 SEARCH_COLUMNS = ("published_on", "content_type", "title", "url", "snippet")
 SEARCH_JSON_COLUMNS = (
-    "url", "title", "content_type", "published_on", "summary", "topics", "score", "snippet",
+    "url",
+    "title",
+    "content_type",
+    "published_on",
+    "summary",
+    "topics",
+    "score",
+    "snippet",
 )
 
 
@@ -187,9 +229,17 @@ SEARCH_JSON_COLUMNS = (
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @pass_config
-def search_command(config: CatalogConfig, query: str, content_type: str | None,
-                   since: date | None, until: date | None, topic: str | None, sort: str,
-                   limit: int, as_json: bool) -> None:
+def search_command(
+    config: CatalogConfig,
+    query: str,
+    content_type: str | None,
+    since: date | None,
+    until: date | None,
+    topic: str | None,
+    sort: str,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Full-text search (Whoosh syntax: phrases, AND/OR/NOT, field:term).
 
     Fields: title, summary, type, topic (slug), topics (names), date, url.
@@ -198,21 +248,39 @@ def search_command(config: CatalogConfig, query: str, content_type: str | None,
     Example:
         catalog search '"security cooperation" AND japan' --type Report --sort newest
     """
-    hits = search.search(config.index_dir, query, content_type=content_type, topic=topic,
-                         since=since, until=until, sort=sort, limit=limit)
+    hits = search.search(
+        config.index_dir,
+        query,
+        content_type=content_type,
+        topic=topic,
+        since=since,
+        until=until,
+        sort=sort,
+        limit=limit,
+    )
     rows_by_url = queries.publications_by_url(_engine(config), [h.url for h in hits])
     rows = []
     for hit in hits:
         row = rows_by_url.get(hit.url)
         if row is None:  # indexed but gone from the database: the index is stale
             continue
-        rows.append({**row, "topics": row["topic_slugs"], "score": hit.score,
-                     "snippet": hit.snippet or row["summary"][:160]})
+        rows.append(
+            {
+                **row,
+                "topics": row["topic_slugs"],
+                "score": hit.score,
+                "snippet": hit.snippet or row["summary"][:160],
+            }
+        )
     if as_json:
         output.render(rows, SEARCH_JSON_COLUMNS, "json")
     elif rows:
-        output.render(rows, SEARCH_COLUMNS, "table",
-                      widths={"content_type": 16, "title": 60, "url": 80, "snippet": 90})
+        output.render(
+            rows,
+            SEARCH_COLUMNS,
+            "table",
+            widths={"content_type": 16, "title": 60, "url": 80, "snippet": 90},
+        )
     else:
         click.echo("no matches", err=True)
 
@@ -278,10 +346,19 @@ EXPORT_COLUMNS = (*queries.PUBLICATION_COLUMNS, "topics")
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "jsonl"]), default="jsonl",
-              show_default=True)
-@click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "jsonl"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
 @pass_config
 def export(config: CatalogConfig, fmt: str, output_path: Path | None) -> None:
     """Export every publication with its topics.
@@ -341,8 +418,12 @@ def demo(config: CatalogConfig, query: str) -> None:
     click.echo(f"catalog home: {config.home}")
     _print_summary(summary)
     click.echo(f"\nsample search: catalog search {query!r}")
-    output.render(hits, ("published_on", "content_type", "title", "snippet"), "table",
-                  widths={"title": 60, "snippet": 80})
+    output.render(
+        hits,
+        ("published_on", "content_type", "title", "snippet"),
+        "table",
+        widths={"title": 60, "snippet": 80},
+    )
     if summary.status != "succeeded":
         raise CliError(f"demo crawl {summary.status}: {summary.error}")
 

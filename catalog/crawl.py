@@ -89,8 +89,13 @@ def run_crawl(
         run = conn.execute(select(CrawlRun.__table__).where(CrawlRun.id == run_id)).mappings().one()
     engine.dispose()
     return CrawlSummary(
-        run_id=run["id"], status=run["status"], pages_fetched=run["pages_fetched"],
-        items_seen=run["items_seen"], items_new=run["items_new"],
-        items_updated=run["items_updated"], items_unchanged=run["items_unchanged"],
-        items_skipped=run["items_skipped"], error=run["error"],
+        run_id=run["id"],
+        status=run["status"],
+        pages_fetched=run["pages_fetched"],
+        items_seen=run["items_seen"],
+        items_new=run["items_new"],
+        items_updated=run["items_updated"],
+        items_unchanged=run["items_unchanged"],
+        items_skipped=run["items_skipped"],
+        error=run["error"],
     )

@@ -97,8 +97,10 @@ def upgrade(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot upgrade the catalog schema: {exc.__class__.__name__}: "
-                            f"{str(exc).splitlines()[0]}") from exc
+        raise DatabaseError(
+            f"cannot upgrade the catalog schema: {exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]}"
+        ) from exc
 
 
 def needs_upgrade(engine: Engine) -> bool:

@@ -22,8 +22,17 @@ L = PublicationTopic.__table__
 R = CrawlRun.__table__
 
 PUBLICATION_COLUMNS = (
-    "id", "url", "title", "content_type", "published_on", "date_text", "summary",
-    "image_url", "image_caption", "first_seen_at", "last_seen_at",
+    "id",
+    "url",
+    "title",
+    "content_type",
+    "published_on",
+    "date_text",
+    "summary",
+    "image_url",
+    "image_caption",
+    "first_seen_at",
+    "last_seen_at",
 )
 _READ_ONLY_MESSAGES = re.compile(r"read-?only|read only|query_only|not authorized", re.I)
 

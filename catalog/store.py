@@ -129,37 +129,56 @@ class CatalogStore:
                     result.unchanged += 1
 
             rows = [
-                {"url": url, **{name: getattr(e, name) for name in LISTING_FIELDS},
-                 "first_seen_at": now, "last_seen_at": now}
+                {
+                    "url": url,
+                    **{name: getattr(e, name) for name in LISTING_FIELDS},
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                }
                 for url, e in latest.items()
             ]
-            _upsert(conn, PUBLICATIONS, rows, keys=["url"],
-                    update=[*LISTING_FIELDS, "last_seen_at"])
+            _upsert(
+                conn, PUBLICATIONS, rows, keys=["url"], update=[*LISTING_FIELDS, "last_seen_at"]
+            )
             ids = _publication_ids(conn, urls)
             result.reindex_ids |= {ids[url] for url in urls if url not in existing}
 
             topics = {e.topic.slug: e.topic for e in entries}
-            _upsert(conn, TOPICS,
-                    [{"slug": t.slug, "name": t.name, "url": t.url} for t in topics.values()],
-                    keys=["slug"], update=["name", "url"])
+            _upsert(
+                conn,
+                TOPICS,
+                [{"slug": t.slug, "name": t.name, "url": t.url} for t in topics.values()],
+                keys=["slug"],
+                update=["name", "url"],
+            )
             topic_ids = dict(
-                conn.execute(select(TOPICS.c.slug, TOPICS.c.id).where(TOPICS.c.slug.in_(topics))).all()
+                conn.execute(
+                    select(TOPICS.c.slug, TOPICS.c.id).where(TOPICS.c.slug.in_(topics))
+                ).all()
             )
             links: dict[tuple[int, int, str], dict[str, Any]] = {}
             for e in entries:
                 key = (ids[e.url], topic_ids[e.topic.slug], e.section)
                 links[key] = {
-                    "publication_id": key[0], "topic_id": key[1], "section": key[2],
-                    "listing_url": e.listing_url, "position": e.position,
-                    "first_seen_at": now, "last_seen_at": now,
+                    "publication_id": key[0],
+                    "topic_id": key[1],
+                    "section": key[2],
+                    "listing_url": e.listing_url,
+                    "position": e.position,
+                    "first_seen_at": now,
+                    "last_seen_at": now,
                 }
             pairs = {(k[0], k[1]) for k in links}
             known = _existing_pairs(conn, pairs)
             # A publication newly listed under a topic is re-indexed: its topics changed.
             result.reindex_ids |= {pub for pub, topic in pairs if (pub, topic) not in known}
-            _upsert(conn, LINKS, list(links.values()),
-                    keys=["publication_id", "topic_id", "section"],
-                    update=["listing_url", "position", "last_seen_at"])
+            _upsert(
+                conn,
+                LINKS,
+                list(links.values()),
+                keys=["publication_id", "topic_id", "section"],
+                update=["listing_url", "position", "last_seen_at"],
+            )
         return result
 
 

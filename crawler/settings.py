@@ -10,9 +10,7 @@ BOT_NAME = "thinktank_catalog"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-CATALOG_CONTACT = os.environ.get(
-    "CATALOG_CONTACT", "https://pypi.org/project/thinktank-catalog/"
-)
+CATALOG_CONTACT = os.environ.get("CATALOG_CONTACT", "https://pypi.org/project/thinktank-catalog/")
 USER_AGENT = f"thinktank-catalog/0.1 (+{CATALOG_CONTACT}; publication catalog for policy research)"
 ROBOTSTXT_OBEY = True
 

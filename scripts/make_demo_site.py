@@ -16,168 +16,347 @@ SITE = Path(__file__).resolve().parent.parent / "catalog" / "demo_site"
 
 # (type, title, summary, date, photo caption or None, path)
 FEATURED = [
-    ("Report", "Challenges of Deploying Ground-Based Intermediate-Range Missiles on Allied Lands",
-     "The United States has been hoping to develop and deploy ground-based intermediate-range missiles to the Indo-Pacific. But what is the likelihood of its treaty allies in the region&mdash;Australia, Japan, the Philippines, South Korea, and Thailand&mdash;hosting these systems? Are there alternatives to permanent basing?",
-     "Apr 28, 2022", "Flight test of a conventionally configured ground-launched cruise missile at San Nicolas Island, California, August 18, 2019, photo by Scott Howe/U.S. Department of Defense",
-     "/pubs/research_reports/RRA393-3.html"),
-    ("Report", "Security Cooperation in a Strategic Competition",
-     "Neither China nor Russia has a formal doctrine or strategy for security cooperation. How can the United States enhance its security cooperation policies and activities to its competitive advantage?",
-     "Apr 6, 2022", "Fourth and fifth generation aircraft from eight countries participated in a partnership flight to kick-off Blue Flag 21, over Uvda Air Base, Israel, on Oct. 17, 2021, photo by Israeli Air Force",
-     "/pubs/research_reports/RRA650-1.html"),
+    (
+        "Report",
+        "Challenges of Deploying Ground-Based Intermediate-Range Missiles on Allied Lands",
+        "The United States has been hoping to develop and deploy ground-based intermediate-range missiles to the Indo-Pacific. But what is the likelihood of its treaty allies in the region&mdash;Australia, Japan, the Philippines, South Korea, and Thailand&mdash;hosting these systems? Are there alternatives to permanent basing?",
+        "Apr 28, 2022",
+        "Flight test of a conventionally configured ground-launched cruise missile at San Nicolas Island, California, August 18, 2019, photo by Scott Howe/U.S. Department of Defense",
+        "/pubs/research_reports/RRA393-3.html",
+    ),
+    (
+        "Report",
+        "Security Cooperation in a Strategic Competition",
+        "Neither China nor Russia has a formal doctrine or strategy for security cooperation. How can the United States enhance its security cooperation policies and activities to its competitive advantage?",
+        "Apr 6, 2022",
+        "Fourth and fifth generation aircraft from eight countries participated in a partnership flight to kick-off Blue Flag 21, over Uvda Air Base, Israel, on Oct. 17, 2021, photo by Israeli Air Force",
+        "/pubs/research_reports/RRA650-1.html",
+    ),
 ]
 
 LISTED = [
-    ("Commentary", "Biden Puts Japan at the Center of U.S. Policy in Asia",
-     "Addressing the Chinese threat in the Indo-Pacific requires working with allies and partners. So far, Japan appears to be one of the priority relationships for the Biden administration.",
-     "Apr 12, 2021", "U.S. Defense Secretary Lloyd Austin and Secretary of State Antony Blinken with Japan&#39;s Defense Minister Nobuo Kishi and Minister for Foreign Affairs Toshimitsu Motegi at a joint press conference in Tokyo, March 16, 2021, photo by Yomiuri Shimbun/Reuters",
-     "/blog/2021/04/biden-puts-japan-at-the-center-of-us-policy-in-asia.html"),
-    ("Commentary", "The Japan-U.S. Summit and Cooperation with South Korea",
-     "The Biden administration&rsquo;s goal of renewed Japan&ndash;South Korea&ndash;U.S. trilateralism is laudable and promising, but substantial obstacles remain. The passage of time alone is not going to strengthen ties between South Korea and Japan.",
-     "Apr 6, 2021", "U.S. Secretary of State Antony Blinken and Defense Secretary Lloyd Austin meet with Japanese Prime Minister Yoshihide Suga at the Prime Minister's office in Tokyo, Japan, March 16, 2021, photo by Eugene Hoshiko/Pool via Reuters",
-     "/blog/2021/04/the-japan-us-summit-and-cooperation-with-south-korea.html?utm_source=topic&utm_medium=listing"),
-    ("Multimedia", "U.S.-Japan Alliance Conference: Advancing Cooperation on Defense and Strategic Technology",
-     "In its ongoing U.S.-Japan Alliance conference series, RAND hosted two virtual events in February 2021 to tackle important topics facing the United States and Japan.",
-     "Mar 31, 2021", "The modern creative communication and internet network connect in smart city, photo by Blue Planet Studio/AdobeStock",
-     "/multimedia/video/2021/03/31/us-japan-alliance-conference.html"),
-    ("Commentary", "What to Expect When You&#x27;re Expecting So Much from the Quad",
-     "In March, the leaders of the United States, Japan, India, and Australia met virtually for their first Quadrilateral Security Dialogue group meeting. What are the goals of the Quad? What tangibly can or will the Quad do and what does it look like in practice?",
-     "Mar 31, 2021", "Australian Prime Minister Scott Morrison (R) and Minister for Foreign Affairs Marise Payne (L) participate in the inaugural Quad leaders meeting, March 13, 2021, photo by Dean Lewins/Reuters",
-     "https://www.rand.org/blog/2021/03/what-to-expect-when-youre-expecting-so-much-from-the.html"),
-    ("Multimedia", "Reimagining U.S. Strategy in the Middle East Panel Discussion",
-     "The start of a new U.S. administration offers an opportunity to rethink some of the fundamental premises underlying American policymaking in the Middle East.",
-     "Mar 29, 2021", "ICON", "/multimedia/video/2021/03/29/reimagining-us-strategy-in-the-middle-east.html"),
-    ("Commentary", "Congressional Options to Advance Peace in Yemen",
-     "An enduring peace in Yemen will require addressing Yemen's most immediate needs while working to develop its economic, political, and security institutions.",
-     "Mar 29, 2021", "People walk at a street market in Sanaa, Yemen, February 5, 2021, photo by Khaled Abdullah/Reuters",
-     "/blog/2021/03/congressional-options-to-advance-peace-in-yemen.html#main"),
-    ("Report", "The U.S.-Japan Alliance and Rapid Change on the Korean Peninsula: Proceedings from a Pair of Conferences",
-     "Few areas of the world are more geostrategically important to the United States and Japan than the Korean Peninsula. These conference proceedings explore how changes on the Korean Peninsula are seen by observers in Japan and the United States.",
-     "Mar 26, 2021", "ICON", "/pubs/conf_proceedings/CFA1216-1.html"),
-    ("Commentary", "Reevaluating U.S. Partnerships in the Middle East Under the Biden Administration",
-     "U.S. partnerships in the Middle East are in particular need of modernization, and the Biden administration could seize the opportunity to reevaluate its relations with traditional partners.",
-     "Mar 17, 2021", "U.S. President Joe Biden delivers a nationally televised address to the nation in the East Room of the White House, March 11, 2021, photo by Chris Kleponis /Pool via CNP/Reuters",
-     "/blog/2021/03/reevaluating-us-partnerships-in-the-middle-east-under.html"),
-    ("Commentary", "Vietnam Must Be Pleased with the Biden Administration&mdash;for the Most Part",
-     "After four years of steadily strengthening U.S.-Vietnam security relations under the Trump administration, the presidential transition to Joe Biden naturally carries some measure of uncertainty for Hanoi.",
-     "Mar 16, 2021", "Rear Adm. Jim Kirk, commander of the Nimitz Carrier Strike Group, observes ship formation from the USS Nimitz in the South China Sea, February 9, 2021, photo by Petty Officer 2nd Class Katarzyna Kobiljak/U.S. Navy",
-     "/blog/2021/03/vietnam-must-be-pleased-with-the-biden-administration.html"),
-    ("Commentary", "Could the Bioweapons Treaty Be Another Tool for Addressing Pandemics?",
-     "What might governments do to reduce the risk of future large-scale biological attacks or naturally occurring pandemics? Perhaps now is the right time to revisit the 46-year-old Biological Weapons Convention treaty.",
-     "Mar 12, 2021", "U.S. Marines check a barrel for contamination during a training exercise at Marine Corps Air Station Miramar, April 30, 2013, photo by Sgt. Keonaona C. Paulo/U.S. Marine Corps",
-     "/blog/2021/03/could-the-bioweapons-treaty-be-another-tool-for-addressing.html"),
-    ("Commentary", "Pathways to Peace in Yemen: National Reconciliation or a &lsquo;Phased&rsquo; Approach?",
-     "Any pathway to an enduring peace in Yemen could take decades to recover from the economic, political, and social costs of this civil war.",
-     "Mar 5, 2021", "A pro-government tribal fighter stands at his position in Marib, Yemen, October 2, 2020, photo by Ali Owidha/Reuters",
-     "/blog/2021/03/pathways-to-peace-in-yemen.html"),
-    ("Commentary", "What the UAE Weapons Deal Says About the United States and Its Alliances",
-     "Various U.S. administrations have long wanted U.S. allies to do more, but in many parts of the world the most logical partners are authoritarian states with different interests than those of the United States.",
-     "Mar 1, 2021", "A U.S. Air Force 34th Expeditionary Fighter Squadron F-35 Lighting II conducts an inflight refueling above the United Arab Emirates, May 8, 2020, photo by Tech. Sgt. Kat Justen/U.S. Air Force",
-     "/blog/2021/03/what-the-uae-weapons-deal-says-about-the-united-states.html"),
-    ("Commentary", "A Strong Japan-UK Alliance Needed to Counter China",
-     "With Brexit behind it, Britain faces a question about what role it should play in the world. Assuming it wants to remain a power that can shape&mdash;but not dominate&mdash;international relations, it makes sense to partner with like-minded states, such as Japan.",
-     "Feb 24, 2021", "Japan's Defence Minister Nobuo Kishi and Foreign Minister Toshimitsu Motegi attend a video conference at the Foreign Ministry in Tokyo, Japan, February 3, 2021, hoto by Franck Robichon/Reuters",
-     "/blog/2021/02/a-strong-japan-uk-alliance-needed-to-counter-china.html"),
-    ("News Release", "Traditional U.S. Approaches to Middle East Not Working: Reimagined Strategy Would Lean Less on Massive Arms Sales, More ...",
-     "U.S. policies in the Middle East are built on outdated &ldquo;legacy&rdquo; aid packages, massive arms sales, and a disproportionate focus on the Iranian threat that fail to advance American interests.",
-     "Feb 23, 2021", "ICON", "/news/press/2021/02/23.html"),
-    ("Report", "Reimagining U.S. Strategy in the Middle East",
-     "Long-standing U.S. policies in the Middle East that rely on defeating threats and keeping partners on &ldquo;our side&rdquo; have fallen short.",
-     "Feb 23, 2021", "A view from space of the Middle East, West Asia, and East Europe at night, photo by wael alreweie/Getty Images",
-     "/pubs/research_reports/RRA958-1.html"),
+    (
+        "Commentary",
+        "Biden Puts Japan at the Center of U.S. Policy in Asia",
+        "Addressing the Chinese threat in the Indo-Pacific requires working with allies and partners. So far, Japan appears to be one of the priority relationships for the Biden administration.",
+        "Apr 12, 2021",
+        "U.S. Defense Secretary Lloyd Austin and Secretary of State Antony Blinken with Japan&#39;s Defense Minister Nobuo Kishi and Minister for Foreign Affairs Toshimitsu Motegi at a joint press conference in Tokyo, March 16, 2021, photo by Yomiuri Shimbun/Reuters",
+        "/blog/2021/04/biden-puts-japan-at-the-center-of-us-policy-in-asia.html",
+    ),
+    (
+        "Commentary",
+        "The Japan-U.S. Summit and Cooperation with South Korea",
+        "The Biden administration&rsquo;s goal of renewed Japan&ndash;South Korea&ndash;U.S. trilateralism is laudable and promising, but substantial obstacles remain. The passage of time alone is not going to strengthen ties between South Korea and Japan.",
+        "Apr 6, 2021",
+        "U.S. Secretary of State Antony Blinken and Defense Secretary Lloyd Austin meet with Japanese Prime Minister Yoshihide Suga at the Prime Minister's office in Tokyo, Japan, March 16, 2021, photo by Eugene Hoshiko/Pool via Reuters",
+        "/blog/2021/04/the-japan-us-summit-and-cooperation-with-south-korea.html?utm_source=topic&utm_medium=listing",
+    ),
+    (
+        "Multimedia",
+        "U.S.-Japan Alliance Conference: Advancing Cooperation on Defense and Strategic Technology",
+        "In its ongoing U.S.-Japan Alliance conference series, RAND hosted two virtual events in February 2021 to tackle important topics facing the United States and Japan.",
+        "Mar 31, 2021",
+        "The modern creative communication and internet network connect in smart city, photo by Blue Planet Studio/AdobeStock",
+        "/multimedia/video/2021/03/31/us-japan-alliance-conference.html",
+    ),
+    (
+        "Commentary",
+        "What to Expect When You&#x27;re Expecting So Much from the Quad",
+        "In March, the leaders of the United States, Japan, India, and Australia met virtually for their first Quadrilateral Security Dialogue group meeting. What are the goals of the Quad? What tangibly can or will the Quad do and what does it look like in practice?",
+        "Mar 31, 2021",
+        "Australian Prime Minister Scott Morrison (R) and Minister for Foreign Affairs Marise Payne (L) participate in the inaugural Quad leaders meeting, March 13, 2021, photo by Dean Lewins/Reuters",
+        "https://www.rand.org/blog/2021/03/what-to-expect-when-youre-expecting-so-much-from-the.html",
+    ),
+    (
+        "Multimedia",
+        "Reimagining U.S. Strategy in the Middle East Panel Discussion",
+        "The start of a new U.S. administration offers an opportunity to rethink some of the fundamental premises underlying American policymaking in the Middle East.",
+        "Mar 29, 2021",
+        "ICON",
+        "/multimedia/video/2021/03/29/reimagining-us-strategy-in-the-middle-east.html",
+    ),
+    (
+        "Commentary",
+        "Congressional Options to Advance Peace in Yemen",
+        "An enduring peace in Yemen will require addressing Yemen's most immediate needs while working to develop its economic, political, and security institutions.",
+        "Mar 29, 2021",
+        "People walk at a street market in Sanaa, Yemen, February 5, 2021, photo by Khaled Abdullah/Reuters",
+        "/blog/2021/03/congressional-options-to-advance-peace-in-yemen.html#main",
+    ),
+    (
+        "Report",
+        "The U.S.-Japan Alliance and Rapid Change on the Korean Peninsula: Proceedings from a Pair of Conferences",
+        "Few areas of the world are more geostrategically important to the United States and Japan than the Korean Peninsula. These conference proceedings explore how changes on the Korean Peninsula are seen by observers in Japan and the United States.",
+        "Mar 26, 2021",
+        "ICON",
+        "/pubs/conf_proceedings/CFA1216-1.html",
+    ),
+    (
+        "Commentary",
+        "Reevaluating U.S. Partnerships in the Middle East Under the Biden Administration",
+        "U.S. partnerships in the Middle East are in particular need of modernization, and the Biden administration could seize the opportunity to reevaluate its relations with traditional partners.",
+        "Mar 17, 2021",
+        "U.S. President Joe Biden delivers a nationally televised address to the nation in the East Room of the White House, March 11, 2021, photo by Chris Kleponis /Pool via CNP/Reuters",
+        "/blog/2021/03/reevaluating-us-partnerships-in-the-middle-east-under.html",
+    ),
+    (
+        "Commentary",
+        "Vietnam Must Be Pleased with the Biden Administration&mdash;for the Most Part",
+        "After four years of steadily strengthening U.S.-Vietnam security relations under the Trump administration, the presidential transition to Joe Biden naturally carries some measure of uncertainty for Hanoi.",
+        "Mar 16, 2021",
+        "Rear Adm. Jim Kirk, commander of the Nimitz Carrier Strike Group, observes ship formation from the USS Nimitz in the South China Sea, February 9, 2021, photo by Petty Officer 2nd Class Katarzyna Kobiljak/U.S. Navy",
+        "/blog/2021/03/vietnam-must-be-pleased-with-the-biden-administration.html",
+    ),
+    (
+        "Commentary",
+        "Could the Bioweapons Treaty Be Another Tool for Addressing Pandemics?",
+        "What might governments do to reduce the risk of future large-scale biological attacks or naturally occurring pandemics? Perhaps now is the right time to revisit the 46-year-old Biological Weapons Convention treaty.",
+        "Mar 12, 2021",
+        "U.S. Marines check a barrel for contamination during a training exercise at Marine Corps Air Station Miramar, April 30, 2013, photo by Sgt. Keonaona C. Paulo/U.S. Marine Corps",
+        "/blog/2021/03/could-the-bioweapons-treaty-be-another-tool-for-addressing.html",
+    ),
+    (
+        "Commentary",
+        "Pathways to Peace in Yemen: National Reconciliation or a &lsquo;Phased&rsquo; Approach?",
+        "Any pathway to an enduring peace in Yemen could take decades to recover from the economic, political, and social costs of this civil war.",
+        "Mar 5, 2021",
+        "A pro-government tribal fighter stands at his position in Marib, Yemen, October 2, 2020, photo by Ali Owidha/Reuters",
+        "/blog/2021/03/pathways-to-peace-in-yemen.html",
+    ),
+    (
+        "Commentary",
+        "What the UAE Weapons Deal Says About the United States and Its Alliances",
+        "Various U.S. administrations have long wanted U.S. allies to do more, but in many parts of the world the most logical partners are authoritarian states with different interests than those of the United States.",
+        "Mar 1, 2021",
+        "A U.S. Air Force 34th Expeditionary Fighter Squadron F-35 Lighting II conducts an inflight refueling above the United Arab Emirates, May 8, 2020, photo by Tech. Sgt. Kat Justen/U.S. Air Force",
+        "/blog/2021/03/what-the-uae-weapons-deal-says-about-the-united-states.html",
+    ),
+    (
+        "Commentary",
+        "A Strong Japan-UK Alliance Needed to Counter China",
+        "With Brexit behind it, Britain faces a question about what role it should play in the world. Assuming it wants to remain a power that can shape&mdash;but not dominate&mdash;international relations, it makes sense to partner with like-minded states, such as Japan.",
+        "Feb 24, 2021",
+        "Japan's Defence Minister Nobuo Kishi and Foreign Minister Toshimitsu Motegi attend a video conference at the Foreign Ministry in Tokyo, Japan, February 3, 2021, hoto by Franck Robichon/Reuters",
+        "/blog/2021/02/a-strong-japan-uk-alliance-needed-to-counter-china.html",
+    ),
+    (
+        "News Release",
+        "Traditional U.S. Approaches to Middle East Not Working: Reimagined Strategy Would Lean Less on Massive Arms Sales, More ...",
+        "U.S. policies in the Middle East are built on outdated &ldquo;legacy&rdquo; aid packages, massive arms sales, and a disproportionate focus on the Iranian threat that fail to advance American interests.",
+        "Feb 23, 2021",
+        "ICON",
+        "/news/press/2021/02/23.html",
+    ),
+    (
+        "Report",
+        "Reimagining U.S. Strategy in the Middle East",
+        "Long-standing U.S. policies in the Middle East that rely on defeating threats and keeping partners on &ldquo;our side&rdquo; have fallen short.",
+        "Feb 23, 2021",
+        "A view from space of the Middle East, West Asia, and East Europe at night, photo by wael alreweie/Getty Images",
+        "/pubs/research_reports/RRA958-1.html",
+    ),
     # page 2
-    ("Report", "Reimagining U.S. Strategy in the Middle East: Sustainable Partnerships, Strategic Investments (Executive Summary)",
-     "In this summary, researchers assess the advantages and trade-offs of a reimagined Middle East strategy where strategic goals link to a broader understanding of stability.",
-     "Feb 22, 2021", None, "/pubs/research_reports/RRA958-2.html"),
-    ("Commentary", "Japanese Public Needs to Know SDF to Appreciate It",
-     "Although Japan does not call the Self-Defense Forces (SDF) a military, externally it is widely respected as a modern armed force fielding advanced defense capabilities.",
-     "Feb 19, 2021", "Members of Japan's Self-Defense Forces' infantry unit march during the annual SDF ceremony at Asaka Base, Japan, October 23, 2016, photo by Kim Kyung Hoon/Reuters",
-     "/blog/2021/02/japanese-public-needs-to-know-sdf-to-appreciate-it.html"),
-    ("Testimony", "U.S. Allied and Partner Support for Taiwan",
-     "As the Biden administration assesses its Taiwan policy, it is important to examine how U.S. allies and partners in the Indo-Pacific might respond to a potential conflict over Taiwan.",
-     "Feb 18, 2021", "A Taiwanese coast guard points at a map showing the waters surrounding Matsu islands, January 28, 2021, photo by Ann Wang/Reuters",
-     "/pubs/testimonies/CTA1194-1.html"),
-    ("Commentary", "Navigating Norms for the New Space Era",
-     "To make better progress on global norms for responsible behavior in space, the U.S. defense and intelligence communities might first consider reaching a consensus among themselves on what these norms should be.",
-     "Feb 8, 2021", "The United Launch Alliance Atlas V 541 rocket launches from Cape Canaveral, Florida, July 30, 2020, photo by Frank Michaux/NASA",
-     "/blog/2021/02/navigating-norms-for-the-new-space-era.html"),
-    ("Commentary", "The United States and Japan Should Prepare for War with China",
-     "The U.S.-Japan alliance is the cornerstone of peace, security, and stability in the East China Sea region. But is the alliance equipped, postured, and authorized to do what will need to be done in a conflict?",
-     "Feb 5, 2021", "U.S. Navy sailors pull a line affixed to a combat rubber raiding craft in the Pacific Ocean, February 6, 2020, photo by Mass Communication Specialist 2nd Class Natalie M. Byers/U.S. Navy",
-     "/blog/2021/02/the-united-states-and-japan-should-prepare-for-war-with.html"),
-    ("Report", "Building Partner Capacity in Africa: Lessons from Security Cooperation Programs",
-     "U.S. security cooperation programs in Africa have expanded over two decades. This report assesses which approaches to building partner capacity produced lasting gains in partner forces.",
-     "Jan 28, 2021", "Soldiers of a partner nation train with U.S. Army advisers, photo by U.S. Army Africa",
-     "/pubs/research_reports/RRA211-1.html"),
-    ("Research Brief", "Measuring the Effectiveness of Security Cooperation",
-     "Assessment, monitoring, and evaluation of security cooperation activities remains uneven across the Department of Defense. A common framework could help planners decide what works.",
-     "Jan 21, 2021", None, "/pubs/research_briefs/RBA123-1.html"),
-    ("", "Alliance Burden-Sharing in the Indo-Pacific: A Roundtable Summary",
-     "Participants discussed how allies weigh the costs and benefits of sharing defense burdens with the United States, and where expectations diverge.",
-     "Jan 14, 2021", "Roundtable participants, photo by RAND Corporation",
-     "/pubs/conf_proceedings/CFA1001-1.html"),
-    ("Commentary", "NATO&rsquo;s Next Strategic Concept Should Address China",
-     "The alliance&rsquo;s 2010 Strategic Concept barely mentions China. A new concept is an opportunity for allies to agree on the challenges China poses to transatlantic security.",
-     "Jan 7, 2021", "NATO flags at alliance headquarters in Brussels, photo by Yves Herman/Reuters",
-     "/blog/2021/01/natos-next-strategic-concept-should-address-china.html"),
-    ("Report", "Security Cooperation with Partners in the Middle East: Managing Risk in Arms Transfers",
-     "Arms transfers are a central tool of U.S. security cooperation in the Middle East. This report examines how the United States can weigh the risks of misuse against the benefits of partner alliances.",
-     "Dec 17, 2020", "A fighter jet on the flight line, photo by U.S. Air Force",
-     "/pubs/research_reports/RRA500-2.html"),
-    ("Commentary", "Why Allies Matter for Deterrence in the Baltic",
-     "Deterrence in the Baltic region rests on the credibility of alliance commitments. Small investments by allies can change how adversaries calculate the risks of aggression.",
-     "Dec 10, 2020", "Troops take part in a multinational exercise in Latvia, photo by Ints Kalnins/Reuters",
-     "/blog/2020/12/why-allies-matter-for-deterrence-in-the-baltic.html"),
-    ("Tool", "Security Cooperation Planning Tool",
-     "An interactive tool that helps planners match security cooperation activities to partner needs and track the objectives each activity serves.",
-     "Dec 3, 2020", "ICON", "/pubs/tools/TLA100-1.html"),
-    ("Journal Article", "Alliances, Partnerships, and the Logic of Reassurance",
-     "This article examines why states seek reassurance from allies and how the United States signals commitment through exercises, basing, and arms sales.",
-     "Nov 20, 2020", None, "/pubs/external_publications/EP68456.html"),
-    ("Commentary", "The Quad Is Not an Alliance&nbsp;&mdash;&nbsp;Yet",
-     "Australia, India, Japan, and the United States have deepened consultations, but the Quad remains a loose grouping. What would it take for the partners to formalize their cooperation?",
-     "Nov 12, 2020", "Naval vessels during the Malabar exercise in the Bay of Bengal, photo by Indian Navy/Reuters",
-     "/blog/2020/11/the-quad-is-not-an-alliance-yet.html"),
-    ("Perspective", "Rethinking Foreign Military Sales for an Era of Competition",
-     "Foreign military sales take years to complete. Faster, more predictable processes could make the United States a more attractive security partner.",
-     "Nov 5, 2020", "A cargo aircraft is loaded with military equipment, photo by U.S. Air Force",
-     "/pubs/perspectives/PEA800-1.html"),
+    (
+        "Report",
+        "Reimagining U.S. Strategy in the Middle East: Sustainable Partnerships, Strategic Investments (Executive Summary)",
+        "In this summary, researchers assess the advantages and trade-offs of a reimagined Middle East strategy where strategic goals link to a broader understanding of stability.",
+        "Feb 22, 2021",
+        None,
+        "/pubs/research_reports/RRA958-2.html",
+    ),
+    (
+        "Commentary",
+        "Japanese Public Needs to Know SDF to Appreciate It",
+        "Although Japan does not call the Self-Defense Forces (SDF) a military, externally it is widely respected as a modern armed force fielding advanced defense capabilities.",
+        "Feb 19, 2021",
+        "Members of Japan's Self-Defense Forces' infantry unit march during the annual SDF ceremony at Asaka Base, Japan, October 23, 2016, photo by Kim Kyung Hoon/Reuters",
+        "/blog/2021/02/japanese-public-needs-to-know-sdf-to-appreciate-it.html",
+    ),
+    (
+        "Testimony",
+        "U.S. Allied and Partner Support for Taiwan",
+        "As the Biden administration assesses its Taiwan policy, it is important to examine how U.S. allies and partners in the Indo-Pacific might respond to a potential conflict over Taiwan.",
+        "Feb 18, 2021",
+        "A Taiwanese coast guard points at a map showing the waters surrounding Matsu islands, January 28, 2021, photo by Ann Wang/Reuters",
+        "/pubs/testimonies/CTA1194-1.html",
+    ),
+    (
+        "Commentary",
+        "Navigating Norms for the New Space Era",
+        "To make better progress on global norms for responsible behavior in space, the U.S. defense and intelligence communities might first consider reaching a consensus among themselves on what these norms should be.",
+        "Feb 8, 2021",
+        "The United Launch Alliance Atlas V 541 rocket launches from Cape Canaveral, Florida, July 30, 2020, photo by Frank Michaux/NASA",
+        "/blog/2021/02/navigating-norms-for-the-new-space-era.html",
+    ),
+    (
+        "Commentary",
+        "The United States and Japan Should Prepare for War with China",
+        "The U.S.-Japan alliance is the cornerstone of peace, security, and stability in the East China Sea region. But is the alliance equipped, postured, and authorized to do what will need to be done in a conflict?",
+        "Feb 5, 2021",
+        "U.S. Navy sailors pull a line affixed to a combat rubber raiding craft in the Pacific Ocean, February 6, 2020, photo by Mass Communication Specialist 2nd Class Natalie M. Byers/U.S. Navy",
+        "/blog/2021/02/the-united-states-and-japan-should-prepare-for-war-with.html",
+    ),
+    (
+        "Report",
+        "Building Partner Capacity in Africa: Lessons from Security Cooperation Programs",
+        "U.S. security cooperation programs in Africa have expanded over two decades. This report assesses which approaches to building partner capacity produced lasting gains in partner forces.",
+        "Jan 28, 2021",
+        "Soldiers of a partner nation train with U.S. Army advisers, photo by U.S. Army Africa",
+        "/pubs/research_reports/RRA211-1.html",
+    ),
+    (
+        "Research Brief",
+        "Measuring the Effectiveness of Security Cooperation",
+        "Assessment, monitoring, and evaluation of security cooperation activities remains uneven across the Department of Defense. A common framework could help planners decide what works.",
+        "Jan 21, 2021",
+        None,
+        "/pubs/research_briefs/RBA123-1.html",
+    ),
+    (
+        "",
+        "Alliance Burden-Sharing in the Indo-Pacific: A Roundtable Summary",
+        "Participants discussed how allies weigh the costs and benefits of sharing defense burdens with the United States, and where expectations diverge.",
+        "Jan 14, 2021",
+        "Roundtable participants, photo by RAND Corporation",
+        "/pubs/conf_proceedings/CFA1001-1.html",
+    ),
+    (
+        "Commentary",
+        "NATO&rsquo;s Next Strategic Concept Should Address China",
+        "The alliance&rsquo;s 2010 Strategic Concept barely mentions China. A new concept is an opportunity for allies to agree on the challenges China poses to transatlantic security.",
+        "Jan 7, 2021",
+        "NATO flags at alliance headquarters in Brussels, photo by Yves Herman/Reuters",
+        "/blog/2021/01/natos-next-strategic-concept-should-address-china.html",
+    ),
+    (
+        "Report",
+        "Security Cooperation with Partners in the Middle East: Managing Risk in Arms Transfers",
+        "Arms transfers are a central tool of U.S. security cooperation in the Middle East. This report examines how the United States can weigh the risks of misuse against the benefits of partner alliances.",
+        "Dec 17, 2020",
+        "A fighter jet on the flight line, photo by U.S. Air Force",
+        "/pubs/research_reports/RRA500-2.html",
+    ),
+    (
+        "Commentary",
+        "Why Allies Matter for Deterrence in the Baltic",
+        "Deterrence in the Baltic region rests on the credibility of alliance commitments. Small investments by allies can change how adversaries calculate the risks of aggression.",
+        "Dec 10, 2020",
+        "Troops take part in a multinational exercise in Latvia, photo by Ints Kalnins/Reuters",
+        "/blog/2020/12/why-allies-matter-for-deterrence-in-the-baltic.html",
+    ),
+    (
+        "Tool",
+        "Security Cooperation Planning Tool",
+        "An interactive tool that helps planners match security cooperation activities to partner needs and track the objectives each activity serves.",
+        "Dec 3, 2020",
+        "ICON",
+        "/pubs/tools/TLA100-1.html",
+    ),
+    (
+        "Journal Article",
+        "Alliances, Partnerships, and the Logic of Reassurance",
+        "This article examines why states seek reassurance from allies and how the United States signals commitment through exercises, basing, and arms sales.",
+        "Nov 20, 2020",
+        None,
+        "/pubs/external_publications/EP68456.html",
+    ),
+    (
+        "Commentary",
+        "The Quad Is Not an Alliance&nbsp;&mdash;&nbsp;Yet",
+        "Australia, India, Japan, and the United States have deepened consultations, but the Quad remains a loose grouping. What would it take for the partners to formalize their cooperation?",
+        "Nov 12, 2020",
+        "Naval vessels during the Malabar exercise in the Bay of Bengal, photo by Indian Navy/Reuters",
+        "/blog/2020/11/the-quad-is-not-an-alliance-yet.html",
+    ),
+    (
+        "Perspective",
+        "Rethinking Foreign Military Sales for an Era of Competition",
+        "Foreign military sales take years to complete. Faster, more predictable processes could make the United States a more attractive security partner.",
+        "Nov 5, 2020",
+        "A cargo aircraft is loaded with military equipment, photo by U.S. Air Force",
+        "/pubs/perspectives/PEA800-1.html",
+    ),
     # page 3
-    ("Report", "Assessing Security Cooperation as a Preventive Tool",
-     "Can security cooperation help prevent conflict in fragile states? This report analyzes four decades of data on U.S. security assistance and the onset of civil wars.",
-     "Oct 29, 2020", None, "/pubs/research_reports/RR350-1.html"),
-    ("Commentary", "How Japan and Australia Are Building a Quasi-Alliance",
-     "Japan and Australia have signed a reciprocal access agreement in principle, the latest step toward a defense relationship that looks more and more like an alliance.",
-     "Oct 22, 2020", "Japanese and Australian defense ministers shake hands in Tokyo, photo by Kyodo/Reuters",
-     "/blog/2020/10/how-japan-and-australia-are-building-a-quasi-alliance.html"),
-    ("Testimony", "Strengthening Alliances and Partnerships in the Indo-Pacific",
-     "Testimony presented before the House Armed Services Committee on how the United States can deepen cooperation with allies and partners to sustain a free and open Indo-Pacific.",
-     "Oct 15, 2020", None, "/pubs/testimonies/CT530.html"),
-    ("Commentary", "South Korea&rsquo;s Growing Role in Regional Security",
-     "Seoul has expanded its defense cooperation beyond the Korean Peninsula, including with Southeast Asian partners. That shift offers opportunities for U.S. alliance management.",
-     "Oct 8, 2020", "South Korean navy ships sail in formation, photo by Yonhap/Reuters",
-     "/blog/2020/10/south-koreas-growing-role-in-regional-security.html"),
-    ("Report", "Partner Capacity and Interoperability in Europe",
-     "European partners have invested in interoperability with U.S. forces through exercises and shared platforms. This report identifies gaps that remain and ways to close them.",
-     "Sep 24, 2020", "Allied soldiers during exercise Saber Strike, photo by U.S. Army Europe",
-     "/pubs/research_reports/RRA300-1.html"),
-    ("Research Brief", "Lessons from Two Decades of Counterterrorism Partnerships",
-     "Counterterrorism partnerships often open the door to broader security cooperation. This brief summarizes lessons from partnerships in Africa, the Middle East, and Southeast Asia.",
-     "Sep 17, 2020", None, "/pubs/research_briefs/RB10110.html"),
-    ("Commentary", "India and the United States: A Partnership Still Finding Its Footing",
-     "Defense ties between India and the United States have grown quickly, yet differences on strategic autonomy continue to limit how far the partnership can go.",
-     "Sep 10, 2020", "Indian and U.S. soldiers during exercise Yudh Abhyas, photo by U.S. Army",
-     "/blog/2020/09/india-and-the-united-states-a-partnership-still-finding.html"),
-    ("Multimedia", "Security Cooperation in Southeast Asia: A Conversation",
-     "RAND researchers discuss maritime security cooperation among Southeast Asian states and what it means for U.S. policy.",
-     "Sep 3, 2020", "ICON", "/multimedia/audio/2020/09/03/security-cooperation-in-southeast-asia.html"),
-    ("Commentary", "Alliances Are an Asset, Not a Burden",
-     "Critics describe U.S. alliances as costly commitments. The evidence suggests that allies deliver security, economic, and diplomatic returns that outweigh their costs.",
-     "Aug 27, 2020", "Allied leaders pose for a family photo at a summit, photo by Kevin Lamarque/Reuters",
-     "/blog/2020/08/alliances-are-an-asset-not-a-burden.html"),
-    ("Report", "The Thickening Web of Asian Security Cooperation: Deepening Defense Ties Among U.S. Allies and Partners in the Indo-Pacific",
-     "Key U.S. allies and partners in the Indo-Pacific have been establishing or deepening their defense ties. This report highlights the extent to which these security initiatives respond to a rising, assertive China.",
-     "Aug 29, 2019", "Cover: The Thickening Web of Asian Security Cooperation",
-     "/pubs/research_reports/RR3125.html"),
+    (
+        "Report",
+        "Assessing Security Cooperation as a Preventive Tool",
+        "Can security cooperation help prevent conflict in fragile states? This report analyzes four decades of data on U.S. security assistance and the onset of civil wars.",
+        "Oct 29, 2020",
+        None,
+        "/pubs/research_reports/RR350-1.html",
+    ),
+    (
+        "Commentary",
+        "How Japan and Australia Are Building a Quasi-Alliance",
+        "Japan and Australia have signed a reciprocal access agreement in principle, the latest step toward a defense relationship that looks more and more like an alliance.",
+        "Oct 22, 2020",
+        "Japanese and Australian defense ministers shake hands in Tokyo, photo by Kyodo/Reuters",
+        "/blog/2020/10/how-japan-and-australia-are-building-a-quasi-alliance.html",
+    ),
+    (
+        "Testimony",
+        "Strengthening Alliances and Partnerships in the Indo-Pacific",
+        "Testimony presented before the House Armed Services Committee on how the United States can deepen cooperation with allies and partners to sustain a free and open Indo-Pacific.",
+        "Oct 15, 2020",
+        None,
+        "/pubs/testimonies/CT530.html",
+    ),
+    (
+        "Commentary",
+        "South Korea&rsquo;s Growing Role in Regional Security",
+        "Seoul has expanded its defense cooperation beyond the Korean Peninsula, including with Southeast Asian partners. That shift offers opportunities for U.S. alliance management.",
+        "Oct 8, 2020",
+        "South Korean navy ships sail in formation, photo by Yonhap/Reuters",
+        "/blog/2020/10/south-koreas-growing-role-in-regional-security.html",
+    ),
+    (
+        "Report",
+        "Partner Capacity and Interoperability in Europe",
+        "European partners have invested in interoperability with U.S. forces through exercises and shared platforms. This report identifies gaps that remain and ways to close them.",
+        "Sep 24, 2020",
+        "Allied soldiers during exercise Saber Strike, photo by U.S. Army Europe",
+        "/pubs/research_reports/RRA300-1.html",
+    ),
+    (
+        "Research Brief",
+        "Lessons from Two Decades of Counterterrorism Partnerships",
+        "Counterterrorism partnerships often open the door to broader security cooperation. This brief summarizes lessons from partnerships in Africa, the Middle East, and Southeast Asia.",
+        "Sep 17, 2020",
+        None,
+        "/pubs/research_briefs/RB10110.html",
+    ),
+    (
+        "Commentary",
+        "India and the United States: A Partnership Still Finding Its Footing",
+        "Defense ties between India and the United States have grown quickly, yet differences on strategic autonomy continue to limit how far the partnership can go.",
+        "Sep 10, 2020",
+        "Indian and U.S. soldiers during exercise Yudh Abhyas, photo by U.S. Army",
+        "/blog/2020/09/india-and-the-united-states-a-partnership-still-finding.html",
+    ),
+    (
+        "Multimedia",
+        "Security Cooperation in Southeast Asia: A Conversation",
+        "RAND researchers discuss maritime security cooperation among Southeast Asian states and what it means for U.S. policy.",
+        "Sep 3, 2020",
+        "ICON",
+        "/multimedia/audio/2020/09/03/security-cooperation-in-southeast-asia.html",
+    ),
+    (
+        "Commentary",
+        "Alliances Are an Asset, Not a Burden",
+        "Critics describe U.S. alliances as costly commitments. The evidence suggests that allies deliver security, economic, and diplomatic returns that outweigh their costs.",
+        "Aug 27, 2020",
+        "Allied leaders pose for a family photo at a summit, photo by Kevin Lamarque/Reuters",
+        "/blog/2020/08/alliances-are-an-asset-not-a-burden.html",
+    ),
+    (
+        "Report",
+        "The Thickening Web of Asian Security Cooperation: Deepening Defense Ties Among U.S. Allies and Partners in the Indo-Pacific",
+        "Key U.S. allies and partners in the Indo-Pacific have been establishing or deepening their defense ties. This report highlights the extent to which these security initiatives respond to a rising, assertive China.",
+        "Aug 29, 2019",
+        "Cover: The Thickening Web of Asian Security Cooperation",
+        "/pubs/research_reports/RR3125.html",
+    ),
 ]
 
 PAGES = [LISTED[:15], LISTED[15:30], LISTED[30:]]
@@ -196,6 +375,18 @@ HEADER = """<header id="header" class="site-header">
 </header>"""
 
 
+def image_name(path: str) -> str:
+    """A publication's photo is its own, whichever topic lists it."""
+    return (
+        path.split("?")[0]
+        .split("#")[0]
+        .rstrip("/")
+        .rsplit("/", 1)[-1]
+        .removesuffix(".html")
+        .lower()
+    )
+
+
 def teaser(index: int, item: tuple, date_first: bool, content_id: int) -> str:
     ctype, title, summary, when, caption, path = item
     parts = [f'<li data-content-id="{content_id}">']
@@ -208,7 +399,7 @@ def teaser(index: int, item: tuple, date_first: bool, content_id: int) -> str:
     elif caption:
         parts.append(
             f'  <div class="img-wrap">\n    <a href="{path}" tabindex="-1">\n      <span class="image">'
-            f'<img src="/content/dam/rand/image/teaser/{content_id}.jpg" alt="{html.escape(html.unescape(caption))}"'
+            f'<img src="/content/dam/rand/image/teaser/{image_name(path)}.jpg" alt="{html.escape(html.unescape(caption))}"'
             f' width="320" height="180"></span>\n    </a>\n  </div>'
         )
     parts.append('  <div class="text">')
@@ -220,7 +411,11 @@ def teaser(index: int, item: tuple, date_first: bool, content_id: int) -> str:
     parts.append(f'    <h3 class="title"><a href="{path}">\n        {title}\n      </a></h3>')
     date_html = f'<p class="date">{when.replace(" ", "&nbsp;", 1)}</p>'
     desc_html = f'<p class="desc">\n      {summary}\n    </p>'
-    parts += ["    " + date_html, "    " + desc_html] if date_first else ["    " + desc_html, "    " + date_html]
+    parts += (
+        ["    " + date_html, "    " + desc_html]
+        if date_first
+        else ["    " + desc_html, "    " + date_html]
+    )
     parts += ["  </div>", "</li>"]
     return "\n".join(parts)
 
@@ -241,11 +436,22 @@ def pagination(slug: str, current: int, last: int) -> str:
                 f'<li><a href="{base}?page={number}&amp;query=%22Security+Cooperation%22">{number}</a></li>'
             )
     if current < last:
-        items.append(f'<li class="next"><a href="{base}?page={current + 1}" rel="next">Next</a></li>')
+        items.append(
+            f'<li class="next"><a href="{base}?page={current + 1}" rel="next">Next</a></li>'
+        )
     return '<div class="pagination-wrap"><ul class="pagination">' + "".join(items) + "</ul></div>"
 
 
-def page(slug: str, name: str, intro: str, featured: list, listed: list, current: int, last: int, id_base: int) -> str:
+def page(
+    slug: str,
+    name: str,
+    intro: str,
+    featured: list,
+    listed: list,
+    current: int,
+    last: int,
+    id_base: int,
+) -> str:
     featured_html = ""
     if featured:
         lis = "\n".join(teaser(i, t, True, id_base + 900 + i) for i, t in enumerate(featured))
@@ -289,18 +495,41 @@ def write(path: Path, text: str) -> None:
 
 
 def main() -> None:
-    intro = ("The NATO alliance served its participants well in countering the strategic threat once posed by the Soviet Union, "
-             "but the rise of other regional powers and coalitions since end of the Cold War has prompted a reevaluation of existing alliances.")
+    intro = (
+        "The NATO alliance served its participants well in countering the strategic threat once posed by the Soviet Union, "
+        "but the rise of other regional powers and coalitions since end of the Cold War has prompted a reevaluation of existing alliances."
+    )
     slug = "security-cooperation"
     for number, listed in enumerate(PAGES, start=1):
         name = f"{slug}.html" if number == 1 else f"{slug}--page-{number}.html"
-        write(SITE / "topics" / name,
-              page(slug, "Security Cooperation", intro, FEATURED if number == 1 else [], listed, number, len(PAGES), 100000 * number))
+        write(
+            SITE / "topics" / name,
+            page(
+                slug,
+                "Security Cooperation",
+                intro,
+                FEATURED if number == 1 else [],
+                listed,
+                number,
+                len(PAGES),
+                100000 * number,
+            ),
+        )
     # A second topic sharing publications: one item in both its featured block and its list.
     allies = [LISTED[12], FEATURED[1], LISTED[23], LISTED[39], LISTED[33]]
-    write(SITE / "topics" / "alliances-and-partnerships.html",
-          page("alliances-and-partnerships", "Alliances and Partnerships",
-               "How the United States works with allies and partners.", [FEATURED[1]], allies, 1, 1, 500000))
+    write(
+        SITE / "topics" / "alliances-and-partnerships.html",
+        page(
+            "alliances-and-partnerships",
+            "Alliances and Partnerships",
+            "How the United States works with allies and partners.",
+            [FEATURED[1]],
+            allies,
+            1,
+            1,
+            500000,
+        ),
+    )
     write(SITE / "robots.txt", "User-agent: *\nDisallow: /search/\nDisallow: /private/\n")
 
 

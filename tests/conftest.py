@@ -41,7 +41,11 @@ def run_catalog(home: Path, *args: str, timeout: float = 180) -> subprocess.Comp
     env = {k: v for k, v in os.environ.items() if k not in ("CATALOG_DB", "CATALOG_HOME")}
     return subprocess.run(
         [sys.executable, "-m", "catalog", "--home", str(home), *args],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
     )
 
 
@@ -70,8 +74,12 @@ def crawled_home(tmp_path_factory: pytest.TempPathFactory, demo_site: Site) -> P
     """A catalog of both demo topics. Shared: tests must only read it."""
     home = tmp_path_factory.mktemp("crawled") / "home"
     result = run_catalog(
-        home, "crawl", "--start-url", demo_site.topic_url(),
-        "--start-url", demo_site.topic_url("alliances-and-partnerships"),
+        home,
+        "crawl",
+        "--start-url",
+        demo_site.topic_url(),
+        "--start-url",
+        demo_site.topic_url("alliances-and-partnerships"),
     )
     assert result.returncode == 0, result.stderr
     return home

@@ -2,7 +2,13 @@ from datetime import date
 
 import pytest
 
-from crawler.pages.common import canonical_url, clean_text, listing_page_url, page_number, parse_date
+from crawler.pages.common import (
+    canonical_url,
+    clean_text,
+    listing_page_url,
+    page_number,
+    parse_date,
+)
 
 
 @pytest.mark.parametrize(

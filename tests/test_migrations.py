@@ -18,13 +18,29 @@ def test_upgrade_creates_the_public_schema(tmp_path):
     assert {"publications", "topics", "publication_topics", "crawl_runs"} <= tables
     columns = {c["name"] for c in inspect(engine).get_columns("publications")}
     assert {
-        "id", "url", "title", "content_type", "published_on", "date_text", "summary",
-        "image_url", "image_caption", "first_seen_at", "last_seen_at",
+        "id",
+        "url",
+        "title",
+        "content_type",
+        "published_on",
+        "date_text",
+        "summary",
+        "image_url",
+        "image_caption",
+        "first_seen_at",
+        "last_seen_at",
     } <= columns
     run_columns = {c["name"] for c in inspect(engine).get_columns("crawl_runs")}
     assert {
-        "started_at", "finished_at", "status", "pages_fetched", "items_seen", "items_new",
-        "items_updated", "items_unchanged", "items_skipped",
+        "started_at",
+        "finished_at",
+        "status",
+        "pages_fetched",
+        "items_seen",
+        "items_new",
+        "items_updated",
+        "items_unchanged",
+        "items_skipped",
     } <= run_columns
 
 

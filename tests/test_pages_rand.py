@@ -53,7 +53,9 @@ def test_page_case(case: Path) -> None:
 
 def test_every_page_object_has_cases() -> None:
     covered = {json.loads((c / "meta.json").read_text())["page_object"] for c in CASES}
-    assert set(PAGE_OBJECTS) <= covered, f"page objects without cases: {set(PAGE_OBJECTS) - covered}"
+    assert set(PAGE_OBJECTS) <= covered, (
+        f"page objects without cases: {set(PAGE_OBJECTS) - covered}"
+    )
 
 
 def test_header_menu_teasers_are_not_publications() -> None:
@@ -74,7 +76,10 @@ def test_first_page_fields() -> None:
     by_title = {e.title: e for e in result.entries}
     summit = by_title["The Japan-U.S. Summit and Cooperation with South Korea"]
     # tracking parameters are dropped; entities decoded; curly quotes and dashes kept
-    assert summit.url == "https://www.rand.org/blog/2021/04/the-japan-us-summit-and-cooperation-with-south-korea.html"
+    assert (
+        summit.url
+        == "https://www.rand.org/blog/2021/04/the-japan-us-summit-and-cooperation-with-south-korea.html"
+    )
     assert "Japan–South Korea–U.S." in summit.summary and "administration’s" in summit.summary
     yemen = by_title["Congressional Options to Advance Peace in Yemen"]
     assert "#" not in yemen.url

@@ -10,18 +10,42 @@ from catalog import search
 from catalog.errors import QueryError
 
 DOCS = [
-    {"url": "u1", "title": "Alliance Burden-Sharing in the Indo-Pacific", "summary": "Allies weigh costs.",
-     "content_type": "Report", "published_on": date(2021, 1, 14), "topic_slugs": ["security-cooperation"],
-     "topic_names": ["Security Cooperation"]},
-    {"url": "u2", "title": "Japan and Korea", "summary": "Security cooperation between Seoul and Tokyo.",
-     "content_type": "Commentary", "published_on": date(2021, 4, 6), "topic_slugs": ["security-cooperation", "alliances"],
-     "topic_names": ["Security Cooperation", "Alliances"]},
-    {"url": "u3", "title": "Measuring Effectiveness", "summary": "Cooperation on security is measured.",
-     "content_type": "Research Brief", "published_on": None, "topic_slugs": ["alliances"],
-     "topic_names": ["Alliances"]},
-    {"url": "u4", "title": "Alliances Are an Asset", "summary": "Evidence on alliances.",
-     "content_type": "Commentary", "published_on": date(2020, 8, 27), "topic_slugs": ["alliances"],
-     "topic_names": ["Alliances"]},
+    {
+        "url": "u1",
+        "title": "Alliance Burden-Sharing in the Indo-Pacific",
+        "summary": "Allies weigh costs.",
+        "content_type": "Report",
+        "published_on": date(2021, 1, 14),
+        "topic_slugs": ["security-cooperation"],
+        "topic_names": ["Security Cooperation"],
+    },
+    {
+        "url": "u2",
+        "title": "Japan and Korea",
+        "summary": "Security cooperation between Seoul and Tokyo.",
+        "content_type": "Commentary",
+        "published_on": date(2021, 4, 6),
+        "topic_slugs": ["security-cooperation", "alliances"],
+        "topic_names": ["Security Cooperation", "Alliances"],
+    },
+    {
+        "url": "u3",
+        "title": "Measuring Effectiveness",
+        "summary": "Cooperation on security is measured.",
+        "content_type": "Research Brief",
+        "published_on": None,
+        "topic_slugs": ["alliances"],
+        "topic_names": ["Alliances"],
+    },
+    {
+        "url": "u4",
+        "title": "Alliances Are an Asset",
+        "summary": "Evidence on alliances.",
+        "content_type": "Commentary",
+        "published_on": date(2020, 8, 27),
+        "topic_slugs": ["alliances"],
+        "topic_names": ["Alliances"],
+    },
 ]
 
 
@@ -51,10 +75,16 @@ def test_title_is_boosted(index_dir):
 
 
 def test_filters_and_sorts(index_dir):
-    assert urls(search.search(index_dir, "*", content_type="commentary", sort="newest")) == ["u2", "u4"]
+    assert urls(search.search(index_dir, "*", content_type="commentary", sort="newest")) == [
+        "u2",
+        "u4",
+    ]
     assert urls(search.search(index_dir, "*", content_type="Research Brief")) == ["u3"]
     assert set(urls(search.search(index_dir, "*", topic="alliances"))) == {"u2", "u3", "u4"}
-    assert urls(search.search(index_dir, "*", since=date(2021, 1, 1), sort="oldest")) == ["u1", "u2"]
+    assert urls(search.search(index_dir, "*", since=date(2021, 1, 1), sort="oldest")) == [
+        "u1",
+        "u2",
+    ]
     assert urls(search.search(index_dir, "*", until=date(2020, 12, 31))) == ["u4"]
     assert urls(search.search(index_dir, "type:commentary AND date:2021")) == ["u2"]
     assert search.search(index_dir, "*", sort="newest")[0].score is None
@@ -80,7 +110,16 @@ def test_rebuild_swaps_in_a_fresh_index(index_dir):
 
 @pytest.mark.parametrize(
     "query",
-    ['"unclosed phrase', "(japan OR korea", "japan)", "date:[2020 to", "foo:bar", "AND", "date:notadate", "the"],
+    [
+        '"unclosed phrase',
+        "(japan OR korea",
+        "japan)",
+        "date:[2020 to",
+        "foo:bar",
+        "AND",
+        "date:notadate",
+        "the",
+    ],
 )
 def test_malformed_queries_raise_query_error(index_dir, query):
     with pytest.raises(QueryError):

@@ -13,16 +13,28 @@ from catalog.models import Publication, PublicationTopic, Topic
 from catalog.store import CatalogStore, RunCounts
 from crawler.items import ListingEntry, TopicRef
 
-SC = TopicRef("security-cooperation", "Security Cooperation", "https://www.rand.org/topics/security-cooperation.html")
+SC = TopicRef(
+    "security-cooperation",
+    "Security Cooperation",
+    "https://www.rand.org/topics/security-cooperation.html",
+)
 AP = TopicRef("alliances", "Alliances", "https://www.rand.org/topics/alliances.html")
 
 
 def entry(n: int, topic: TopicRef = SC, section: str = "list", **changes) -> ListingEntry:
     base = ListingEntry(
-        url=f"https://www.rand.org/pubs/research_reports/RR{n}.html", title=f"Report {n}",
-        content_type="Report", published_on=date(2021, 1, 1 + n % 28), date_text="Jan 1, 2021",
-        summary=f"Summary {n}", image_url=None, image_caption=None, topic=topic,
-        section=section, listing_url=topic.url, position=n,
+        url=f"https://www.rand.org/pubs/research_reports/RR{n}.html",
+        title=f"Report {n}",
+        content_type="Report",
+        published_on=date(2021, 1, 1 + n % 28),
+        date_text="Jan 1, 2021",
+        summary=f"Summary {n}",
+        image_url=None,
+        image_caption=None,
+        topic=topic,
+        section=section,
+        listing_url=topic.url,
+        position=n,
     )
     return dataclasses.replace(base, **changes)
 
@@ -44,13 +56,17 @@ def test_second_upsert_adds_nothing_and_bumps_last_seen(store):
     assert (first.new, first.updated, first.unchanged) == (50, 0, 0)
     assert len(first.reindex_ids) == 50
     with store.engine.connect() as conn:
-        seen_before = conn.execute(select(Publication.last_seen_at, Publication.first_seen_at)).first()
+        seen_before = conn.execute(
+            select(Publication.last_seen_at, Publication.first_seen_at)
+        ).first()
     second = store.upsert_listings([entry(i) for i in range(50)])
     assert (second.new, second.updated, second.unchanged) == (0, 0, 50)
     assert second.reindex_ids == set()
     assert count(store, Publication) == 50
     with store.engine.connect() as conn:
-        seen_after = conn.execute(select(Publication.last_seen_at, Publication.first_seen_at)).first()
+        seen_after = conn.execute(
+            select(Publication.last_seen_at, Publication.first_seen_at)
+        ).first()
     assert seen_after.last_seen_at >= seen_before.last_seen_at
     assert seen_after.first_seen_at == seen_before.first_seen_at
 

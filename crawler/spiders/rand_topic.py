@@ -55,7 +55,9 @@ class RandTopicSpider(scrapy.Spider):
 
     def _listing_request(self, url: str, page_count: int) -> scrapy.Request:
         return scrapy.Request(
-            url, callback=self.parse, errback=self.listing_failed,
+            url,
+            callback=self.parse,
+            errback=self.listing_failed,
             cb_kwargs={"page_count": page_count},
         )
 
@@ -76,7 +78,10 @@ class RandTopicSpider(scrapy.Spider):
         for teaser in skipped:
             self.crawler.stats.inc_value("catalog/items_skipped")
             self.logger.warning(
-                "skipped %s teaser %d on %s: %s", teaser.section, teaser.position, url,
+                "skipped %s teaser %d on %s: %s",
+                teaser.section,
+                teaser.position,
+                url,
                 teaser.reason,
             )
         for entry in entries:

@@ -1,0 +1,160 @@
+"""End to end: the real `catalog crawl` against RAND-shaped sites served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+from crawler.spiders.rand_topic import RandTopicSpider
+from tests.conftest import DEMO_PUBLICATIONS, FIXTURES, Site, run_catalog
+
+PAGES = FIXTURES / "pages" / "rand"
+
+
+def db_rows(home: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(home / "catalog.db") as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(demo_site: Site, tmp_path):
+    home = tmp_path / "home"
+    first = run_catalog(home, "crawl", "--start-url", demo_site.topic_url())
+    assert first.returncode == 0, first.stderr
+    assert "succeeded: pages 3, items 42, new 42, updated 0, unchanged 0, skipped 0" in first.stdout
+
+    assert db_rows(home, "SELECT count(*), count(DISTINCT url) FROM publications") == [(42, 42)]
+    [row] = db_rows(
+        home,
+        "SELECT title, content_type, published_on, date_text, summary, image_url, image_caption "
+        "FROM publications WHERE url LIKE '%/pubs/research_reports/RRA393-3.html'",
+    )
+    assert row[:4] == (
+        "Challenges of Deploying Ground-Based Intermediate-Range Missiles on Allied Lands",
+        "Report",
+        "2022-04-28",
+        "Apr 28, 2022",
+    )
+    assert "treaty allies in the region—Australia" in row[4]
+    assert row[5].endswith(".jpg") and row[6].startswith("Flight test of a conventionally")
+    # every field a teaser carries made it; teasers without photo or type keep NULL / ''
+    assert db_rows(home, "SELECT count(*) FROM publications WHERE published_on IS NULL") == [(0,)]
+    assert db_rows(home, "SELECT count(*) FROM publications WHERE image_url IS NULL") == [(11,)]
+    assert db_rows(home, "SELECT count(*) FROM publications WHERE content_type = ''") == [(1,)]
+    assert db_rows(home, "SELECT slug, name FROM topics") == [
+        ("security-cooperation", "Security Cooperation")
+    ]
+    sections = db_rows(
+        home,
+        "SELECT section, count(*), min(position), max(listing_url) FROM publication_topics "
+        "GROUP BY section ORDER BY section",
+    )
+    assert sections == [
+        ("featured", 2, 1, f"{demo_site.base}/topics/security-cooperation.html"),
+        ("list", 40, 1, f"{demo_site.base}/topics/security-cooperation.html?page=3"),
+    ]
+
+    second = run_catalog(home, "crawl", "--start-url", demo_site.topic_url())
+    assert second.returncode == 0, second.stderr
+    assert "new 0, updated 0, unchanged 42" in second.stdout
+    assert db_rows(home, "SELECT count(*) FROM publications") == [(DEMO_PUBLICATIONS,)]
+    runs = db_rows(home, "SELECT status, pages_fetched, items_seen, items_new FROM crawl_runs")
+    assert runs == [("succeeded", 3, 42, 42), ("succeeded", 3, 42, 0)]
+
+
+def test_changed_listing_updates_the_row_and_the_index(site: Site, tmp_path):
+    home = tmp_path / "home"
+    assert run_catalog(home, "crawl", "--start-url", site.topic_url()).returncode == 0
+    page = site.root / "topics" / "security-cooperation.html"
+    page.write_text(
+        page.read_text()
+        .replace("Navigating", "Charting")
+        .replace("Biden Puts Japan at the Center", "Biden Puts Tokyo at the Center")
+    )
+    result = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    assert result.returncode == 0, result.stderr
+    assert "new 0, updated 1, unchanged 41" in result.stdout
+    found = run_catalog(home, "search", "tokyo center", "--json")
+    assert [h["title"] for h in json.loads(found.stdout)] == [
+        "Biden Puts Tokyo at the Center of U.S. Policy in Asia"
+    ]
+    assert (
+        json.loads(run_catalog(home, "search", "title:japan AND title:biden", "--json").stdout)
+        == []
+    )
+
+
+def test_page_without_teasers_fails_loudly_and_keeps_what_was_stored(site: Site, tmp_path):
+    shutil.copy(
+        PAGES / "topic-no-teasers" / "input.html",
+        site.root / "topics" / "security-cooperation--page-2.html",
+    )
+    home = tmp_path / "home"
+    result = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    assert result.returncode == 1
+    assert "no teasers" in result.stderr and "Traceback" not in result.stderr
+    [(status, error)] = db_rows(home, "SELECT status, error FROM crawl_runs")
+    assert status == "failed" and "no teasers on" in error and "?page=2" in error
+    assert db_rows(home, "SELECT count(*) FROM publications") == [(17,)]  # page 1 is kept
+
+
+def test_server_error_on_a_listing_page_fails_the_run(site: Site, tmp_path):
+    (site.root / "_status.json").write_text(
+        json.dumps({"/topics/security-cooperation.html?page=2": 500})
+    )
+    home = tmp_path / "home"
+    result = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    assert result.returncode == 1
+    [(status, error)] = db_rows(home, "SELECT status, error FROM crawl_runs")
+    assert status == "failed" and "HTTP 500" in error
+    assert db_rows(home, "SELECT count(*) FROM publications") == [(17,)]
+
+
+def test_messy_page_skips_bad_teasers_and_keeps_odd_dates(site: Site, tmp_path):
+    topics = site.root / "topics"
+    shutil.copy(
+        PAGES / "topic-messy" / "input.html",
+        topics / "national-security-and-terrorism--page-2.html",
+    )
+    shutil.copy(
+        topics / "security-cooperation--page-3.html",
+        topics / "national-security-and-terrorism--page-3.html",
+    )
+    home = tmp_path / "home"
+    result = run_catalog(
+        home,
+        "crawl",
+        "--start-url",
+        f"{site.base}/topics/national-security-and-terrorism.html?page=2&query=x",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pages 2, items 13, new 13, updated 0, unchanged 0, skipped 2" in result.stdout
+    assert "unparseable date 'Winter 2020'" in result.stderr
+    assert "no link" in result.stderr and "no title" in result.stderr
+    assert db_rows(
+        home, "SELECT published_on, date_text FROM publications WHERE title = 'A Season of Change'"
+    ) == [(None, "Winter 2020")]
+    assert db_rows(
+        home, "SELECT count(*) FROM publications WHERE title LIKE '%Defense and Security%'"
+    ) == [(0,)]
+
+
+def test_max_pages_limits_pagination(demo_site: Site, tmp_path):
+    result = run_catalog(
+        tmp_path / "home", "crawl", "--start-url", demo_site.topic_url(), "--max-pages", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pages 1, items 17, new 17" in result.stdout
+
+
+def test_spider_arguments():
+    spider = RandTopicSpider(topic="security-cooperation,middle-east")
+    assert spider.start_urls == [
+        "https://www.rand.org/topics/security-cooperation.html",
+        "https://www.rand.org/topics/middle-east.html",
+    ]
+    assert spider.allowed_domains == ["www.rand.org"]
+    assert RandTopicSpider().start_urls == ["https://www.rand.org/topics/security-cooperation.html"]
+    local = RandTopicSpider(start_url="http://127.0.0.1:8000/topics/x.html", max_pages="2")
+    assert local.allowed_domains == ["127.0.0.1"] and local.max_pages == 2
