@@ -1,15 +1,18 @@
 """The `catalog` command line: thin commands over the library, one renderer for output.
 
-Exit codes: 0 success; 1 the operation failed (crawl failed, statement refused, database
-error); 2 usage error (bad option, malformed query or date).
+Exit codes: 0 success; 1 the operation failed (crawl failed or was interrupted, statement
+refused, database error); 2 usage error (bad option, malformed query, date or catalog.toml);
+3 another crawl holds the home's lock.
 """
 
 from __future__ import annotations
 
+import collections
+import itertools
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -147,13 +150,18 @@ def db_upgrade(config: CatalogConfig) -> None:
 # --- crawl ---------------------------------------------------------------------------------
 
 
-def _print_summary(summary) -> None:
-    click.echo(
-        f"run {summary.run_id} {summary.status}: pages {summary.pages_fetched}, "
+def _summary_line(summary) -> str:
+    mode = "full" if summary.full else "incremental"
+    line = (
+        f"run {summary.run_id} {summary.status} ({mode}): pages {summary.pages_fetched}, "
         f"items {summary.items_seen}, new {summary.items_new}, "
         f"updated {summary.items_updated}, unchanged {summary.items_unchanged}, "
-        f"skipped {summary.items_skipped}"
+        f"skipped {summary.items_skipped}, delisted {summary.items_delisted}, "
+        f"not modified {summary.pages_not_modified}"
     )
+    if summary.status == "succeeded" and summary.changed_nothing:
+        line += "\nnothing new or changed"
+    return line
 
 
 @cli.command()
@@ -172,36 +180,175 @@ def _print_summary(summary) -> None:
     help="Listing page URL on any host (repeatable).",
 )
 @click.option("--max-pages", type=click.IntRange(min=1), help="Listing pages per topic, at most.")
-@click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO) to stderr.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Walk every listing page (default: stop at the first page with nothing new) "
+    "and mark publications no longer listed as delisted.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless the run fails (for cron).")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress (INFO) to stderr.")
 @pass_config
 def crawl(
     config: CatalogConfig,
     topics: tuple[str, ...],
     start_urls: tuple[str, ...],
     max_pages: int | None,
+    full: bool,
+    quiet: bool,
     verbose: bool,
 ) -> None:
     """Crawl topic listings into the catalog and print what changed.
 
-    With neither --topic nor --start-url, crawls RAND's security-cooperation topic.
-    Exits 1 when the run failed (what it stored before failing stays stored).
+    With neither --topic nor --start-url, crawls the topics listed in <home>/catalog.toml
+    (created with security-cooperation). Everything is logged to <home>/crawl.log.
+    Exit codes: 0 success, 1 the run failed or was interrupted (what it stored stays
+    stored), 2 usage error, 3 another crawl is running on this home.
 
     \b
     Example:
         catalog crawl --topic security-cooperation --max-pages 2
+        catalog --home ~/catalog crawl --quiet     # from cron
     """
     from catalog.crawl import run_crawl
 
+    if quiet and verbose:
+        raise click.UsageError("choose one of --quiet and --verbose")
+    level = None if quiet else "INFO" if verbose else "WARNING"
     summary = run_crawl(
         config,
         topics=list(topics),
         start_urls=list(start_urls),
         max_pages=max_pages,
-        log_level="INFO" if verbose else "WARNING",
+        full=full,
+        stderr_level=level,
     )
-    _print_summary(summary)
     if summary.status != "succeeded":
-        raise CliError(f"crawl {summary.status}: {summary.error or 'see the log'}", 1)
+        click.echo(_summary_line(summary), err=quiet)
+        raise CliError(f"crawl {summary.status}: {summary.error or 'see ' + str(config.log_file)}")
+    if not quiet:
+        click.echo(_summary_line(summary))
+
+
+# --- topics --------------------------------------------------------------------------------
+
+
+@cli.group()
+def topics() -> None:
+    """The topics `catalog crawl` visits by default (kept in <home>/catalog.toml)."""
+
+
+@topics.command("list")
+@pass_config
+def topics_list(config: CatalogConfig) -> None:
+    """List the configured topics.
+
+    \b
+    Example:
+        catalog topics list
+    """
+    for topic in catalog_config.load_home_config(config.home).topics:
+        click.echo(topic)
+
+
+@topics.command("add")
+@click.argument("topic")
+@pass_config
+def topics_add(config: CatalogConfig, topic: str) -> None:
+    """Add a RAND topic slug or a listing URL.
+
+    \b
+    Example:
+        catalog topics add national-security-and-terrorism
+    """
+    catalog_config.edit_topics(config.home, add=topic)
+    click.echo(f"topics in {catalog_config.config_path(config.home)}:", err=True)
+    for name in catalog_config.load_home_config(config.home).topics:
+        click.echo(name)
+
+
+@topics.command("remove")
+@click.argument("topic")
+@pass_config
+def topics_remove(config: CatalogConfig, topic: str) -> None:
+    """Remove a topic (its publications stay in the catalog).
+
+    \b
+    Example:
+        catalog topics remove national-security-and-terrorism
+    """
+    catalog_config.edit_topics(config.home, remove=topic)
+    for name in catalog_config.load_home_config(config.home).topics:
+        click.echo(name)
+
+
+# --- runs and changes ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_config
+def runs(config: CatalogConfig, limit: int, as_json: bool) -> None:
+    """List recent crawl runs, newest first, with their counts and errors.
+
+    \b
+    Example:
+        catalog runs --limit 5
+    """
+    rows = queries.recent_runs(_engine(config), limit)
+    if as_json:
+        output.render(rows, queries.RUN_COLUMNS, "json")
+        return
+    columns = (
+        "id",
+        "started_at",
+        "status",
+        "full",
+        "pages_fetched",
+        "items_new",
+        "items_updated",
+        "items_delisted",
+        "error",
+    )
+    output.render(rows, columns, "table", widths={"error": 60, "started_at": 19})
+
+
+@cli.command()
+@click.option("--since", type=DateBound(), help="Changes recorded on or after this date (UTC).")
+@click.option("--since-last-run", is_flag=True, help="Changes made by the latest run (default).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_config
+def changes(config: CatalogConfig, since: date | None, since_last_run: bool, as_json: bool) -> None:
+    """What crawls added, changed or delisted, per topic.
+
+    \b
+    Example:
+        catalog changes --since-last-run
+        catalog changes --since 2026-11-01 --json
+    """
+    if since and since_last_run:
+        raise click.UsageError("choose one of --since and --since-last-run")
+    engine = _engine(config)
+    if since is not None:
+        rows = queries.changes(engine, since=datetime.combine(since, time()))
+    else:
+        last = queries.last_run(engine)
+        rows = queries.changes(engine, run_id=last["id"]) if last else []
+    if as_json:
+        output.render(rows, queries.CHANGE_COLUMNS, "json")
+        return
+    if not rows:
+        click.echo("no changes", err=True)
+        return
+    columns = ("kind", "title", "field", "old_value", "new_value", "url")
+    widths = {"title": 50, "old_value": 30, "new_value": 30, "url": 70}
+    for topic, group in itertools.groupby(rows, key=lambda r: r["topic"]):
+        group = list(group)
+        counts = collections.Counter(r["kind"] for r in group)
+        tally = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        click.echo(f"\n{topic or '(no topic)'}: {tally}")
+        output.render(group, columns, "table", widths=widths)
 
 
 # --- search --------------------------------------------------------------------------------
@@ -416,7 +563,7 @@ def demo(config: CatalogConfig, query: str) -> None:
 
     summary, hits = run_demo(config, query)
     click.echo(f"catalog home: {config.home}")
-    _print_summary(summary)
+    click.echo(_summary_line(summary))
     click.echo(f"\nsample search: catalog search {query!r}")
     output.render(
         hits,

@@ -22,15 +22,15 @@ DEMO_TOPICS = ("security-cooperation", "alliances-and-partnerships")
 def run_demo(config: CatalogConfig, query: str) -> tuple[CrawlSummary, list[dict[str, Any]]]:
     try:
         server = serve(DEMO_SITE, port=DEMO_PORT)
-        base = server.__enter__()
+        site = server.__enter__()
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
         server = serve(DEMO_SITE, port=0)
-        base = server.__enter__()
+        site = server.__enter__()
     try:
         summary = run_crawl(
-            config, start_urls=[f"{base}/topics/{slug}.html" for slug in DEMO_TOPICS]
+            config, start_urls=[f"{site.url}/topics/{slug}.html" for slug in DEMO_TOPICS]
         )
     finally:
         server.__exit__(None, None, None)

@@ -1,7 +1,8 @@
 """Errors the library raises and the command line turns into one-line messages.
 
 Each carries the process exit code the CLI uses for it, so that cron wrappers can tell a bad
-query (2) from a failed crawl (1) without parsing text.
+query (2) from a failed crawl (1) or a crawl that found another one running (3) without
+parsing text.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ class SQLError(CatalogError):
 
 class CrawlFailed(CatalogError):
     """A crawl ended without success; what it stored before failing stays stored."""
+
+
+class CrawlLocked(CatalogError):
+    """Another crawl holds this home's lock."""
+
+    exit_code = 3
+
+
+class ConfigError(UsageError):
+    """The home's catalog.toml is malformed; the message names the file and line."""
 
 
 class DatabaseError(CatalogError):

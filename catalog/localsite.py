@@ -1,23 +1,33 @@
 """Serve a folder of RAND-shaped pages on 127.0.0.1, for the demo and the tests.
 
 ``/topics/x.html?page=N`` is served from ``topics/x--page-N.html`` (other query parameters are
-ignored, as rand.org ignores them); ``robots.txt`` and any other file by its path. A
-``_status.json`` at the root maps a path (with its query) to an HTTP status to answer instead,
-so tests can make a page fail. Run ``python -m catalog.localsite DIR`` to serve a folder; it
-prints ``serving URL`` once it accepts connections.
+ignored, as rand.org ignores them); ``robots.txt`` and any other file by its path. Pages carry
+an ETag and Last-Modified and answer conditional requests with 304, like rand.org's servers.
+
+For tests, a ``_status.json`` at the root maps a request path (with its query) to a status to
+answer instead: ``{"/topics/x.html?page=2": 500}``, or ``{"...": {"status": 429, "times": 1,
+"headers": {"Retry-After": "0"}}}`` to fail only the first ``times`` requests. ``LocalSite``
+also records every request and can hold one path until a test releases it.
+
+``python -m catalog.localsite DIR`` serves a folder and prints ``serving URL`` once ready.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import mimetypes
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
+
+HOLD_TIMEOUT = 30.0  # a held request is answered after this long even if nobody releases it
 
 
 def resolve_page(root: Path, raw_path: str) -> Path | None:
@@ -33,53 +43,133 @@ def resolve_page(root: Path, raw_path: str) -> Path | None:
     return candidate
 
 
-class _Handler(BaseHTTPRequestHandler):
+@dataclass
+class Hold:
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class LocalSite:
+    """A running site: its base URL, the requests it answered, and request holds."""
+
     root: Path
+    url: str = ""
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    holds: dict[str, Hold] = field(default_factory=dict)
+    forced_counts: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hold(self, path: str) -> Hold:
+        """Keep the next request for ``path`` waiting until ``.release`` is set."""
+        self.holds[path] = Hold()
+        return self.holds[path]
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [path for path, _ in self.requests]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    site: LocalSite
     server_version = "LocalSite/1"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        status_file = self.root / "_status.json"
-        if status_file.is_file():
-            forced = json.loads(status_file.read_text(encoding="utf-8")).get(self.path)
-            if forced:
-                self._send(int(forced), b"<html><body>error</body></html>", "text/html")
-                return
-        path = resolve_page(self.root, self.path)
+        site = self.site
+        with site.lock:
+            site.requests.append((self.path, dict(self.headers.items())))
+        hold = site.holds.get(self.path)
+        if hold is not None:
+            hold.arrived.set()
+            hold.release.wait(HOLD_TIMEOUT)
+        if self._forced():
+            return
+        path = resolve_page(site.root, self.path)
         if path is None:
             self._send(404, b"<html><body>not found</body></html>", "text/html")
+            return
+        body = path.read_bytes()
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        mtime = int(path.stat().st_mtime)
+        validators = {"ETag": etag, "Last-Modified": formatdate(mtime, usegmt=True)}
+        if self._not_modified(etag, mtime):
+            self._send(304, b"", None, validators)
             return
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if ctype.startswith("text/"):
             ctype += "; charset=utf-8"
-        self._send(200, path.read_bytes(), ctype)
+        self._send(200, body, ctype, validators)
 
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
+    def _forced(self) -> bool:
+        status_file = self.site.root / "_status.json"
+        if not status_file.is_file():
+            return False
+        rule = json.loads(status_file.read_text(encoding="utf-8")).get(self.path)
+        if not rule:
+            return False
+        if isinstance(rule, int):
+            rule = {"status": rule}
+        with self.site.lock:
+            count = self.site.forced_counts.get(self.path, 0)
+            self.site.forced_counts[self.path] = count + 1
+        if "times" in rule and count >= rule["times"]:
+            return False
+        self._send(
+            int(rule["status"]),
+            b"<html><body>error</body></html>",
+            "text/html",
+            rule.get("headers", {}),
+        )
+        return True
+
+    def _not_modified(self, etag: str, mtime: int) -> bool:
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            return etag in [tag.strip() for tag in if_none_match.split(",")]
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            with suppress(TypeError, ValueError):
+                return mtime <= parsedate_to_datetime(since).timestamp()
+        return False
+
+    def _send(
+        self, status: int, body: bytes, ctype: str | None, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if status != 304:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
 
 
-def make_server(root: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    handler = type("SiteHandler", (_Handler,), {"root": Path(root)})
+def make_server(site: LocalSite, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    handler = type("SiteHandler", (_Handler,), {"site": site})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
+    site.url = f"http://{host}:{server.server_address[1]}"
     return server
 
 
 @contextmanager
-def serve(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve ``root`` in a background thread; yields the base URL (no trailing slash)."""
-    server = make_server(root, host, port)
+def serve(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalSite]:
+    """Serve ``root`` in a background thread for the length of the block."""
+    site = LocalSite(Path(root))
+    server = make_server(site, host, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://{host}:{server.server_address[1]}"
+        yield site
     finally:
+        for hold in site.holds.values():
+            hold.release.set()
         server.shutdown()
         server.server_close()
 
@@ -89,8 +179,9 @@ def main() -> None:
     parser.add_argument("root", type=Path)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    server = make_server(args.root, port=args.port)
-    print(f"serving http://127.0.0.1:{server.server_address[1]}", flush=True)
+    site = LocalSite(args.root)
+    server = make_server(site, port=args.port)
+    print(f"serving {site.url}", flush=True)
     with suppress(KeyboardInterrupt):
         server.serve_forever()
 

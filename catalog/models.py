@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,6 +64,11 @@ class Topic(Base):
     slug: Mapped[str] = mapped_column(String(200), unique=True)
     name: Mapped[str] = mapped_column(String(500))
     url: Mapped[str] = mapped_column(String(2048))
+    # "complete" once a crawl has walked the listing to its end (or to pages it already had);
+    # "partial" while a walk is under way or after one was cut short. Incremental crawls stop
+    # early only on a complete topic, so an interrupted walk is always finished next time.
+    walk_state: Mapped[str] = mapped_column(String(20), default="partial", server_default="partial")
+    walked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     listings: Mapped[list[PublicationTopic]] = relationship(back_populates="topic")
 
@@ -82,6 +89,8 @@ class PublicationTopic(Base):
     position: Mapped[int] = mapped_column(Integer)
     first_seen_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    # Set by a --full crawl that walked the topic and no longer found the publication there.
+    delisted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     publication: Mapped[Publication] = relationship(back_populates="listings")
     topic: Mapped[Topic] = relationship(back_populates="listings")
@@ -104,3 +113,38 @@ class CrawlRun(Base):
     items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     items_skipped: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    full: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    pages_not_modified: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    items_delisted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ListingPage(Base):
+    """HTTP validators of each listing page, sent back as If-None-Match / If-Modified-Since."""
+
+    __tablename__ = "listing_pages"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"))
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PublicationChange(Base):
+    """What a crawl run changed: a publication added, a field's old and new value, a delisting."""
+
+    __tablename__ = "publication_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True
+    )
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), index=True
+    )
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))  # added | changed | delisted
+    field: Mapped[str | None] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, index=True)

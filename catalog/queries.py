@@ -7,19 +7,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, String, cast, func, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from catalog.errors import ReadOnlyError, SQLError
-from catalog.models import CrawlRun, Publication, PublicationTopic, Topic
-from catalog.store import CHUNK
+from catalog.models import (
+    CrawlRun,
+    ListingPage,
+    Publication,
+    PublicationChange,
+    PublicationTopic,
+    Topic,
+)
+from catalog.store import CHUNK, LISTING_FIELDS
+from crawler.items import ListingEntry
 
 P = Publication.__table__
 T = Topic.__table__
 L = PublicationTopic.__table__
 R = CrawlRun.__table__
+LP = ListingPage.__table__
+C = PublicationChange.__table__
 
 PUBLICATION_COLUMNS = (
     "id",
@@ -45,7 +56,7 @@ def _topics_for(engine: Engine, ids: Sequence[int]) -> dict[int, list[tuple[str,
             select(L.c.publication_id, T.c.slug, T.c.name)
             .distinct()
             .join(T, T.c.id == L.c.topic_id)
-            .where(L.c.publication_id.in_(chunk))
+            .where(L.c.publication_id.in_(chunk), L.c.delisted_at.is_(None))
             .order_by(L.c.publication_id, T.c.slug)
         )
         with engine.connect() as conn:
@@ -170,3 +181,156 @@ def run_readonly_sql(engine: Engine, sql: str) -> tuple[list[str], list[dict[str
     except SQLAlchemyError as exc:
         raise SQLError(f"SQL error: {str(exc).splitlines()[0]}") from exc
     return columns, rows
+
+
+# --- what incremental crawls ask of the catalog ----------------------------------------------
+
+
+def listing_unchanged(engine: Engine, entries: Sequence[ListingEntry]) -> bool:
+    """True when every entry is already catalogued, unchanged, and listed under its topic.
+
+    One page of a newest-first listing that passes this means the rest of the listing is
+    already known: an incremental crawl stops there.
+    """
+    if not entries:
+        return False
+    urls = sorted({e.url for e in entries})
+    slugs = sorted({e.topic.slug for e in entries})
+    columns = [P.c.id, P.c.url] + [P.c[n] for n in LISTING_FIELDS]
+    with engine.connect() as conn:
+        rows = {
+            r["url"]: r for r in conn.execute(select(*columns).where(P.c.url.in_(urls))).mappings()
+        }
+        if len(rows) != len(urls):
+            return False
+        listed = set(
+            conn.execute(
+                select(L.c.publication_id, T.c.slug, L.c.section)
+                .join(T, T.c.id == L.c.topic_id)
+                .where(
+                    L.c.publication_id.in_([r["id"] for r in rows.values()]),
+                    T.c.slug.in_(slugs),
+                    L.c.delisted_at.is_(None),
+                )
+            ).all()
+        )
+    for entry in entries:
+        row = rows[entry.url]
+        if any(row[n] != getattr(entry, n) for n in LISTING_FIELDS):
+            return False
+        if (row["id"], entry.topic.slug, entry.section) not in listed:
+            return False
+    return True
+
+
+def topic_walk_state(engine: Engine, slug: str) -> str | None:
+    """``complete``, ``partial``, or None for a topic the catalog has never seen."""
+    with engine.connect() as conn:
+        return conn.execute(select(T.c.walk_state).where(T.c.slug == slug)).scalar_one_or_none()
+
+
+def listing_validators(engine: Engine, url: str) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified a listing page answered with last time."""
+    with engine.connect() as conn:
+        row = conn.execute(select(LP.c.etag, LP.c.last_modified).where(LP.c.url == url)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+# --- runs and changes ---------------------------------------------------------------------
+
+RUN_COLUMNS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "status",
+    "full",
+    "pages_fetched",
+    "pages_not_modified",
+    "items_seen",
+    "items_new",
+    "items_updated",
+    "items_unchanged",
+    "items_skipped",
+    "items_delisted",
+    "error",
+)
+
+
+def recent_runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    query = select(*[R.c[n] for n in RUN_COLUMNS]).order_by(R.c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def last_run(engine: Engine) -> dict[str, Any] | None:
+    runs = recent_runs(engine, 1)
+    return runs[0] if runs else None
+
+
+CHANGE_COLUMNS = (
+    "topic",
+    "kind",
+    "changed_at",
+    "title",
+    "url",
+    "field",
+    "old_value",
+    "new_value",
+    "run_id",
+)
+
+
+def changes(
+    engine: Engine, *, since: datetime | None = None, run_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Additions, field changes and delistings, one row per topic the publication is under.
+
+    ``run_id`` limits them to one crawl run; ``since`` to those recorded at or after a time.
+    """
+    topic_of_change = select(T.c.slug).where(T.c.id == C.c.topic_id).scalar_subquery()
+    listed_topics = (
+        select(C.c.id.label("change_id"), T.c.slug.label("topic"))
+        .join(L, L.c.publication_id == C.c.publication_id)
+        .join(T, T.c.id == L.c.topic_id)
+        .where(C.c.topic_id.is_(None))
+        .distinct()
+        .subquery()
+    )
+    query = (
+        select(
+            func.coalesce(topic_of_change, listed_topics.c.topic, "").label("topic"),
+            C.c.kind,
+            C.c.changed_at,
+            P.c.title,
+            P.c.url,
+            C.c.field,
+            C.c.old_value,
+            C.c.new_value,
+            C.c.crawl_run_id.label("run_id"),
+        )
+        .join(P, P.c.id == C.c.publication_id)
+        .outerjoin(listed_topics, listed_topics.c.change_id == C.c.id)
+        .order_by("topic", C.c.id)
+    )
+    if run_id is not None:
+        query = query.where(C.c.crawl_run_id == run_id)
+    if since is not None:
+        query = query.where(C.c.changed_at >= since)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+class CatalogView:
+    """The read-only questions a running crawl asks the catalog (handed to the spider)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def walk_state(self, slug: str) -> str | None:
+        return topic_walk_state(self.engine, slug)
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        return listing_validators(self.engine, url)
+
+    def listing_unchanged(self, entries: Sequence[ListingEntry]) -> bool:
+        return listing_unchanged(self.engine, entries)

@@ -1,28 +1,45 @@
 """The only module that writes the catalog database.
 
-Listings arrive in batches; each batch is one transaction of a few set-based statements
-(one SELECT to classify, one upsert per table), never a round trip per item.
+Crawl records arrive in batches; each batch is one transaction of a few set-based statements
+(one SELECT to classify, one upsert per table, one insert of history rows), never a round trip
+per item.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select, tuple_, update
 
 from catalog.errors import DatabaseError
-from catalog.models import CrawlRun, Publication, PublicationTopic, Topic
-from crawler.items import ListingEntry
+from catalog.models import (
+    CrawlRun,
+    ListingPage,
+    Publication,
+    PublicationChange,
+    PublicationTopic,
+    Topic,
+)
+from crawler.items import (
+    WALK_COMPLETED,
+    WALK_STARTED,
+    ListingEntry,
+    ListingPageSeen,
+    TopicRef,
+    TopicWalk,
+)
 
 PUBLICATIONS: Table = Publication.__table__  # type: ignore[assignment]
 TOPICS: Table = Topic.__table__  # type: ignore[assignment]
 LINKS: Table = PublicationTopic.__table__  # type: ignore[assignment]
 RUNS: Table = CrawlRun.__table__  # type: ignore[assignment]
+PAGES: Table = ListingPage.__table__  # type: ignore[assignment]
+CHANGES: Table = PublicationChange.__table__  # type: ignore[assignment]
 
-# The listing fields whose change makes a publication "updated" (and re-indexed).
+# The listing fields whose change makes a publication "updated" (re-indexed, kept in history).
 LISTING_FIELDS = (
     "title",
     "content_type",
@@ -35,6 +52,8 @@ LISTING_FIELDS = (
 # SQLite allows 32766 bound parameters per statement; stay far below it on every backend.
 CHUNK = 500
 
+Record = ListingEntry | ListingPageSeen | TopicWalk
+
 
 def utcnow() -> datetime:
     """Naive UTC, the form every timestamp column stores."""
@@ -42,44 +61,49 @@ def utcnow() -> datetime:
 
 
 @dataclass(slots=True)
-class UpsertResult:
+class BatchResult:
     """What a batch did: per-item counts, and the publications the index must refresh."""
 
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    delisted: int = 0
     reindex_ids: set[int] = field(default_factory=set)
-
-    def add(self, other: UpsertResult) -> None:
-        self.new += other.new
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.reindex_ids |= other.reindex_ids
 
 
 @dataclass(slots=True)
 class RunCounts:
     pages_fetched: int = 0
+    pages_not_modified: int = 0
     items_seen: int = 0
     items_new: int = 0
     items_updated: int = 0
     items_unchanged: int = 0
     items_skipped: int = 0
+    items_delisted: int = 0
+
+    def add(self, batch: BatchResult) -> None:
+        self.items_new += batch.new
+        self.items_updated += batch.updated
+        self.items_unchanged += batch.unchanged
+        self.items_delisted += batch.delisted
 
 
 class CatalogStore:
-    """Writes listings and the crawl-run journal through one engine."""
+    """Writes crawl records and the crawl-run journal through one engine."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     # --- crawl-run journal -------------------------------------------------------------
 
-    def start_run(self, spider: str) -> int:
+    def start_run(self, spider: str, *, full: bool = False) -> int:
         """Record a run as ``running`` before anything is fetched, so a crash still leaves a row."""
         with self.engine.begin() as conn:
             result = conn.execute(
-                RUNS.insert().values(started_at=utcnow(), status="running", spider=spider)
+                RUNS.insert().values(
+                    started_at=utcnow(), status="running", spider=spider, full=full
+                )
             )
             return int(result.inserted_primary_key[0])
 
@@ -95,95 +119,252 @@ class CatalogStore:
         with self.engine.begin() as conn:
             conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
 
-    # --- listings ----------------------------------------------------------------------
+    def close_abandoned_runs(self) -> int:
+        """Mark runs still ``running`` as interrupted: their process died without closing them.
 
-    def upsert_listings(self, entries: Sequence[ListingEntry]) -> UpsertResult:
-        """Insert new publications, update changed ones, bump ``last_seen_at`` of all seen.
-
-        Keyed on the canonical URL, so crawling the same pages twice adds no row. Topics and
-        listing links are upserted in the same transaction.
+        Call only while holding the crawl lock, when no other crawl can be running.
         """
-        result = UpsertResult()
-        if not entries:
-            return result
-        now = utcnow()
-        latest: dict[str, ListingEntry] = {}
-        for entry in entries:
-            latest[entry.url] = entry  # the last sighting in a batch wins
-        urls = list(latest)
         with self.engine.begin() as conn:
-            existing = _existing_publications(conn, urls)
-            first_in_batch: set[str] = set()
-            for entry in entries:
-                if entry.url in first_in_batch:
-                    result.unchanged += 1
-                    continue
-                first_in_batch.add(entry.url)
-                before = existing.get(entry.url)
-                if before is None:
-                    result.new += 1
-                elif _differs(before, latest[entry.url]):
-                    result.updated += 1
-                    result.reindex_ids.add(before["id"])
-                else:
-                    result.unchanged += 1
+            result = conn.execute(
+                update(RUNS)
+                .where(RUNS.c.status == "running")
+                .values(
+                    status="interrupted",
+                    finished_at=utcnow(),
+                    error="the crawl process ended without closing its run (killed?)",
+                )
+            )
+            return result.rowcount or 0
 
-            rows = [
-                {
-                    "url": url,
-                    **{name: getattr(e, name) for name in LISTING_FIELDS},
-                    "first_seen_at": now,
-                    "last_seen_at": now,
-                }
-                for url, e in latest.items()
-            ]
-            _upsert(
-                conn, PUBLICATIONS, rows, keys=["url"], update=[*LISTING_FIELDS, "last_seen_at"]
-            )
-            ids = _publication_ids(conn, urls)
-            result.reindex_ids |= {ids[url] for url in urls if url not in existing}
+    # --- crawl records -----------------------------------------------------------------
 
-            topics = {e.topic.slug: e.topic for e in entries}
-            _upsert(
+    def write_batch(self, records: Sequence[Record], run_id: int) -> BatchResult:
+        """Store a batch of crawl records in one transaction.
+
+        Listings are upserted keyed on the canonical URL (a re-crawl adds no row), changes and
+        additions go to ``publication_changes``, listing-page validators are kept, and topic
+        walk markers are applied last, in order.
+        """
+        entries = [r for r in records if isinstance(r, ListingEntry)]
+        pages = [r for r in records if isinstance(r, ListingPageSeen)]
+        walks = [r for r in records if isinstance(r, TopicWalk)]
+        result = BatchResult()
+        now = utcnow()
+        with self.engine.begin() as conn:
+            topic_ids = _upsert_topics(
                 conn,
-                TOPICS,
-                [{"slug": t.slug, "name": t.name, "url": t.url} for t in topics.values()],
-                keys=["slug"],
-                update=["name", "url"],
+                [e.topic for e in entries] + [p.topic for p in pages] + [w.topic for w in walks],
             )
-            topic_ids = dict(
-                conn.execute(
-                    select(TOPICS.c.slug, TOPICS.c.id).where(TOPICS.c.slug.in_(topics))
-                ).all()
-            )
-            links: dict[tuple[int, int, str], dict[str, Any]] = {}
-            for e in entries:
-                key = (ids[e.url], topic_ids[e.topic.slug], e.section)
-                links[key] = {
-                    "publication_id": key[0],
-                    "topic_id": key[1],
-                    "section": key[2],
-                    "listing_url": e.listing_url,
-                    "position": e.position,
-                    "first_seen_at": now,
-                    "last_seen_at": now,
-                }
-            pairs = {(k[0], k[1]) for k in links}
-            known = _existing_pairs(conn, pairs)
-            # A publication newly listed under a topic is re-indexed: its topics changed.
-            result.reindex_ids |= {pub for pub, topic in pairs if (pub, topic) not in known}
-            _upsert(
-                conn,
-                LINKS,
-                list(links.values()),
-                keys=["publication_id", "topic_id", "section"],
-                update=["listing_url", "position", "last_seen_at"],
-            )
+            if entries:
+                _write_entries(conn, entries, topic_ids, run_id, now, result)
+            if pages:
+                _upsert(
+                    conn,
+                    PAGES,
+                    [
+                        {
+                            "url": p.url,
+                            "topic_id": topic_ids[p.topic.slug],
+                            "etag": p.etag,
+                            "last_modified": p.last_modified,
+                            "fetched_at": now,
+                        }
+                        for p in {p.url: p for p in pages}.values()
+                    ],
+                    keys=["url"],
+                    update=["topic_id", "etag", "last_modified", "fetched_at"],
+                )
+            for walk in walks:
+                _apply_walk(conn, walk, topic_ids[walk.topic.slug], run_id, now, result)
         return result
 
+    def upsert_listings(self, entries: Sequence[ListingEntry], run_id: int) -> BatchResult:
+        """Listings alone; see :meth:`write_batch`."""
+        return self.write_batch(entries, run_id)
 
-def _differs(before: dict[str, Any], entry: ListingEntry) -> bool:
-    return any(before[name] != getattr(entry, name) for name in LISTING_FIELDS)
+
+def _upsert_topics(conn: Connection, topics: list[TopicRef]) -> dict[str, int]:
+    unique = {t.slug: t for t in topics}
+    if not unique:
+        return {}
+    _upsert(
+        conn,
+        TOPICS,
+        [{"slug": t.slug, "name": t.name, "url": t.url} for t in unique.values()],
+        keys=["slug"],
+        update=["name", "url"],
+    )
+    query = select(TOPICS.c.slug, TOPICS.c.id).where(TOPICS.c.slug.in_(list(unique)))
+    return {slug: topic_id for slug, topic_id in conn.execute(query).all()}
+
+
+def _write_entries(
+    conn: Connection,
+    entries: list[ListingEntry],
+    topic_ids: dict[str, int],
+    run_id: int,
+    now: datetime,
+    result: BatchResult,
+) -> None:
+    latest: dict[str, ListingEntry] = {}
+    for entry in entries:
+        latest[entry.url] = entry  # the last sighting in a batch wins
+    urls = list(latest)
+    existing = _existing_publications(conn, urls)
+
+    changed: dict[str, list[tuple[str, Any, Any]]] = {}
+    first_in_batch: set[str] = set()
+    for entry in entries:
+        if entry.url in first_in_batch:
+            result.unchanged += 1
+            continue
+        first_in_batch.add(entry.url)
+        before = existing.get(entry.url)
+        if before is None:
+            result.new += 1
+            continue
+        diffs = [
+            (name, before[name], getattr(latest[entry.url], name))
+            for name in LISTING_FIELDS
+            if before[name] != getattr(latest[entry.url], name)
+        ]
+        if diffs:
+            result.updated += 1
+            result.reindex_ids.add(before["id"])
+            changed[entry.url] = diffs
+        else:
+            result.unchanged += 1
+
+    # Only new and changed rows are written in full; the rest get last_seen_at alone.
+    writes = [u for u in urls if u not in existing or u in changed]
+    _upsert(
+        conn,
+        PUBLICATIONS,
+        [
+            {
+                "url": u,
+                **{n: getattr(latest[u], n) for n in LISTING_FIELDS},
+                "first_seen_at": now,
+                "last_seen_at": now,
+            }
+            for u in writes
+        ],
+        keys=["url"],
+        update=[*LISTING_FIELDS, "last_seen_at"],
+    )
+    seen_only = [existing[u]["id"] for u in urls if u in existing and u not in changed]
+    for chunk in _chunks(seen_only):
+        conn.execute(
+            update(PUBLICATIONS).where(PUBLICATIONS.c.id.in_(chunk)).values(last_seen_at=now)
+        )
+    ids = _publication_ids(conn, urls)
+    added = [ids[u] for u in urls if u not in existing]
+    result.reindex_ids.update(added)
+
+    history = [
+        {"crawl_run_id": run_id, "publication_id": pub_id, "kind": "added", "changed_at": now}
+        for pub_id in added
+    ] + [
+        {
+            "crawl_run_id": run_id,
+            "publication_id": ids[url],
+            "kind": "changed",
+            "field": name,
+            "old_value": _text(old),
+            "new_value": _text(new),
+            "changed_at": now,
+        }
+        for url, diffs in changed.items()
+        for name, old, new in diffs
+    ]
+    for chunk in _chunks(history, CHUNK // 4):
+        conn.execute(CHANGES.insert(), [_history_row(row) for row in chunk])
+
+    links: dict[tuple[int, int, str], dict[str, Any]] = {}
+    for e in entries:
+        key = (ids[e.url], topic_ids[e.topic.slug], e.section)
+        links[key] = {
+            "publication_id": key[0],
+            "topic_id": key[1],
+            "section": key[2],
+            "listing_url": e.listing_url,
+            "position": e.position,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "delisted_at": None,
+        }
+    pairs = {(k[0], k[1]) for k in links}
+    known = _listed_pairs(conn, pairs)
+    # A publication newly listed under a topic is re-indexed: its topics changed.
+    result.reindex_ids.update(pub for pub, topic in pairs if (pub, topic) not in known)
+    _upsert(
+        conn,
+        LINKS,
+        list(links.values()),
+        keys=["publication_id", "topic_id", "section"],
+        update=["listing_url", "position", "last_seen_at", "delisted_at"],
+    )
+
+
+def _apply_walk(
+    conn: Connection,
+    walk: TopicWalk,
+    topic_id: int,
+    run_id: int,
+    now: datetime,
+    result: BatchResult,
+) -> None:
+    if walk.event == WALK_STARTED:
+        conn.execute(update(TOPICS).where(TOPICS.c.id == topic_id).values(walk_state="partial"))
+        return
+    if walk.event != WALK_COMPLETED:
+        raise ValueError(f"unknown walk event {walk.event!r}")
+    conn.execute(
+        update(TOPICS).where(TOPICS.c.id == topic_id).values(walk_state="complete", walked_at=now)
+    )
+    if not walk.full:
+        return
+    # A full walk saw every listing of the topic: what it did not see is no longer listed.
+    started_at = conn.execute(select(RUNS.c.started_at).where(RUNS.c.id == run_id)).scalar_one()
+    gone = (
+        (LINKS.c.topic_id == topic_id)
+        & (LINKS.c.last_seen_at < started_at)
+        & LINKS.c.delisted_at.is_(None)
+    )
+    rows = conn.execute(select(LINKS.c.publication_id, LINKS.c.section).where(gone)).all()
+    if not rows:
+        return
+    conn.execute(update(LINKS).where(gone).values(delisted_at=now))
+    still_listed = _listed_pairs(conn, {(pub, topic_id) for pub, _ in rows})
+    delisted = sorted({pub for pub, _ in rows if (pub, topic_id) not in still_listed})
+    result.delisted += len(delisted)
+    result.reindex_ids.update(delisted)
+    for chunk in _chunks(delisted, CHUNK // 4):
+        conn.execute(
+            CHANGES.insert(),
+            [
+                _history_row(
+                    {
+                        "crawl_run_id": run_id,
+                        "publication_id": pub,
+                        "topic_id": topic_id,
+                        "kind": "delisted",
+                        "changed_at": now,
+                    }
+                )
+                for pub in chunk
+            ],
+        )
+
+
+def _history_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {"topic_id": None, "field": None, "old_value": None, "new_value": None, **row}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -204,16 +385,19 @@ def _publication_ids(conn: Connection, urls: list[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for chunk in _chunks(urls):
         query = select(PUBLICATIONS.c.url, PUBLICATIONS.c.id).where(PUBLICATIONS.c.url.in_(chunk))
-        ids.update(conn.execute(query).all())
+        ids.update({url: pub_id for url, pub_id in conn.execute(query).all()})
     return ids
 
 
-def _existing_pairs(conn: Connection, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+def _listed_pairs(conn: Connection, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which (publication, topic) pairs are currently listed (in any section)."""
     found: set[tuple[int, int]] = set()
     key = tuple_(LINKS.c.publication_id, LINKS.c.topic_id)
     for chunk in _chunks(sorted(pairs)):
-        query = select(LINKS.c.publication_id, LINKS.c.topic_id).where(key.in_(chunk))
-        found.update(conn.execute(query).all())
+        query = select(LINKS.c.publication_id, LINKS.c.topic_id).where(
+            key.in_(chunk), LINKS.c.delisted_at.is_(None)
+        )
+        found.update((pub, topic) for pub, topic in conn.execute(query).all())
     return found
 
 

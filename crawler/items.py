@@ -65,3 +65,26 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPageSeen:
+    """A listing page fetched with 200: its HTTP validators, stored with the page's entries."""
+
+    url: str
+    topic: TopicRef
+    etag: str | None
+    last_modified: str | None
+
+
+WALK_STARTED = "started"
+WALK_COMPLETED = "completed"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicWalk:
+    """A topic's walk began or reached its end; stored in order with the entries around it."""
+
+    topic: TopicRef
+    event: str  # WALK_STARTED | WALK_COMPLETED
+    full: bool = False

@@ -1,12 +1,14 @@
-"""Hand listing records to the catalog in batches, and keep the crawl-run journal.
+"""Hand crawl records to the catalog in batches, and keep the crawl-run journal.
 
 Writes are batched (``CATALOG_BATCH_SIZE``): one database transaction and one index commit per
-batch, flushed again when the spider closes, so an interrupted crawl keeps what it stored.
+batch, flushed again when the spider closes, so an interrupted crawl keeps what it stored and
+the index always matches the database.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from typing import Any
 
 from scrapy import Spider, signals
@@ -16,12 +18,16 @@ from scrapy.exceptions import DropItem
 from catalog import config as catalog_config
 from catalog import queries, search
 from catalog.db import make_engine, needs_upgrade, upgrade
-from catalog.store import CatalogStore, RunCounts
-from crawler.items import ListingEntry
+from catalog.errors import CrawlLocked
+from catalog.lock import crawl_lock
+from catalog.store import CatalogStore, Record, RunCounts
+from crawler.items import ListingEntry, ListingPageSeen, TopicWalk
 
 logger = logging.getLogger(__name__)
 
 STAT_RUN_ID = "catalog/run_id"
+# Set by `catalog crawl`, which takes the home's lock itself before starting Scrapy.
+SETTING_LOCK_HELD = "CATALOG_LOCK_HELD"
 
 
 class CatalogPipeline:
@@ -31,12 +37,14 @@ class CatalogPipeline:
         self.config = catalog_config.resolve(
             settings.get("CATALOG_HOME"), settings.get("CATALOG_DB")
         )
+        self.lock_held = settings.getbool(SETTING_LOCK_HELD)
         self.batch_size = max(1, settings.getint("CATALOG_BATCH_SIZE", 200))
-        self.buffer: list[ListingEntry] = []
+        self.buffer: list[Record] = []
         self.counts = RunCounts()
         self.errors: list[str] = []
         self.store: CatalogStore | None = None
         self.run_id: int | None = None
+        self.resources = ExitStack()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CatalogPipeline:
@@ -45,17 +53,37 @@ class CatalogPipeline:
         return pipeline
 
     def open_spider(self, spider: Spider | None = None) -> None:
+        spider = self.crawler.spider
+        if not self.lock_held:  # `scrapy crawl`: take the same lock `catalog crawl` takes
+            try:
+                self.resources.enter_context(crawl_lock(self.config.home))
+            except CrawlLocked as exc:
+                logger.error(str(exc))
+                self.crawler.engine.close_spider(spider, "catalog_locked")
+                return
         engine = make_engine(self.config.db_url)
         if needs_upgrade(engine):
             upgrade(engine)
         self.store = CatalogStore(engine)
-        self.run_id = self.store.start_run(self.crawler.spider.name)
+        self.store.close_abandoned_runs()
+        self._check_index(engine)
+        self.run_id = self.store.start_run(spider.name, full=getattr(spider, "full", False))
         self.crawler.stats.set_value(STAT_RUN_ID, self.run_id)
+        spider.catalog = queries.CatalogView(engine)
+
+    def _check_index(self, engine) -> None:
+        """The index is derived: if it lost step with the database (a killed run), rebuild it."""
+        indexed = search.doc_count(self.config.index_dir)
+        stored = queries.publication_count(engine)
+        if indexed != stored:
+            logger.warning("search index holds %d of %d publications: rebuilding", indexed, stored)
+            search.rebuild(self.config.index_dir, queries.index_documents(engine))
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        if not isinstance(item, ListingEntry):
-            raise DropItem(f"not a listing entry: {type(item).__name__}")
-        self.counts.items_seen += 1
+        if not isinstance(item, (ListingEntry, ListingPageSeen, TopicWalk)):
+            raise DropItem(f"not a catalog record: {type(item).__name__}")
+        if isinstance(item, ListingEntry):
+            self.counts.items_seen += 1
         self.buffer.append(item)
         if len(self.buffer) >= self.batch_size:
             self.flush()
@@ -63,19 +91,17 @@ class CatalogPipeline:
 
     def flush(self) -> None:
         """Write the buffer: database first (the source of truth), then the index."""
-        if not self.buffer or self.store is None:
+        if not self.buffer or self.store is None or self.run_id is None:
             return
         batch, self.buffer = self.buffer, []
         try:
-            result = self.store.upsert_listings(batch)
-            self.counts.items_new += result.new
-            self.counts.items_updated += result.updated
-            self.counts.items_unchanged += result.unchanged
+            result = self.store.write_batch(batch, self.run_id)
+            self.counts.add(result)
             if result.reindex_ids:
                 docs = queries.index_documents(self.store.engine, result.reindex_ids)
                 search.update_documents(self.config.index_dir, docs)
         except Exception as exc:
-            message = f"storing a batch of {len(batch)} failed: {type(exc).__name__}: {exc}"
+            message = f"storing a batch of {len(batch)} records failed: {type(exc).__name__}: {exc}"
             logger.error(message)
             self.errors.append(message)
             engine = self.crawler.engine
@@ -86,10 +112,17 @@ class CatalogPipeline:
         self.flush()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        try:
+            self._finish(spider, reason)
+        finally:
+            self.resources.close()
+
+    def _finish(self, spider: Spider, reason: str) -> None:
         if self.store is None or self.run_id is None:
             return
         stats = self.crawler.stats
         self.counts.pages_fetched = stats.get_value("catalog/pages_fetched", 0)
+        self.counts.pages_not_modified = stats.get_value("catalog/pages_not_modified", 0)
         self.counts.items_skipped = stats.get_value("catalog/items_skipped", 0)
         errors = list(getattr(spider, "failures", [])) + self.errors
         exceptions = stats.get_value("spider_exceptions/count", 0)

@@ -10,8 +10,14 @@ BOT_NAME = "thinktank_catalog"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
+
+def user_agent(contact: str) -> str:
+    """A descriptive User-Agent: who we are and how the site's owners can reach the operator."""
+    return f"thinktank-catalog/0.1 (+{contact}; publication catalog for policy research)"
+
+
 CATALOG_CONTACT = os.environ.get("CATALOG_CONTACT", "https://pypi.org/project/thinktank-catalog/")
-USER_AGENT = f"thinktank-catalog/0.1 (+{CATALOG_CONTACT}; publication catalog for policy research)"
+USER_AGENT = user_agent(CATALOG_CONTACT)
 ROBOTSTXT_OBEY = True
 
 # Pace: one request at a time per host, at least a second apart, slower when the host is slow.
@@ -25,6 +31,13 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+RETRY_BACKOFF_BASE = 2.0  # seconds; doubles each attempt
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 300.0  # a Retry-After longer than this gives up instead of waiting
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # a listing page is ~100 KB; anything this big is not one
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024

@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 
 from catalog.cli import cli
 from catalog.demo import DEMO_SITE
-from catalog.localsite import serve
+from catalog.localsite import LocalSite, serve
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -31,6 +31,7 @@ DEMO_PUBLICATIONS = 42  # distinct publications in the demo's security-cooperati
 class Site:
     root: Path
     base: str
+    server: LocalSite
 
     def topic_url(self, slug: str = TOPIC) -> str:
         return f"{self.base}/topics/{slug}.html"
@@ -56,8 +57,8 @@ def invoke(home: Path, *args: str) -> Result:
 
 @pytest.fixture(scope="session")
 def demo_site() -> Iterator[Site]:
-    with serve(DEMO_SITE) as base:
-        yield Site(DEMO_SITE, base)
+    with serve(DEMO_SITE) as server:
+        yield Site(DEMO_SITE, server.url, server)
 
 
 @pytest.fixture
@@ -65,8 +66,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
     """A private, editable copy of the demo site, served on its own port."""
     root = tmp_path / "site"
     shutil.copytree(DEMO_SITE, root)
-    with serve(root) as base:
-        yield Site(root, base)
+    with serve(root) as server:
+        yield Site(root, server.url, server)
 
 
 @pytest.fixture(scope="session")

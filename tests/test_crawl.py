@@ -22,7 +22,10 @@ def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(demo_site: Si
     home = tmp_path / "home"
     first = run_catalog(home, "crawl", "--start-url", demo_site.topic_url())
     assert first.returncode == 0, first.stderr
-    assert "succeeded: pages 3, items 42, new 42, updated 0, unchanged 0, skipped 0" in first.stdout
+    assert (
+        "succeeded (incremental): pages 3, items 42, new 42, updated 0, unchanged 0, skipped 0"
+        in (first.stdout)
+    )
 
     assert db_rows(home, "SELECT count(*), count(DISTINCT url) FROM publications") == [(42, 42)]
     [row] = db_rows(
@@ -55,9 +58,9 @@ def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(demo_site: Si
         ("list", 40, 1, f"{demo_site.base}/topics/security-cooperation.html?page=3"),
     ]
 
-    second = run_catalog(home, "crawl", "--start-url", demo_site.topic_url())
+    second = run_catalog(home, "crawl", "--full", "--start-url", demo_site.topic_url())
     assert second.returncode == 0, second.stderr
-    assert "new 0, updated 0, unchanged 42" in second.stdout
+    assert "(full): pages 3, items 42, new 0, updated 0, unchanged 42" in second.stdout
     assert db_rows(home, "SELECT count(*) FROM publications") == [(DEMO_PUBLICATIONS,)]
     runs = db_rows(home, "SELECT status, pages_fetched, items_seen, items_new FROM crawl_runs")
     assert runs == [("succeeded", 3, 42, 42), ("succeeded", 3, 42, 0)]
@@ -74,7 +77,9 @@ def test_changed_listing_updates_the_row_and_the_index(site: Site, tmp_path):
     )
     result = run_catalog(home, "crawl", "--start-url", site.topic_url())
     assert result.returncode == 0, result.stderr
-    assert "new 0, updated 1, unchanged 41" in result.stdout
+    # page 1 changed; page 2 answers 304 Not Modified, so the walk stops there
+    assert "pages 1, items 17, new 0, updated 1, unchanged 16" in result.stdout
+    assert "not modified 1" in result.stdout
     found = run_catalog(home, "search", "tokyo center", "--json")
     assert [h["title"] for h in json.loads(found.stdout)] == [
         "Biden Puts Tokyo at the Center of U.S. Policy in Asia"
@@ -129,7 +134,9 @@ def test_messy_page_skips_bad_teasers_and_keeps_odd_dates(site: Site, tmp_path):
         f"{site.base}/topics/national-security-and-terrorism.html?page=2&query=x",
     )
     assert result.returncode == 0, result.stderr
-    assert "pages 2, items 13, new 13, updated 0, unchanged 0, skipped 2" in result.stdout
+    assert (
+        "pages 2, items 13, new 13, updated 0, unchanged 0, skipped 2, delisted 0" in result.stdout
+    )
     assert "unparseable date 'Winter 2020'" in result.stderr
     assert "no link" in result.stderr and "no title" in result.stderr
     assert db_rows(

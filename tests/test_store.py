@@ -9,9 +9,23 @@ import pytest
 from sqlalchemy import func, select
 
 from catalog.db import make_engine, upgrade
-from catalog.models import Publication, PublicationTopic, Topic
+from catalog.models import (
+    CrawlRun,
+    ListingPage,
+    Publication,
+    PublicationChange,
+    PublicationTopic,
+    Topic,
+)
 from catalog.store import CatalogStore, RunCounts
-from crawler.items import ListingEntry, TopicRef
+from crawler.items import (
+    WALK_COMPLETED,
+    WALK_STARTED,
+    ListingEntry,
+    ListingPageSeen,
+    TopicRef,
+    TopicWalk,
+)
 
 SC = TopicRef(
     "security-cooperation",
@@ -39,11 +53,22 @@ def entry(n: int, topic: TopicRef = SC, section: str = "list", **changes) -> Lis
     return dataclasses.replace(base, **changes)
 
 
+class Store(CatalogStore):
+    """The store with a crawl run of its own, as every batch belongs to a run."""
+
+    def __init__(self, engine):
+        super().__init__(engine)
+        self.run = self.start_run("test")
+
+    def upsert(self, entries):
+        return self.write_batch(entries, self.run)
+
+
 @pytest.fixture
 def store(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
     upgrade(engine)
-    return CatalogStore(engine)
+    return Store(engine)
 
 
 def count(store, model) -> int:
@@ -52,14 +77,14 @@ def count(store, model) -> int:
 
 
 def test_second_upsert_adds_nothing_and_bumps_last_seen(store):
-    first = store.upsert_listings([entry(i) for i in range(50)])
+    first = store.upsert([entry(i) for i in range(50)])
     assert (first.new, first.updated, first.unchanged) == (50, 0, 0)
     assert len(first.reindex_ids) == 50
     with store.engine.connect() as conn:
         seen_before = conn.execute(
             select(Publication.last_seen_at, Publication.first_seen_at)
         ).first()
-    second = store.upsert_listings([entry(i) for i in range(50)])
+    second = store.upsert([entry(i) for i in range(50)])
     assert (second.new, second.updated, second.unchanged) == (0, 0, 50)
     assert second.reindex_ids == set()
     assert count(store, Publication) == 50
@@ -72,8 +97,8 @@ def test_second_upsert_adds_nothing_and_bumps_last_seen(store):
 
 
 def test_changed_fields_update_in_place(store):
-    store.upsert_listings([entry(1), entry(2)])
-    result = store.upsert_listings([entry(1, title="Report 1, revised"), entry(2)])
+    store.upsert([entry(1), entry(2)])
+    result = store.upsert([entry(1, title="Report 1, revised"), entry(2)])
     assert (result.new, result.updated, result.unchanged) == (0, 1, 1)
     assert len(result.reindex_ids) == 1
     with store.engine.connect() as conn:
@@ -82,9 +107,9 @@ def test_changed_fields_update_in_place(store):
 
 
 def test_one_publication_in_many_topics_and_both_sections(store):
-    first = store.upsert_listings([entry(1, section="featured"), entry(1), entry(2)])
+    first = store.upsert([entry(1, section="featured"), entry(1), entry(2)])
     assert (first.new, first.unchanged) == (2, 1)  # the second sighting in a batch is not new
-    result = store.upsert_listings([entry(1, topic=AP)])
+    result = store.upsert([entry(1, topic=AP)])
     assert result.unchanged == 1
     assert len(result.reindex_ids) == 1  # its topics changed, so the index must learn it
     assert count(store, Publication) == 2
@@ -93,22 +118,121 @@ def test_one_publication_in_many_topics_and_both_sections(store):
 
 
 def test_null_date_and_missing_optional_fields(store):
-    store.upsert_listings([entry(1, published_on=None, date_text="Winter 2020", content_type="")])
+    store.upsert([entry(1, published_on=None, date_text="Winter 2020", content_type="")])
     with store.engine.connect() as conn:
         row = conn.execute(select(Publication)).mappings().one()
     assert row["published_on"] is None and row["date_text"] == "Winter 2020"
 
 
 def test_large_batch_is_chunked(store):
-    result = store.upsert_listings([entry(i) for i in range(1300)])
+    result = store.upsert([entry(i) for i in range(1300)])
     assert result.new == 1300 and count(store, Publication) == 1300
 
 
 def test_run_journal(store):
-    run_id = store.start_run("rand_topic")
+    run_id = store.run
     store.finish_run(run_id, "succeeded", RunCounts(pages_fetched=3, items_seen=10, items_new=4))
     with store.engine.connect() as conn:
-        from catalog.models import CrawlRun
-
         run = conn.execute(select(CrawlRun)).mappings().one()
     assert run["status"] == "succeeded" and run["items_new"] == 4 and run["finished_at"]
+
+
+def changes(store):
+    with store.engine.connect() as conn:
+        return conn.execute(
+            select(
+                PublicationChange.kind,
+                PublicationChange.field,
+                PublicationChange.old_value,
+                PublicationChange.new_value,
+            ).order_by(PublicationChange.id)
+        ).all()
+
+
+def test_history_records_additions_and_field_changes(store):
+    store.upsert([entry(1)])
+    store.upsert([entry(1, title="Report 1, revised", published_on=date(2021, 2, 2))])
+    store.upsert([entry(1, title="Report 1, revised", published_on=date(2021, 2, 2))])
+    assert changes(store) == [
+        ("added", None, None, None),
+        ("changed", "title", "Report 1", "Report 1, revised"),
+        ("changed", "published_on", "2021-01-02", "2021-02-02"),
+    ]
+
+
+def test_unchanged_rows_only_get_last_seen(store):
+    store.upsert([entry(1)])
+    with store.engine.connect() as conn:
+        before = conn.execute(select(Publication)).mappings().one()
+    store.upsert([entry(1)])
+    with store.engine.connect() as conn:
+        after = conn.execute(select(Publication)).mappings().one()
+    assert {k: v for k, v in after.items() if k != "last_seen_at"} == {
+        k: v for k, v in before.items() if k != "last_seen_at"
+    }
+
+
+def walk(event, full=False, topic=SC):
+    return TopicWalk(topic, event, full=full)
+
+
+def topic_state(store):
+    with store.engine.connect() as conn:
+        return conn.execute(select(Topic.walk_state)).scalar_one()
+
+
+def test_walk_markers_and_full_walk_delisting(store):
+    store.upsert([walk(WALK_STARTED), entry(1), entry(2), walk(WALK_COMPLETED, full=True)])
+    assert topic_state(store) == "complete"
+    store.upsert([walk(WALK_STARTED), entry(1)])
+    assert topic_state(store) == "partial"  # a walk under way (or cut short) is partial
+
+    second = Store(store.engine)  # a later run: a full walk that no longer finds RR2
+    result = second.upsert(
+        [walk(WALK_STARTED, full=True), entry(1), walk(WALK_COMPLETED, full=True)]
+    )
+    assert result.delisted == 1 and len(result.reindex_ids) == 1
+    with store.engine.connect() as conn:
+        links = dict(
+            conn.execute(
+                select(PublicationTopic.publication_id, PublicationTopic.delisted_at)
+            ).all()
+        )
+    assert links[1] is None and links[2] is not None
+    assert count(store, Publication) == 2  # delisted, never deleted
+    assert changes(store)[-1] == ("delisted", None, None, None)
+
+    relisted = Store(store.engine).upsert([entry(2)])
+    assert relisted.reindex_ids  # listed again: back in the topic
+    with store.engine.connect() as conn:
+        assert (
+            conn.execute(
+                select(PublicationTopic.delisted_at).where(PublicationTopic.publication_id == 2)
+            ).scalar_one()
+            is None
+        )
+
+
+def test_incremental_walk_never_delists(store):
+    store.upsert([entry(1), entry(2), walk(WALK_COMPLETED, full=True)])
+    later = Store(store.engine)
+    assert later.upsert([entry(1), walk(WALK_COMPLETED, full=False)]).delisted == 0
+
+
+def test_listing_page_validators_are_kept(store):
+    page = ListingPageSeen(
+        "https://www.rand.org/topics/security-cooperation.html", SC, '"abc"', None
+    )
+    store.upsert([page])
+    store.upsert([ListingPageSeen(page.url, SC, '"def"', "Sun, 22 Nov 2026 10:00:00 GMT")])
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(ListingPage.url, ListingPage.etag, ListingPage.last_modified)
+        ).all()
+    assert rows == [(page.url, '"def"', "Sun, 22 Nov 2026 10:00:00 GMT")]
+
+
+def test_abandoned_runs_are_closed(store):
+    assert store.close_abandoned_runs() == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(select(CrawlRun.status)).scalar_one() == "interrupted"

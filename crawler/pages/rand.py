@@ -189,6 +189,12 @@ class RandTopicPage:
         return next_url, max([current, *pages])
 
 
+def topic_slug_from_url(url: str) -> str | None:
+    """The slug of a ``/topics/<slug>.html`` URL, known before the page is fetched."""
+    match = TOPIC_PATH.search(urlsplit(url).path)
+    return match.group(1) if match else None
+
+
 def _first(node: Selector, selectors: tuple[str, ...]) -> Selector | None:
     for css in selectors:
         found = node.css(css)

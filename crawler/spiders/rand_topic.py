@@ -1,4 +1,10 @@
-"""RAND topic listings: start at a topic page, follow its pagination to the last page."""
+"""RAND topic listings: start at a topic page, follow its pagination newest to oldest.
+
+Incremental by default: once a whole listing page holds nothing new or changed (or the server
+answers 304 Not Modified), the rest of the listing is already in the catalog and the walk of
+that topic stops. ``full=1`` walks every page, which also lets the catalog mark publications
+that left the listing.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,9 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.items import ListingEntry
-from crawler.pages.rand import RandTopicPage
+from crawler.items import WALK_COMPLETED, WALK_STARTED, ListingPageSeen, TopicRef, TopicWalk
+from crawler.pages.common import listing_page_url, page_number
+from crawler.pages.rand import RandTopicPage, TopicListing, topic_slug_from_url
 
 RAND_BASE = "https://www.rand.org"
 DEFAULT_TOPIC = "security-cooperation"
@@ -29,8 +36,16 @@ def _as_list(value: Any) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
+def _as_bool(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 class RandTopicSpider(scrapy.Spider):
-    """``-a topic=a,b`` (slugs), ``-a start_url=URL[,URL]``, ``-a max_pages=N`` per topic."""
+    """``-a topic=a,b`` (slugs), ``-a start_url=URL[,URL]``, ``-a max_pages=N``, ``-a full=1``.
+
+    The catalog pipeline hands the spider a read-only ``catalog`` view; without one (e.g.
+    ``scrapy shell``) every walk is full and no request is conditional.
+    """
 
     name = "rand_topic"
 
@@ -39,6 +54,7 @@ class RandTopicSpider(scrapy.Spider):
         topic: str | list[str] | None = None,
         start_url: str | list[str] | None = None,
         max_pages: int | str | None = None,
+        full: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -47,21 +63,54 @@ class RandTopicSpider(scrapy.Spider):
         # Allow whatever hosts the user pointed us at (tests and mirrors use other hosts).
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.start_urls})
         self.max_pages = int(max_pages) if max_pages not in (None, "") else None
+        self.full = _as_bool(full)
         self.failures: list[str] = []
+        self.catalog: Any = None  # set by crawler.pipelines.CatalogPipeline
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls:
-            yield self._listing_request(url, page_count=1)
+            slug = topic_slug_from_url(url)
+            known = self._walk_state(slug) == "complete" if slug else False
+            yield self._listing_request(url, page_count=1, topic=None, incremental=known)
 
-    def _listing_request(self, url: str, page_count: int) -> scrapy.Request:
+    def _walk_state(self, slug: str) -> str | None:
+        if self.full or self.catalog is None:
+            return None
+        return self.catalog.walk_state(slug)
+
+    def _listing_request(
+        self, url: str, page_count: int, topic: TopicRef | None, incremental: bool
+    ) -> scrapy.Request:
+        headers = {}
+        if incremental and self.catalog is not None:
+            etag, last_modified = self.catalog.validators(listing_page_url(url, page_number(url)))
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
         return scrapy.Request(
             url,
+            headers=headers,
             callback=self.parse,
             errback=self.listing_failed,
-            cb_kwargs={"page_count": page_count},
+            meta={"handle_httpstatus_list": [304]},
+            cb_kwargs={"page_count": page_count, "topic": topic, "incremental": incremental},
+            dont_filter=False,
         )
 
-    def parse(self, response: Response, page_count: int = 1) -> Iterator[Any]:
+    def parse(
+        self,
+        response: Response,
+        page_count: int = 1,
+        topic: TopicRef | None = None,
+        incremental: bool = False,
+    ) -> Iterator[Any]:
+        if response.status == 304:
+            self.crawler.stats.inc_value("catalog/pages_not_modified")
+            self.logger.info("%s not modified: the rest of its topic is known", response.url)
+            if topic is not None:  # page 1 changed earlier in this walk: close the walk
+                yield TopicWalk(topic, WALK_COMPLETED, full=False)
+            return
         if not isinstance(response, TextResponse):
             self.fail(f"{response.url} is not an HTML page")
             return
@@ -70,25 +119,43 @@ class RandTopicSpider(scrapy.Spider):
         if listing.teaser_count == 0:
             self.fail(f"no teasers on {response.url}: the listing layout may have changed")
             return
-        yield from self._checked(listing.entries, listing.skipped, response.url)
-        if listing.next_page_url and (self.max_pages is None or page_count < self.max_pages):
-            yield self._listing_request(listing.next_page_url, page_count + 1)
+        if page_count == 1:
+            yield TopicWalk(listing.topic, WALK_STARTED, full=self.full)
+        yield from self._records(listing, response)
+        if incremental and self.catalog.listing_unchanged(listing.entries):
+            self.logger.info(
+                "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
+            )
+            yield TopicWalk(listing.topic, WALK_COMPLETED, full=False)
+        elif listing.next_page_url is None:
+            yield TopicWalk(listing.topic, WALK_COMPLETED, full=self.full)
+        elif self.max_pages is None or page_count < self.max_pages:
+            yield self._listing_request(
+                listing.next_page_url, page_count + 1, listing.topic, incremental
+            )
+        # else: --max-pages cut the walk short; the topic stays "partial" for the next run
 
-    def _checked(self, entries: list[ListingEntry], skipped: list, url: str) -> Iterator[Any]:
-        for teaser in skipped:
+    def _records(self, listing: TopicListing, response: Response) -> Iterator[Any]:
+        for teaser in listing.skipped:
             self.crawler.stats.inc_value("catalog/items_skipped")
             self.logger.warning(
                 "skipped %s teaser %d on %s: %s",
                 teaser.section,
                 teaser.position,
-                url,
+                response.url,
                 teaser.reason,
             )
-        for entry in entries:
+        for entry in listing.entries:
             if entry.date_text and entry.published_on is None:
                 self.crawler.stats.inc_value("catalog/dates_unparsed")
                 self.logger.warning("unparseable date %r for %s", entry.date_text, entry.url)
             yield entry
+        yield ListingPageSeen(
+            url=listing_page_url(response.url, listing.page),
+            topic=listing.topic,
+            etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
+        )
 
     def listing_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
@@ -100,3 +167,8 @@ class RandTopicSpider(scrapy.Spider):
         """Record why the run failed; the crawl of other topics goes on, the run ends failed."""
         self.failures.append(message)
         self.logger.error(message)
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
