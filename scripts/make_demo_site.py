@@ -10,9 +10,14 @@ absolute links with tracking parameters, and pagination links carrying extra par
 from __future__ import annotations
 
 import html
+from urllib.parse import quote_plus
 from pathlib import Path
 
-SITE = Path(__file__).resolve().parent.parent / "catalog" / "demo_site"
+REPO = Path(__file__).resolve().parent.parent
+SITE = REPO / "catalog" / "demo_site"
+# A long topic for the tests of incremental crawling: ten pages of five teasers each.
+TEST_SITE = REPO / "tests" / "fixtures" / "site"
+LONG_TOPIC = ("regional-security", "Regional Security", 10, 5)
 
 # (type, title, summary, date, photo caption or None, path)
 FEATURED = [
@@ -420,7 +425,7 @@ def teaser(index: int, item: tuple, date_first: bool, content_id: int) -> str:
     return "\n".join(parts)
 
 
-def pagination(slug: str, current: int, last: int) -> str:
+def pagination(slug: str, name: str, current: int, last: int) -> str:
     items = []
     base = f"/topics/{slug}.html"
     if current > 1:
@@ -433,7 +438,7 @@ def pagination(slug: str, current: int, last: int) -> str:
             items.append(f'<li><a href="{base}">1</a></li>')
         else:
             items.append(
-                f'<li><a href="{base}?page={number}&amp;query=%22Security+Cooperation%22">{number}</a></li>'
+                f'<li><a href="{base}?page={number}&amp;query=%22{quote_plus(name)}%22">{number}</a></li>'
             )
     if current < last:
         items.append(
@@ -479,7 +484,7 @@ def page(
 <ul class="teasers list">
 {lis}
 </ul>
-{pagination(slug, current, last)}
+{pagination(slug, name, current, last)}
 </div>
 </section>
 </main>
@@ -531,6 +536,32 @@ def main() -> None:
         ),
     )
     write(SITE / "robots.txt", "User-agent: *\nDisallow: /search/\nDisallow: /private/\n")
+    write_long_topic()
+
+
+def write_long_topic() -> None:
+    slug, name, pages, per_page = LONG_TOPIC
+    kinds = ["Report", "Commentary", "Research Brief", "Testimony", "Commentary"]
+    regions = ["the Baltic", "the Sahel", "the South China Sea", "the Gulf", "the Korean Peninsula",
+               "the Black Sea", "the Horn of Africa", "Central Asia", "the Andes", "the Arctic"]
+    items = []
+    for n in range(pages * per_page):
+        region = regions[n % len(regions)]
+        kind = kinds[n % len(kinds)]
+        day = 28 - (n % 28)
+        month = 12 - (n // 28) % 12
+        year = 2022 - n // (28 * 12)
+        when = f"{['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'][month - 1]} {day}, {year}"
+        path = (f"/pubs/research_reports/RRA{2000 + n}-1.html" if kind == "Report"
+                else f"/blog/{year}/{month:02d}/regional-security-{n}.html")
+        items.append((kind, f"Partners and Security in {region}, Part {n + 1}",
+                      f"How allies and partners in {region} cooperate on security: study {n + 1} of the series.",
+                      when, None if n % 4 == 0 else f"Scene from {region}, photo by RAND", path))
+    for number in range(1, pages + 1):
+        chunk = items[(number - 1) * per_page : number * per_page]
+        file = f"{slug}.html" if number == 1 else f"{slug}--page-{number}.html"
+        write(TEST_SITE / "topics" / file,
+              page(slug, name, "Security in the world's regions.", [], chunk, number, pages, 700000 + 1000 * number))
 
 
 if __name__ == "__main__":

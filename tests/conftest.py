@@ -37,15 +37,23 @@ class Site:
         return f"{self.base}/topics/{slug}.html"
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CATALOG_DB", "CATALOG_HOME")}
+    return {**env, **extra}
+
+
+def catalog_command(home: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "catalog", "--home", str(home), *args]
+
+
 def run_catalog(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run ``python -m catalog --home HOME ARGS`` as a user would, in its own process."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CATALOG_DB", "CATALOG_HOME")}
     return subprocess.run(
-        [sys.executable, "-m", "catalog", "--home", str(home), *args],
+        catalog_command(home, *args),
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=clean_env(),
         cwd=REPO,
     )
 
@@ -66,6 +74,15 @@ def site(tmp_path: Path) -> Iterator[Site]:
     """A private, editable copy of the demo site, served on its own port."""
     root = tmp_path / "site"
     shutil.copytree(DEMO_SITE, root)
+    with serve(root) as server:
+        yield Site(root, server.url, server)
+
+
+@pytest.fixture
+def long_site(tmp_path: Path) -> Iterator[Site]:
+    """A private copy of the ten-page `regional-security` topic (five teasers a page)."""
+    root = tmp_path / "long-site"
+    shutil.copytree(FIXTURES / "site", root)
     with serve(root) as server:
         yield Site(root, server.url, server)
 
