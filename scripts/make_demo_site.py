@@ -10,8 +10,8 @@ absolute links with tracking parameters, and pagination links carrying extra par
 from __future__ import annotations
 
 import html
-from urllib.parse import quote_plus
 from pathlib import Path
+from urllib.parse import quote_plus
 
 REPO = Path(__file__).resolve().parent.parent
 SITE = REPO / "catalog" / "demo_site"
@@ -542,8 +542,18 @@ def main() -> None:
 def write_long_topic() -> None:
     slug, name, pages, per_page = LONG_TOPIC
     kinds = ["Report", "Commentary", "Research Brief", "Testimony", "Commentary"]
-    regions = ["the Baltic", "the Sahel", "the South China Sea", "the Gulf", "the Korean Peninsula",
-               "the Black Sea", "the Horn of Africa", "Central Asia", "the Andes", "the Arctic"]
+    regions = [
+        "the Baltic",
+        "the Sahel",
+        "the South China Sea",
+        "the Gulf",
+        "the Korean Peninsula",
+        "the Black Sea",
+        "the Horn of Africa",
+        "Central Asia",
+        "the Andes",
+        "the Arctic",
+    ]
     items = []
     for n in range(pages * per_page):
         region = regions[n % len(regions)]
@@ -551,17 +561,38 @@ def write_long_topic() -> None:
         day = 28 - (n % 28)
         month = 12 - (n // 28) % 12
         year = 2022 - n // (28 * 12)
-        when = f"{['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'][month - 1]} {day}, {year}"
-        path = (f"/pubs/research_reports/RRA{2000 + n}-1.html" if kind == "Report"
-                else f"/blog/{year}/{month:02d}/regional-security-{n}.html")
-        items.append((kind, f"Partners and Security in {region}, Part {n + 1}",
-                      f"How allies and partners in {region} cooperate on security: study {n + 1} of the series.",
-                      when, None if n % 4 == 0 else f"Scene from {region}, photo by RAND", path))
+        when = f"{['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][month - 1]} {day}, {year}"
+        path = (
+            f"/pubs/research_reports/RRA{2000 + n}-1.html"
+            if kind == "Report"
+            else f"/blog/{year}/{month:02d}/regional-security-{n}.html"
+        )
+        items.append(
+            (
+                kind,
+                f"Partners and Security in {region}, Part {n + 1}",
+                f"How allies and partners in {region} cooperate on security: study {n + 1} of the series.",
+                when,
+                None if n % 4 == 0 else f"Scene from {region}, photo by RAND",
+                path,
+            )
+        )
     for number in range(1, pages + 1):
         chunk = items[(number - 1) * per_page : number * per_page]
         file = f"{slug}.html" if number == 1 else f"{slug}--page-{number}.html"
-        write(TEST_SITE / "topics" / file,
-              page(slug, name, "Security in the world's regions.", [], chunk, number, pages, 700000 + 1000 * number))
+        write(
+            TEST_SITE / "topics" / file,
+            page(
+                slug,
+                name,
+                "Security in the world's regions.",
+                [],
+                chunk,
+                number,
+                pages,
+                700000 + 1000 * number,
+            ),
+        )
 
 
 if __name__ == "__main__":
