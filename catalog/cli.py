@@ -157,8 +157,10 @@ def _summary_line(summary) -> str:
         f"items {summary.items_seen}, new {summary.items_new}, "
         f"updated {summary.items_updated}, unchanged {summary.items_unchanged}, "
         f"skipped {summary.items_skipped}, delisted {summary.items_delisted}, "
-        f"not modified {summary.pages_not_modified}"
+        f"not modified {summary.pages_not_modified}, details {summary.details_fetched}"
     )
+    if summary.details_failed:
+        line += f", detail pages failed {summary.details_failed} (retried next run)"
     if summary.status == "succeeded" and summary.changed_nothing:
         line += "\nnothing new or changed"
     return line
@@ -186,6 +188,11 @@ def _summary_line(summary) -> str:
     help="Walk every listing page (default: stop at the first page with nothing new) "
     "and mark publications no longer listed as delisted.",
 )
+@click.option(
+    "--no-details",
+    is_flag=True,
+    help="Listings only: do not fetch new or changed publications' own pages.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless the run fails (for cron).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress (INFO) to stderr.")
 @pass_config
@@ -195,13 +202,15 @@ def crawl(
     start_urls: tuple[str, ...],
     max_pages: int | None,
     full: bool,
+    no_details: bool,
     quiet: bool,
     verbose: bool,
 ) -> None:
     """Crawl topic listings into the catalog and print what changed.
 
     With neither --topic nor --start-url, crawls the topics listed in <home>/catalog.toml
-    (created with security-cooperation). Everything is logged to <home>/crawl.log.
+    (created with security-cooperation). New or changed publications' own pages are read
+    for authors, abstracts and identifiers. Everything is logged to <home>/crawl.log.
     Exit codes: 0 success, 1 the run failed or was interrupted (what it stored stays
     stored), 2 usage error, 3 another crawl is running on this home.
 
@@ -221,6 +230,7 @@ def crawl(
         start_urls=list(start_urls),
         max_pages=max_pages,
         full=full,
+        details=not no_details,
         stderr_level=level,
     )
     if summary.status != "succeeded":
@@ -361,6 +371,10 @@ SEARCH_JSON_COLUMNS = (
     "published_on",
     "summary",
     "topics",
+    "authors",
+    "subtitle",
+    "document_number",
+    "pdf_url",
     "score",
     "snippet",
 )
@@ -372,6 +386,7 @@ SEARCH_JSON_COLUMNS = (
 @click.option("--since", type=DateBound(), help="Published on or after (YYYY[-MM[-DD]]).")
 @click.option("--until", type=DateBound(end=True), help="Published on or before (YYYY[-MM[-DD]]).")
 @click.option("--topic", metavar="SLUG", help="Only publications listed under this topic.")
+@click.option("--author", metavar="NAME", help="Only publications by this author (or surname).")
 @click.option("--sort", type=click.Choice(search.SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
@@ -383,23 +398,28 @@ def search_command(
     since: date | None,
     until: date | None,
     topic: str | None,
+    author: str | None,
     sort: str,
     limit: int,
     as_json: bool,
 ) -> None:
     """Full-text search (Whoosh syntax: phrases, AND/OR/NOT, field:term).
 
-    Fields: title, summary, type, topic (slug), topics (names), date, url.
+    Bare words search title, summary and the publication page's text (abstract, research
+    questions, key findings, recommendations, body). Fields: title, summary, abstract, author,
+    type, topic (slug), topics (names), date, url.
 
     \b
     Example:
         catalog search '"security cooperation" AND japan' --type Report --sort newest
+        catalog search 'author:"Derek Grossman"'
     """
     hits = search.search(
         config.index_dir,
         query,
         content_type=content_type,
         topic=topic,
+        author=author,
         since=since,
         until=until,
         sort=sort,
@@ -455,6 +475,30 @@ def sql(config: CatalogConfig, statement: str, as_csv: bool, as_json: bool) -> N
     output.render(rows, columns, "csv" if as_csv else "json" if as_json else "table")
 
 
+# --- show ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("publication")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_config
+def show(config: CatalogConfig, publication: str, as_json: bool) -> None:
+    """Print one publication whole, by URL or id: listing, page details, topics, history.
+
+    \b
+    Example:
+        catalog show https://www.rand.org/pubs/research_reports/RR3125.html
+        catalog show 17 --json
+    """
+    record = queries.publication(_engine(config), publication)
+    if record is None:
+        raise CliError(f"no publication {publication!r} in the catalog (try `catalog search`)")
+    if as_json:
+        click.echo(output.to_json(record))
+        return
+    click.echo(output.render_publication(record), nl=False)
+
+
 # --- stats ---------------------------------------------------------------------------------
 
 
@@ -489,7 +533,7 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
 
 # --- export --------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = (*queries.PUBLICATION_COLUMNS, "topics")
+EXPORT_COLUMNS = (*queries.ALL_COLUMNS, "topics", "authors")
 
 
 @cli.command()

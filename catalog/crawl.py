@@ -40,6 +40,8 @@ class CrawlSummary:
     items_unchanged: int
     items_skipped: int
     items_delisted: int
+    details_fetched: int
+    details_failed: int
     error: str | None
 
     @property
@@ -141,6 +143,7 @@ def run_crawl(
     start_urls: list[str] | None = None,
     max_pages: int | None = None,
     full: bool = False,
+    details: bool = True,
     stderr_level: str | None = "WARNING",
 ) -> CrawlSummary:
     """Crawl topics into the catalog; one process, one run, one crawl per home at a time.
@@ -157,7 +160,7 @@ def run_crawl(
         handlers = _attach_logging(config, stderr_level)
         try:
             crawler = process.create_crawler(RandTopicSpider)
-            process.crawl(crawler, start_url=urls, max_pages=max_pages, full=full)
+            process.crawl(crawler, start_url=urls, max_pages=max_pages, full=full, details=details)
             process.start()
         finally:
             for handler in handlers:
@@ -168,17 +171,5 @@ def run_crawl(
             raise CrawlFailed(f"the crawl did not start; see {config.log_file}")
         run = next(r for r in queries.recent_runs(engine, 5) if r["id"] == run_id)
         engine.dispose()
-    return CrawlSummary(
-        run_id=run["id"],
-        status=run["status"],
-        full=bool(run["full"]),
-        pages_fetched=run["pages_fetched"],
-        pages_not_modified=run["pages_not_modified"],
-        items_seen=run["items_seen"],
-        items_new=run["items_new"],
-        items_updated=run["items_updated"],
-        items_unchanged=run["items_unchanged"],
-        items_skipped=run["items_skipped"],
-        items_delisted=run["items_delisted"],
-        error=run["error"],
-    )
+    values = {**run, "run_id": run["id"], "full": bool(run["full"])}
+    return CrawlSummary(**{f.name: values[f.name] for f in fields(CrawlSummary)})

@@ -52,7 +52,55 @@ class Publication(Base):
     first_seen_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
 
+    # From the publication's own page (NULL until fetched, or when the page lacks them).
+    subtitle: Mapped[str | None] = mapped_column(Text)
+    abstract: Mapped[str | None] = mapped_column(Text)
+    research_questions: Mapped[str | None] = mapped_column(Text)  # one per line
+    key_findings: Mapped[str | None] = mapped_column(Text)  # headings, then "- " points
+    recommendations: Mapped[str | None] = mapped_column(Text)  # one per line
+    body_text: Mapped[str | None] = mapped_column(Text)  # commentary and news pages
+    document_number: Mapped[str | None] = mapped_column(String(100), index=True)
+    doi: Mapped[str | None] = mapped_column(String(255))
+    isbn: Mapped[str | None] = mapped_column(String(40))
+    series: Mapped[str | None] = mapped_column(String(255))
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    pdf_url: Mapped[str | None] = mapped_column(String(2048))
+    pdf_size: Mapped[str | None] = mapped_column(String(40))
+    print_format: Mapped[str | None] = mapped_column(String(100))
+    print_price: Mapped[str | None] = mapped_column(String(40))
+    details_fetched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    details_error: Mapped[str | None] = mapped_column(Text)  # why the last attempt failed
+
     listings: Mapped[list[PublicationTopic]] = relationship(back_populates="publication")
+    authorships: Mapped[list[PublicationAuthor]] = relationship(
+        back_populates="publication", order_by="PublicationAuthor.position"
+    )
+
+
+class Author(Base):
+    """A person credited on publication pages, by name as the page prints it."""
+
+    __tablename__ = "authors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+
+    authorships: Mapped[list[PublicationAuthor]] = relationship(back_populates="author")
+
+
+class PublicationAuthor(Base):
+    """Who wrote a publication, in page order (``position`` 1 is the first author)."""
+
+    __tablename__ = "publication_authors"
+
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id", ondelete="CASCADE"), index=True)
+
+    publication: Mapped[Publication] = relationship(back_populates="authorships")
+    author: Mapped[Author] = relationship(back_populates="authorships")
 
 
 class Topic(Base):
@@ -84,6 +132,7 @@ class PublicationTopic(Base):
     topic_id: Mapped[int] = mapped_column(
         ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    # featured | list (the topic's listing) | related (the publication page's related topics)
     section: Mapped[str] = mapped_column(String(20), primary_key=True)
     listing_url: Mapped[str] = mapped_column(String(2048))
     position: Mapped[int] = mapped_column(Integer)
@@ -116,6 +165,8 @@ class CrawlRun(Base):
     full: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     pages_not_modified: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     items_delisted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    details_fetched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    details_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ListingPage(Base):

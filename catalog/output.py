@@ -84,3 +84,55 @@ def render(
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return count
+
+
+def render_publication(record: dict[str, Any]) -> str:
+    """One publication as readable text: heading, facts, then each section that has content."""
+    lines = [record["title"]]
+    if record.get("subtitle"):
+        lines.append(record["subtitle"])
+    facts = [
+        record.get("content_type") or "",
+        _cell(record.get("published_on")) or record.get("date_text") or "",
+    ]
+    lines.append(" · ".join(f for f in facts if f))
+    if record.get("authors"):
+        lines.append("by " + ", ".join(record["authors"]))
+    lines += [record["url"], ""]
+    identifiers = [
+        ("Document number", record.get("document_number")),
+        ("DOI", record.get("doi")),
+        ("ISBN", record.get("isbn")),
+        ("Series", record.get("series")),
+        ("Pages", record.get("page_count")),
+        ("PDF", " ".join(str(v) for v in (record.get("pdf_url"), record.get("pdf_size")) if v)),
+        (
+            "Print",
+            " ".join(str(v) for v in (record.get("print_format"), record.get("print_price")) if v),
+        ),
+    ]
+    lines += [f"{label}: {value}" for label, value in identifiers if value]
+    for title, key in (
+        ("Summary", "summary"),
+        ("Abstract", "abstract"),
+        ("Research questions", "research_questions"),
+        ("Key findings", "key_findings"),
+        ("Recommendations", "recommendations"),
+        ("Text", "body_text"),
+    ):
+        if record.get(key):
+            lines += ["", f"{title}:", record[key]]
+    if record.get("topics"):
+        lines += ["", "Topics:"]
+        lines += [
+            f"  {t['slug']} ({t['section']})" + (" — delisted" if t["delisted_at"] else "")
+            for t in record["topics"]
+        ]
+    if record.get("details_error"):
+        lines += ["", f"Publication page: last attempt failed ({record['details_error']})"]
+    lines += [
+        "",
+        f"First seen {_cell(record['first_seen_at'])[:19]} UTC, "
+        f"last seen {_cell(record['last_seen_at'])[:19]} UTC",
+    ]
+    return "\n".join(lines) + "\n"

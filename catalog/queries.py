@@ -15,9 +15,11 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from catalog.errors import ReadOnlyError, SQLError
 from catalog.models import (
+    Author,
     CrawlRun,
     ListingPage,
     Publication,
+    PublicationAuthor,
     PublicationChange,
     PublicationTopic,
     Topic,
@@ -31,6 +33,8 @@ L = PublicationTopic.__table__
 R = CrawlRun.__table__
 LP = ListingPage.__table__
 C = PublicationChange.__table__
+A = Author.__table__
+PA = PublicationAuthor.__table__
 
 PUBLICATION_COLUMNS = (
     "id",
@@ -45,6 +49,26 @@ PUBLICATION_COLUMNS = (
     "first_seen_at",
     "last_seen_at",
 )
+DETAIL_COLUMNS = (
+    "subtitle",
+    "abstract",
+    "research_questions",
+    "key_findings",
+    "recommendations",
+    "body_text",
+    "document_number",
+    "doi",
+    "isbn",
+    "series",
+    "page_count",
+    "pdf_url",
+    "pdf_size",
+    "print_format",
+    "print_price",
+    "details_fetched_at",
+    "details_error",
+)
+ALL_COLUMNS = PUBLICATION_COLUMNS + DETAIL_COLUMNS
 _READ_ONLY_MESSAGES = re.compile(r"read-?only|read only|query_only|not authorized", re.I)
 
 
@@ -65,18 +89,37 @@ def _topics_for(engine: Engine, ids: Sequence[int]) -> dict[int, list[tuple[str,
     return topics
 
 
+def _authors_for(engine: Engine, ids: Sequence[int]) -> dict[int, list[str]]:
+    authors: dict[int, list[str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(PA.c.publication_id, A.c.name)
+            .join(A, A.c.id == PA.c.author_id)
+            .where(PA.c.publication_id.in_(ids[start : start + CHUNK]))
+            .order_by(PA.c.publication_id, PA.c.position)
+        )
+        with engine.connect() as conn:
+            for pub_id, name in conn.execute(query):
+                authors.setdefault(pub_id, []).append(name)
+    return authors
+
+
 def _with_topics(engine: Engine, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    topics = _topics_for(engine, [r["id"] for r in rows])
+    """Add each row's topics (slugs and names) and authors (page order), two queries a chunk."""
+    ids = [r["id"] for r in rows]
+    topics = _topics_for(engine, ids)
+    authors = _authors_for(engine, ids)
     for row in rows:
         pairs = topics.get(row["id"], [])
         row["topic_slugs"] = [slug for slug, _ in pairs]
         row["topic_names"] = [name for _, name in pairs]
+        row["authors"] = authors.get(row["id"], [])
     return rows
 
 
 def index_documents(engine: Engine, ids: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
     """Publications as the search index wants them, streamed in chunks (all when ids is None)."""
-    columns = [P.c[name] for name in PUBLICATION_COLUMNS]
+    columns = [P.c[name] for name in ALL_COLUMNS]
     if ids is not None:
         id_list = sorted(ids)
         for start in range(0, len(id_list), CHUNK):
@@ -97,7 +140,7 @@ def index_documents(engine: Engine, ids: Iterable[int] | None = None) -> Iterato
 
 
 def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
-    columns = [P.c[name] for name in PUBLICATION_COLUMNS]
+    columns = [P.c[name] for name in ALL_COLUMNS]
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(urls), CHUNK):
         query = select(*columns).where(P.c.url.in_(urls[start : start + CHUNK]))
@@ -108,11 +151,58 @@ def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[s
 
 
 def export_rows(engine: Engine) -> Iterator[dict[str, Any]]:
-    """Every publication with its topics, oldest id first, for `catalog export`."""
+    """Every publication with its topics and authors, oldest id first, for `catalog export`."""
     for row in index_documents(engine):
         row["topics"] = row.pop("topic_slugs")
         row.pop("topic_names")
         yield row
+
+
+def publication(engine: Engine, key: str) -> dict[str, Any] | None:
+    """One publication whole, by id or URL: every column, authors, topics and history."""
+    column = P.c.id if key.strip().isdigit() else P.c.url
+    value: Any = int(key) if key.strip().isdigit() else key.strip()
+    with engine.connect() as conn:
+        row = conn.execute(select(*[P.c[n] for n in ALL_COLUMNS]).where(column == value))
+        found = row.mappings().first()
+        if found is None:
+            return None
+        record = dict(found)
+        record["authors"] = _authors_for(engine, [record["id"]]).get(record["id"], [])
+        record["topics"] = [
+            dict(r)
+            for r in conn.execute(
+                select(
+                    T.c.slug,
+                    T.c.name,
+                    L.c.section,
+                    L.c.position,
+                    L.c.listing_url,
+                    L.c.first_seen_at,
+                    L.c.last_seen_at,
+                    L.c.delisted_at,
+                )
+                .join(T, T.c.id == L.c.topic_id)
+                .where(L.c.publication_id == record["id"])
+                .order_by(L.c.section, T.c.slug)
+            ).mappings()
+        ]
+        record["history"] = [
+            dict(r)
+            for r in conn.execute(
+                select(
+                    C.c.crawl_run_id,
+                    C.c.kind,
+                    C.c.field,
+                    C.c.old_value,
+                    C.c.new_value,
+                    C.c.changed_at,
+                )
+                .where(C.c.publication_id == record["id"])
+                .order_by(C.c.id)
+            ).mappings()
+        ]
+    return record
 
 
 def publication_count(engine: Engine) -> int:
@@ -252,6 +342,8 @@ RUN_COLUMNS = (
     "items_unchanged",
     "items_skipped",
     "items_delisted",
+    "details_fetched",
+    "details_failed",
     "error",
 )
 
@@ -334,3 +426,41 @@ class CatalogView:
 
     def listing_unchanged(self, entries: Sequence[ListingEntry]) -> bool:
         return listing_unchanged(self.engine, entries)
+
+    def needs_details(self, entries: Sequence[ListingEntry]) -> set[str]:
+        return needs_details(self.engine, entries)
+
+    def pending_details(self, limit: int) -> list[str]:
+        return pending_details(self.engine, limit)
+
+
+def needs_details(engine: Engine, entries: Sequence[ListingEntry]) -> set[str]:
+    """URLs whose publication page should be fetched: new, changed, or never read successfully.
+
+    Asked before the entries are stored, so a new publication is one the catalog lacks.
+    """
+    if not entries:
+        return set()
+    urls = sorted({e.url for e in entries})
+    columns = [P.c.url, P.c.details_fetched_at] + [P.c[n] for n in LISTING_FIELDS]
+    with engine.connect() as conn:
+        rows = {
+            r["url"]: r for r in conn.execute(select(*columns).where(P.c.url.in_(urls))).mappings()
+        }
+    wanted = set()
+    for entry in entries:
+        row = rows.get(entry.url)
+        if (
+            row is None
+            or row["details_fetched_at"] is None
+            or any(row[n] != getattr(entry, n) for n in LISTING_FIELDS)
+        ):
+            wanted.add(entry.url)
+    return wanted
+
+
+def pending_details(engine: Engine, limit: int) -> list[str]:
+    """Publications whose page was never read or failed last time, oldest first."""
+    query = select(P.c.url).where(P.c.details_fetched_at.is_(None)).order_by(P.c.id).limit(limit)
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())

@@ -16,7 +16,8 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh import query as Q
-from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
+from whoosh.analysis import RegexTokenizer, StandardAnalyzer, StemmingAnalyzer
+from whoosh.analysis.filters import LowercaseFilter
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, Formatter, get_text
 from whoosh.index import LockError
@@ -27,8 +28,10 @@ from whoosh.searching import Hit
 from catalog.errors import CatalogError, QueryError
 
 # Bump when the schema changes: an index of another version is rebuilt, not misread.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 INDEX_NAME = f"publications_v{SCHEMA_VERSION}"
+
+NAME_ANALYZER = RegexTokenizer() | LowercaseFilter()
 
 SCHEMA = Schema(
     url=ID(unique=True, stored=True),
@@ -39,10 +42,22 @@ SCHEMA = Schema(
     date=DATETIME(sortable=True),
     topic=KEYWORD(lowercase=True, commas=True, scorable=True),  # slugs
     topics=TEXT(analyzer=StemmingAnalyzer()),  # display names
+    # Names as written, lower-cased, never stemmed: author:"Derek Grossman", author:grossman.
+    author=TEXT(analyzer=NAME_ANALYZER),
+    # The publication page's text: abstract, research questions, key findings,
+    # recommendations and (commentary) body text.
+    abstract=TEXT(analyzer=StemmingAnalyzer(), stored=True),
 )
 # Topic names are left out of the default fields: every publication of a topic carries its
 # name, so "security cooperation" would match the whole topic. Ask for them with topics:.
-DEFAULT_FIELDS = ["title", "summary"]
+DEFAULT_FIELDS = ["title", "summary", "abstract"]
+PAGE_TEXT_FIELDS = (
+    "abstract",
+    "research_questions",
+    "key_findings",
+    "recommendations",
+    "body_text",
+)
 SORTS = ("relevance", "newest", "oldest")
 WRITER_TIMEOUT = 60.0
 _FIELD_REF = re.compile(r"(?<![\w\"])([A-Za-z_]\w*):")
@@ -77,6 +92,8 @@ def _document(doc: dict[str, Any]) -> dict[str, Any]:
         "type_exact": (doc.get("content_type") or "").lower(),
         "topic": ",".join(doc.get("topic_slugs") or []),
         "topics": " ".join(doc.get("topic_names") or []),
+        "author": " , ".join(doc.get("authors") or []),
+        "abstract": "\n\n".join(doc[f] for f in PAGE_TEXT_FIELDS if doc.get(f)),
     }
     published = doc.get("published_on")
     if isinstance(published, date):
@@ -143,7 +160,7 @@ def doc_count(index_dir: Path) -> int:
 
 
 def parse_query(text: str) -> Q.Query:
-    """Whoosh query syntax over title and summary; a clear error when malformed."""
+    """Whoosh query syntax over title, summary and page text; a clear error when malformed."""
     text = text.strip()
     if text in ("", "*"):
         return Q.Every()
@@ -188,6 +205,7 @@ def search(
     *,
     content_type: str | None = None,
     topic: str | None = None,
+    author: str | None = None,
     since: date | None = None,
     until: date | None = None,
     sort: str = "relevance",
@@ -204,6 +222,11 @@ def search(
         filters.append(Q.Term("type_exact", content_type.strip().lower()))
     if topic:
         filters.append(Q.Term("topic", topic.strip().lower()))
+    if author:
+        words = [token.text for token in NAME_ANALYZER(author)]
+        if not words:
+            raise QueryError(f"no name in --author {author!r}")
+        filters.append(Q.Term("author", words[0]) if len(words) == 1 else Q.Phrase("author", words))
     if since or until:
         start = datetime.combine(since, time()) if since else None
         end = datetime.combine(until, time.max) if until else None
@@ -235,6 +258,8 @@ class BracketFormatter(Formatter):
 
 
 def _hit(hit: Hit, scored: bool) -> SearchHit:
-    snippet = hit.highlights("summary") or hit.highlights("title") or ""
+    snippet = (
+        hit.highlights("summary") or hit.highlights("title") or hit.highlights("abstract") or ""
+    )
     score = round(float(hit.score or 0.0), 4) if scored else None
     return SearchHit(url=hit["url"], score=score, snippet=snippet)

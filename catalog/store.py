@@ -12,22 +12,28 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, select, tuple_, update
 
 from catalog.errors import DatabaseError
 from catalog.models import (
+    Author,
     CrawlRun,
     ListingPage,
     Publication,
+    PublicationAuthor,
     PublicationChange,
     PublicationTopic,
     Topic,
 )
 from crawler.items import (
+    SECTION_FEATURED,
+    SECTION_LIST,
     WALK_COMPLETED,
     WALK_STARTED,
+    DetailFailure,
     ListingEntry,
     ListingPageSeen,
+    PublicationDetails,
     TopicRef,
     TopicWalk,
 )
@@ -38,6 +44,9 @@ LINKS: Table = PublicationTopic.__table__  # type: ignore[assignment]
 RUNS: Table = CrawlRun.__table__  # type: ignore[assignment]
 PAGES: Table = ListingPage.__table__  # type: ignore[assignment]
 CHANGES: Table = PublicationChange.__table__  # type: ignore[assignment]
+AUTHORS: Table = Author.__table__  # type: ignore[assignment]
+AUTHORSHIPS: Table = PublicationAuthor.__table__  # type: ignore[assignment]
+SECTION_RELATED = "related"  # publication_topics rows from a publication page's related topics
 
 # The listing fields whose change makes a publication "updated" (re-indexed, kept in history).
 LISTING_FIELDS = (
@@ -52,7 +61,24 @@ LISTING_FIELDS = (
 # SQLite allows 32766 bound parameters per statement; stay far below it on every backend.
 CHUNK = 500
 
-Record = ListingEntry | ListingPageSeen | TopicWalk
+Record = ListingEntry | ListingPageSeen | TopicWalk | PublicationDetails | DetailFailure
+# Detail columns copied as they are from PublicationDetails to publications.
+DETAIL_FIELDS = (
+    "subtitle",
+    "abstract",
+    "body_text",
+    "document_number",
+    "doi",
+    "isbn",
+    "series",
+    "page_count",
+    "pdf_url",
+    "pdf_size",
+    "print_format",
+    "print_price",
+)
+# List fields stored as text, one item per line.
+DETAIL_LINE_FIELDS = ("research_questions", "key_findings", "recommendations")
 
 
 def utcnow() -> datetime:
@@ -68,6 +94,8 @@ class BatchResult:
     updated: int = 0
     unchanged: int = 0
     delisted: int = 0
+    details_fetched: int = 0
+    details_failed: int = 0
     reindex_ids: set[int] = field(default_factory=set)
 
 
@@ -81,12 +109,16 @@ class RunCounts:
     items_unchanged: int = 0
     items_skipped: int = 0
     items_delisted: int = 0
+    details_fetched: int = 0
+    details_failed: int = 0
 
     def add(self, batch: BatchResult) -> None:
         self.items_new += batch.new
         self.items_updated += batch.updated
         self.items_unchanged += batch.unchanged
         self.items_delisted += batch.delisted
+        self.details_fetched += batch.details_fetched
+        self.details_failed += batch.details_failed
 
 
 class CatalogStore:
@@ -142,18 +174,24 @@ class CatalogStore:
         """Store a batch of crawl records in one transaction.
 
         Listings are upserted keyed on the canonical URL (a re-crawl adds no row), changes and
-        additions go to ``publication_changes``, listing-page validators are kept, and topic
-        walk markers are applied last, in order.
+        additions go to ``publication_changes``, listing-page validators are kept, topic walk
+        markers are applied in order, and publication-page details come last (their listing
+        entry may sit earlier in the same batch).
         """
         entries = [r for r in records if isinstance(r, ListingEntry)]
         pages = [r for r in records if isinstance(r, ListingPageSeen)]
         walks = [r for r in records if isinstance(r, TopicWalk)]
+        details = [r for r in records if isinstance(r, PublicationDetails)]
+        failures = [r for r in records if isinstance(r, DetailFailure)]
         result = BatchResult()
         now = utcnow()
         with self.engine.begin() as conn:
             topic_ids = _upsert_topics(
                 conn,
-                [e.topic for e in entries] + [p.topic for p in pages] + [w.topic for w in walks],
+                [e.topic for e in entries]
+                + [p.topic for p in pages]
+                + [w.topic for w in walks]
+                + [t for d in details for t in d.related_topics],
             )
             if entries:
                 _write_entries(conn, entries, topic_ids, run_id, now, result)
@@ -176,11 +214,12 @@ class CatalogStore:
                 )
             for walk in walks:
                 _apply_walk(conn, walk, topic_ids[walk.topic.slug], run_id, now, result)
+            # After the entries: a detail record may follow its listing entry in one batch.
+            if details:
+                _write_details(conn, details, topic_ids, now, result)
+            if failures:
+                _write_detail_failures(conn, failures, result)
         return result
-
-    def upsert_listings(self, entries: Sequence[ListingEntry], run_id: int) -> BatchResult:
-        """Listings alone; see :meth:`write_batch`."""
-        return self.write_batch(entries, run_id)
 
 
 def _upsert_topics(conn: Connection, topics: list[TopicRef]) -> dict[str, int]:
@@ -328,6 +367,7 @@ def _apply_walk(
     started_at = conn.execute(select(RUNS.c.started_at).where(RUNS.c.id == run_id)).scalar_one()
     gone = (
         (LINKS.c.topic_id == topic_id)
+        & LINKS.c.section.in_([SECTION_FEATURED, SECTION_LIST])
         & (LINKS.c.last_seen_at < started_at)
         & LINKS.c.delisted_at.is_(None)
     )
@@ -335,7 +375,9 @@ def _apply_walk(
     if not rows:
         return
     conn.execute(update(LINKS).where(gone).values(delisted_at=now))
-    still_listed = _listed_pairs(conn, {(pub, topic_id) for pub, _ in rows})
+    still_listed = _listed_pairs(
+        conn, {(pub, topic_id) for pub, _ in rows}, sections=(SECTION_FEATURED, SECTION_LIST)
+    )
     delisted = sorted({pub for pub, _ in rows if (pub, topic_id) not in still_listed})
     result.delisted += len(delisted)
     result.reindex_ids.update(delisted)
@@ -355,6 +397,112 @@ def _apply_walk(
                 for pub in chunk
             ],
         )
+
+
+def _write_details(
+    conn: Connection,
+    details: list[PublicationDetails],
+    topic_ids: dict[str, int],
+    now: datetime,
+    result: BatchResult,
+) -> None:
+    """Detail columns, authors in order and related topics of publications already stored."""
+    latest = {d.url: d for d in details}
+    ids = _publication_ids(conn, list(latest))
+    found = [d for url, d in latest.items() if url in ids]
+    if not found:
+        return
+    rows = [
+        {
+            "b_id": ids[d.url],
+            **{name: getattr(d, name) for name in DETAIL_FIELDS},
+            **{name: "\n".join(getattr(d, name)) or None for name in DETAIL_LINE_FIELDS},
+            "details_fetched_at": now,
+            "details_error": None,
+        }
+        for d in found
+    ]
+    columns = [*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error"]
+    conn.execute(
+        update(PUBLICATIONS)
+        .where(PUBLICATIONS.c.id == bindparam("b_id"))
+        .values({c: bindparam(c) for c in columns}),
+        rows,
+    )
+    # The listing's date wins; the page's fills it only where the listing had none.
+    dated = [
+        {"b_id": ids[d.url], "b_date": d.published_on, "b_text": d.date_text}
+        for d in found
+        if d.published_on
+    ]
+    if dated:
+        conn.execute(
+            update(PUBLICATIONS)
+            .where(PUBLICATIONS.c.id == bindparam("b_id"), PUBLICATIONS.c.published_on.is_(None))
+            .values(published_on=bindparam("b_date"), date_text=bindparam("b_text")),
+            dated,
+        )
+    pub_ids = [ids[d.url] for d in found]
+    names = sorted({name for d in found for name in d.authors})
+    if names:
+        _upsert(conn, AUTHORS, [{"name": n} for n in names], keys=["name"], update=["name"])
+    author_ids: dict[str, int] = {}
+    for chunk in _chunks(names):
+        query = select(AUTHORS.c.name, AUTHORS.c.id).where(AUTHORS.c.name.in_(chunk))
+        author_ids.update({name: author_id for name, author_id in conn.execute(query).all()})
+    related = {(ids[d.url], topic_ids[t.slug]) for d in found for t in d.related_topics}
+    newly_related = related - _listed_pairs(conn, related)
+    for chunk in _chunks(pub_ids):
+        conn.execute(delete(AUTHORSHIPS).where(AUTHORSHIPS.c.publication_id.in_(chunk)))
+        conn.execute(
+            delete(LINKS).where(
+                LINKS.c.publication_id.in_(chunk), LINKS.c.section == SECTION_RELATED
+            )
+        )
+    authorships = [
+        {"publication_id": ids[d.url], "position": position, "author_id": author_ids[name]}
+        for d in found
+        for position, name in enumerate(dict.fromkeys(d.authors), start=1)
+    ]
+    links = [
+        {
+            "publication_id": ids[d.url],
+            "topic_id": topic_ids[t.slug],
+            "section": SECTION_RELATED,
+            "listing_url": d.url,
+            "position": position,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "delisted_at": None,
+        }
+        for d in found
+        for position, t in enumerate(d.related_topics, start=1)
+    ]
+    for table, batch in ((AUTHORSHIPS, authorships), (LINKS, links)):
+        for chunk in _chunks(batch, CHUNK // 4):
+            conn.execute(table.insert(), list(chunk))
+    result.details_fetched += len(found)
+    result.reindex_ids.update(pub_ids)
+    result.reindex_ids.update(pub for pub, _ in newly_related)
+
+
+def _write_detail_failures(
+    conn: Connection, failures: list[DetailFailure], result: BatchResult
+) -> None:
+    """Keep the reason; details_fetched_at stays NULL, so the next crawl tries again."""
+    latest = {f.url: f for f in failures}
+    ids = _publication_ids(conn, list(latest))
+    rows = [
+        {"b_id": ids[url], "b_error": f.reason[:2000]} for url, f in latest.items() if url in ids
+    ]
+    if rows:
+        conn.execute(
+            update(PUBLICATIONS)
+            .where(PUBLICATIONS.c.id == bindparam("b_id"))
+            .values(details_error=bindparam("b_error"), details_fetched_at=None),
+            rows,
+        )
+    result.details_failed += len(latest)
 
 
 def _history_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -389,14 +537,18 @@ def _publication_ids(conn: Connection, urls: list[str]) -> dict[str, int]:
     return ids
 
 
-def _listed_pairs(conn: Connection, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which (publication, topic) pairs are currently listed (in any section)."""
+def _listed_pairs(
+    conn: Connection, pairs: set[tuple[int, int]], sections: tuple[str, ...] | None = None
+) -> set[tuple[int, int]]:
+    """Which (publication, topic) pairs are currently linked (in any, or the given, sections)."""
     found: set[tuple[int, int]] = set()
     key = tuple_(LINKS.c.publication_id, LINKS.c.topic_id)
     for chunk in _chunks(sorted(pairs)):
         query = select(LINKS.c.publication_id, LINKS.c.topic_id).where(
             key.in_(chunk), LINKS.c.delisted_at.is_(None)
         )
+        if sections:
+            query = query.where(LINKS.c.section.in_(sections))
         found.update((pub, topic) for pub, topic in conn.execute(query).all())
     return found
 

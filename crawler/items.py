@@ -88,3 +88,46 @@ class TopicWalk:
     topic: TopicRef
     event: str  # WALK_STARTED | WALK_COMPLETED
     full: bool = False
+
+
+@dataclass(slots=True)
+class PublicationDetails:
+    """What a publication's own page says about it beyond the listing."""
+
+    url: str
+    title: str
+    subtitle: str | None
+    product_type: str | None
+    content_category: str | None
+    published_on: date | None
+    date_text: str
+    authors: list[str]
+    abstract: str | None
+    research_questions: list[str]
+    key_findings: list[str]
+    recommendations: list[str]
+    body_text: str | None
+    related_topics: list[TopicRef]
+    document_number: str | None
+    doi: str | None
+    isbn: str | None
+    series: str | None
+    page_count: int | None
+    pdf_url: str | None
+    pdf_size: str | None
+    print_format: str | None
+    print_price: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class DetailFailure:
+    """A publication page that could not be fetched or read; retried on the next crawl."""
+
+    url: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

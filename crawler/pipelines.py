@@ -21,7 +21,15 @@ from catalog.db import make_engine, needs_upgrade, upgrade
 from catalog.errors import CrawlLocked
 from catalog.lock import crawl_lock
 from catalog.store import CatalogStore, Record, RunCounts
-from crawler.items import ListingEntry, ListingPageSeen, TopicWalk
+from crawler.items import (
+    DetailFailure,
+    ListingEntry,
+    ListingPageSeen,
+    PublicationDetails,
+    TopicWalk,
+)
+
+RECORD_TYPES = (ListingEntry, ListingPageSeen, TopicWalk, PublicationDetails, DetailFailure)
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +88,7 @@ class CatalogPipeline:
             search.rebuild(self.config.index_dir, queries.index_documents(engine))
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        if not isinstance(item, (ListingEntry, ListingPageSeen, TopicWalk)):
+        if not isinstance(item, RECORD_TYPES):
             raise DropItem(f"not a catalog record: {type(item).__name__}")
         if isinstance(item, ListingEntry):
             self.counts.items_seen += 1

@@ -47,6 +47,8 @@ ITEM_PIPELINES = {"crawler.pipelines.CatalogPipeline": 300}
 CATALOG_HOME = os.environ.get("CATALOG_HOME")
 CATALOG_DB = os.environ.get("CATALOG_DB")
 CATALOG_BATCH_SIZE = 200
+# Publication pages retried or backfilled at the start of a crawl, at most.
+CATALOG_DETAILS_PER_RUN = 500
 
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"

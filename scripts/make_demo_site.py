@@ -494,6 +494,93 @@ def page(
 """
 
 
+AUTHORS = [
+    "Scott W. Harold",
+    "Derek Grossman",
+    "Jeffrey W. Hornung",
+    "Becca Wasser",
+    "Dalia Dassa Kaye",
+    "Heather J. Williams",
+    "Michael J. Mazarr",
+    "Bonny Lin",
+    "Howard J. Shatz",
+    "Stephen Watts",
+    "Angela O'Mahony",
+    "Raphael S. Cohen",
+]
+REPORT_KINDS = {"Report", "Research Brief", "Testimony", "Tool", "Perspective", ""}
+# Hand-written pages modelled on real ones (the seed RR3125 among them): the tests' cases.
+CASES = REPO / "tests" / "fixtures" / "pages" / "rand"
+HAND_WRITTEN = {
+    "/pubs/research_reports/RR3125.html": CASES / "product-report" / "input.html",
+    "/blog/2021/04/biden-puts-japan-at-the-center-of-us-policy-in-asia.html": CASES
+    / "product-commentary"
+    / "input.html",
+    "/news/press/2021/02/23.html": CASES / "product-no-authors" / "input.html",
+}
+
+
+def product_page(index: int, item: tuple, topics: list[tuple[str, str]]) -> str:
+    """A publication's own page in RAND's product layout, from its listing data."""
+    ctype, title, summary, when, _caption, path = item
+    authors = [AUTHORS[(index + k * 5) % len(AUTHORS)] for k in range(1 + index % 3)]
+    links = ",\n      ".join(
+        f'<a href="/about/people/{a.split()[-1][0].lower()}/{a.lower().replace(" ", "_").replace(".", "")}.html">{a}</a>'
+        for a in authors
+    )
+    related = "\n".join(
+        f'    <li><a href="/topics/{slug}.html">{name}</a></li>' for slug, name in topics
+    )
+    number = path.rsplit("/", 1)[-1].removesuffix(".html")
+    if ctype in REPORT_KINDS:
+        body = f"""<div id="download" class="download"><h2>Download</h2><table><tbody><tr>
+  <td><span class="format-pdf"><a href="/content/dam/rand/pubs/{number}/RAND_{number}.pdf">PDF file</a></span></td>
+  <td class="size">{0.4 + (index % 9) / 3:.1f} MB</td><td></td></tr></tbody></table></div>
+<div class="abstract product-page-abstract"><div class="abstract-first-letter"><p>{summary}</p></div>
+  <p>The authors draw on interviews, documents and data to examine {title.lower()}.</p></div>
+<div class="key-findings"><h2>Key Findings</h2><ul>
+  <li>Partners weigh the costs of cooperation against the risks of standing alone.</li>
+  <li>Sustained engagement builds the personal relationships that alliances rely on.</li></ul></div>
+<div class="document-details"><ul><li><span class="label">Document Number:</span> {number}</li>
+  <li><span class="label">Pages:</span> {40 + index * 7}</li></ul></div>"""
+    else:
+        body = f"""<div class="body-text"><p>{summary}</p>
+  <p>The views expressed are the author's own.</p></div>"""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{title} | RAND</title>
+<meta name="citation_title" content="{html.escape(html.unescape(title))}">
+</head>
+<body>
+<main id="page-content">
+<div class="product-header">
+  <h1 id="RANDTitleHeadingId">{title}</h1>
+  <p class="type-published"><span class="type">{ctype or "Publication"}</span> <span class="published">Published {when}</span></p>
+  <p class="authors">by
+      {links}</p>
+</div>
+{body}
+<ul class="related-topics">
+{related}
+</ul>
+</main>
+</body>
+</html>
+"""
+
+
+def write_product_pages(root: Path, items: list[tuple], topics: list[tuple[str, str]]) -> None:
+    for index, item in enumerate(items):
+        path = item[5].split("?")[0].split("#")[0]
+        if path.startswith("http"):
+            continue  # an absolute link to www.rand.org: not on the local site
+        target = root / path.lstrip("/")
+        if path in HAND_WRITTEN:
+            write(target, HAND_WRITTEN[path].read_text(encoding="utf-8"))
+        else:
+            write(target, product_page(index, item, topics))
+
+
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -536,6 +623,14 @@ def main() -> None:
         ),
     )
     write(SITE / "robots.txt", "User-agent: *\nDisallow: /search/\nDisallow: /private/\n")
+    write_product_pages(
+        SITE,
+        FEATURED + LISTED,
+        [
+            ("security-cooperation", "Security Cooperation"),
+            ("asia-pacific-region", "Asia-Pacific Region"),
+        ],
+    )
     write_long_topic()
 
 
@@ -577,6 +672,7 @@ def write_long_topic() -> None:
                 path,
             )
         )
+    write_product_pages(TEST_SITE, items, [(slug, name)])
     for number in range(1, pages + 1):
         chunk = items[(number - 1) * per_page : number * per_page]
         file = f"{slug}.html" if number == 1 else f"{slug}--page-{number}.html"

@@ -12,15 +12,16 @@ from pathlib import Path
 from crawler.pages import rand
 
 CASES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pages"
-PAGE_OBJECTS = {"RandTopicPage": rand.RandTopicPage}
+PAGE_OBJECTS = {"RandTopicPage": rand.RandTopicPage, "RandProductPage": rand.RandProductPage}
 
 
 def parse_case(case: Path) -> dict:
+    """The page object's output for a stored case (tests compare it with expected.json)."""
     meta = json.loads((case / "meta.json").read_text(encoding="utf-8"))
     page = PAGE_OBJECTS[meta["page_object"]](
         meta["url"], (case / "input.html").read_text(encoding="utf-8")
     )
-    return page.listing().to_dict()
+    return page.parse().to_dict()
 
 
 def main() -> None:

@@ -45,13 +45,13 @@ def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(demo_site: Si
     assert db_rows(home, "SELECT count(*) FROM publications WHERE published_on IS NULL") == [(0,)]
     assert db_rows(home, "SELECT count(*) FROM publications WHERE image_url IS NULL") == [(11,)]
     assert db_rows(home, "SELECT count(*) FROM publications WHERE content_type = ''") == [(1,)]
-    assert db_rows(home, "SELECT slug, name FROM topics") == [
+    assert db_rows(home, "SELECT slug, name FROM topics WHERE walk_state = 'complete'") == [
         ("security-cooperation", "Security Cooperation")
     ]
     sections = db_rows(
         home,
         "SELECT section, count(*), min(position), max(listing_url) FROM publication_topics "
-        "GROUP BY section ORDER BY section",
+        "WHERE section != 'related' GROUP BY section ORDER BY section",
     )
     assert sections == [
         ("featured", 2, 1, f"{demo_site.base}/topics/security-cooperation.html"),

@@ -47,7 +47,7 @@ def _differences(actual: Any, expected: Any, path: str = "") -> list[str]:
 def test_page_case(case: Path) -> None:
     meta, html, expected = _load(case)
     page = PAGE_OBJECTS[meta["page_object"]](meta["url"], html)
-    differences = _differences(page.listing().to_dict(), expected)
+    differences = _differences(page.parse().to_dict(), expected)
     assert not differences, "\n".join(differences)
 
 

@@ -22,6 +22,7 @@ _DATE_FORMATS = (
     "%d %b %Y",
     "%d %B %Y",
     "%Y-%m-%d",
+    "%Y/%m/%d",  # citation_online_date: 2019/08/29
     "%b %Y",  # Apr 2022: first of the month
     "%B %Y",
 )
@@ -98,3 +99,36 @@ def listing_page_url(url: str, page: int) -> str:
     parts = urlsplit(url)
     query = urlencode({"page": page}) if page > 1 else ""
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, query, ""))
+
+
+def citation_meta(selector: Selector) -> dict[str, list[str]]:
+    """Highwire ``citation_*`` meta tags (the ones citation managers read), name -> values."""
+    found: dict[str, list[str]] = {}
+    for meta in selector.xpath("//head/meta[starts-with(@name, 'citation_')]"):
+        value = clean_text(meta.attrib.get("content"))
+        if value:
+            found.setdefault(meta.attrib["name"], []).append(value)
+    return found
+
+
+def json_ld(selector: Selector) -> list[dict]:
+    """Every JSON-LD object on the page; a script that is not valid JSON is passed over."""
+    import json
+
+    objects: list[dict] = []
+    for script in selector.xpath("//script[@type='application/ld+json']/text()").getall():
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        items = data if isinstance(data, list) else data.get("@graph", [data])
+        objects.extend(item for item in items if isinstance(item, dict))
+    return objects
+
+
+def person_name(citation_author: str) -> str:
+    """``Harold, Scott W.`` (citation form) -> ``Scott W. Harold`` (page form)."""
+    if "," not in citation_author:
+        return clean_text(citation_author)
+    last, first = citation_author.split(",", 1)
+    return clean_text(f"{first} {last}")

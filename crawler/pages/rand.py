@@ -8,18 +8,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from parsel import Selector
+from parsel import Selector, SelectorList
 
-from crawler.items import SECTION_FEATURED, SECTION_LIST, ListingEntry, SkippedTeaser, TopicRef
+from crawler.items import (
+    SECTION_FEATURED,
+    SECTION_LIST,
+    DetailFailure,
+    ListingEntry,
+    PublicationDetails,
+    SkippedTeaser,
+    TopicRef,
+)
 from crawler.pages.common import (
     canonical_url,
+    citation_meta,
     clean_text,
+    json_ld,
     listing_page_url,
     page_number,
     parse_date,
+    person_name,
     text_of,
 )
 
@@ -85,6 +97,10 @@ class RandTopicPage:
             if found:
                 return found[0]
         return self.selector
+
+    def parse(self) -> TopicListing:
+        """Every page object answers ``parse()``; fixtures compare its ``to_dict()``."""
+        return self.listing()
 
     def listing(self) -> TopicListing:
         """Parse the whole page into a :class:`TopicListing`."""
@@ -205,3 +221,233 @@ def _first(node: Selector, selectors: tuple[str, ...]) -> Selector | None:
 
 def _ul_classes(li: Selector) -> str:
     return " ".join(li.xpath("parent::ul/@class").getall())
+
+
+# --- product (detail) pages ----------------------------------------------------------------
+
+PRODUCT_HEADER = "div.product-header"
+SUBTITLE = "p.subtitle"
+PRODUCT_TYPE = (".type-published span.type", ".product-header p.type")
+PUBLISHED = (".type-published span.published", ".product-header p.date")
+AUTHORS = "p.authors"
+ABSTRACT = ("div.abstract.product-page-abstract", "div.product-page-abstract", "div.abstract")
+BODY_TEXT = "div.body-text"
+RELATED_TOPICS = "ul.related-topics li a"
+DOCUMENT_DETAILS = "div.document-details li"
+SERIES = "div.series a"
+PDF_LINKS = (
+    "#download span.format-pdf a",
+    "div.btn-download a[href$='.pdf']",
+    "#download a[href$='.pdf']",
+)
+PRINT_ROWS = "#purchase tr, div.purchase tr"
+_NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "phd", "ph.d."}
+_SIZE = re.compile(r"\d+(?:\.\d+)?\s*[KMG]B", re.I)
+_PRICE = re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d\d)?")
+_PAGES = re.compile(r"(\d[\d,]*)\s*pages", re.I)
+_DOI = re.compile(r"10\.\d{4,9}/\S+")
+
+
+class RandProductPage:
+    """A publication's own page: a report, brief, commentary, news release, ...
+
+    Every field falls back to the Highwire ``citation_*`` meta tags (and JSON-LD for the
+    date), so pages in older layouts still yield what they carry.
+    """
+
+    def __init__(self, url: str, html: str) -> None:
+        self.url = canonical_url(url, url)
+        self.selector = Selector(text=html)
+        self.meta = citation_meta(self.selector)
+        self.main = _first(self.selector, MAIN_SCOPES) or self.selector
+
+    def _meta(self, name: str) -> str | None:
+        values = self.meta.get(name)
+        return values[0] if values else None
+
+    def _text(self, selectors: tuple[str, ...] | str) -> str:
+        node = _first(self.main, (selectors,) if isinstance(selectors, str) else selectors)
+        return text_of(node) if node is not None else ""
+
+    def parse(self) -> PublicationDetails | DetailFailure:
+        return self.details()
+
+    def details(self) -> PublicationDetails | DetailFailure:
+        title = text_of(self.selector.css(HEADING)) or self._meta("citation_title") or ""
+        if not title or not (self.main.css(PRODUCT_HEADER) or self.meta):
+            return DetailFailure(
+                self.url, "unknown layout: no product header, title or citation meta"
+            )
+        published_on, date_text = self._published()
+        facts = self._document_details()
+        pdf_url, pdf_size = self._pdf()
+        print_format, print_price = self._print_copy()
+        page_count = _int(facts.get("pages"))
+        if page_count is None and print_format:
+            match = _PAGES.search(print_format)
+            page_count = _int(match.group(1)) if match else None
+        return PublicationDetails(
+            url=self.url,
+            title=title,
+            subtitle=self._text(SUBTITLE) or None,
+            product_type=self._text(PRODUCT_TYPE) or None,
+            content_category=clean_text(
+                self.selector.css("meta[name='rand-content-category']::attr(content)").get()
+            )
+            or None,
+            published_on=published_on,
+            date_text=date_text,
+            authors=self._authors(),
+            abstract=self._abstract(),
+            research_questions=self._headed_list("Research Questions"),
+            key_findings=self._key_findings(),
+            recommendations=self._headed_list("Recommendations"),
+            body_text=self._paragraphs(self.main.css(BODY_TEXT)) or None,
+            related_topics=self._related_topics(),
+            document_number=facts.get("document number")
+            or self._meta("citation_technical_report_number"),
+            doi=_doi(facts.get("doi") or self._meta("citation_doi")),
+            isbn=facts.get("isbn") or self._meta("citation_isbn"),
+            series=self._text(SERIES) or self._meta("citation_series_title"),
+            page_count=page_count,
+            pdf_url=pdf_url,
+            pdf_size=pdf_size,
+            print_format=_PAGES.sub("", print_format).strip(" ,") if print_format else None,
+            print_price=print_price,
+        )
+
+    def _published(self) -> tuple[date | None, str]:
+        candidates = [self._text(PUBLISHED)]
+        candidates.append(
+            clean_text(self.selector.css("meta[name='rand-date']::attr(content)").get())
+        )
+        candidates += [
+            self._meta("citation_online_date") or "",
+            self._meta("citation_publication_date") or "",
+        ]
+        candidates += [str(o.get("datePublished", "")) for o in json_ld(self.selector)]
+        for text in candidates:
+            parsed = parse_date(text)
+            if parsed:
+                return parsed, clean_text(text)
+        return None, next((clean_text(t) for t in candidates if t), "")
+
+    def _authors(self) -> list[str]:
+        node = self.main.css(AUTHORS)
+        if node:
+            text = re.sub(r"^by\s+", "", text_of(node), flags=re.I)
+            names: list[str] = []
+            for piece in re.split(r",\s*|\s+and\s+|\s*&\s*", text):
+                piece = clean_text(piece)
+                if not piece:
+                    continue
+                if piece.lower() in _NAME_SUFFIXES and names:
+                    names[-1] = f"{names[-1]}, {piece}"
+                else:
+                    names.append(piece)
+            if names:
+                return names
+        return [person_name(a) for a in self.meta.get("citation_author", [])]
+
+    def _abstract(self) -> str | None:
+        node = _first(self.main, ABSTRACT)
+        text = self._paragraphs(node) if node is not None else ""
+        return text or self._meta("citation_abstract")
+
+    @staticmethod
+    def _paragraphs(node: Selector | SelectorList | None) -> str:
+        """Paragraph text, one blank line apart; figures, captions and scripts left out."""
+        if node is None:
+            return ""
+        paragraphs = [text_of(p) for p in node.xpath(".//p[not(ancestor::figure)]")]
+        return "\n\n".join(p for p in paragraphs if p)
+
+    def _heading(self, name: str) -> Selector | None:
+        for heading in self.main.xpath(".//h2|.//h3"):
+            if text_of(heading).lower() == name.lower():
+                return heading
+        return None
+
+    def _headed_list(self, name: str) -> list[str]:
+        heading = self._heading(name)
+        if heading is None:
+            return []
+        items = heading.xpath("following-sibling::*[self::ol or self::ul][1]/li")
+        return [t for t in (text_of(li) for li in items) if t]
+
+    def _key_findings(self) -> list[str]:
+        """Sub-headings and their points, in order: "Heading" then "- point" lines."""
+        heading = self._heading("Key Findings")
+        if heading is None:
+            return []
+        lines: list[str] = []
+        for sibling in heading.xpath("following-sibling::*"):
+            tag = sibling.xpath("name()").get()
+            if tag == "h2":
+                break
+            if tag in ("h3", "h4", "p"):
+                text = text_of(sibling)
+                if text:
+                    lines.append(text)
+            elif tag in ("ul", "ol"):
+                lines += [f"- {text_of(li)}" for li in sibling.xpath("./li") if text_of(li)]
+        return lines
+
+    def _related_topics(self) -> list[TopicRef]:
+        topics: dict[str, TopicRef] = {}
+        for link in self.main.css(RELATED_TOPICS) or self.selector.css(RELATED_TOPICS):
+            href = canonical_url(self.url, link.attrib.get("href", ""))
+            slug = topic_slug_from_url(href)
+            if slug and slug not in topics:
+                parts = urlsplit(href)
+                url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+                topics[slug] = TopicRef(slug=slug, name=text_of(link) or slug, url=url)
+        return list(topics.values())
+
+    def _document_details(self) -> dict[str, str]:
+        facts: dict[str, str] = {}
+        for li in self.main.css(DOCUMENT_DETAILS):
+            for cls in ("isbn", "doi"):
+                value = text_of(li.css(f"span.{cls}"))
+                if value:
+                    facts[cls] = value
+            text = text_of(li)
+            if ":" in text:
+                label, value = text.split(":", 1)
+                facts.setdefault(clean_text(label).lower(), clean_text(value))
+        return facts
+
+    def _pdf(self) -> tuple[str | None, str | None]:
+        link = _first(self.main, PDF_LINKS)
+        if link is None:
+            pdf = self._meta("citation_pdf_url")
+            return (canonical_url(self.url, pdf) if pdf else None), None
+        row = link.xpath("ancestor::tr[1]")
+        size = _SIZE.search(text_of(row)) if row else None
+        return canonical_url(self.url, link.attrib["href"]), size.group(0) if size else None
+
+    def _print_copy(self) -> tuple[str | None, str | None]:
+        for row in self.selector.css(PRINT_ROWS):
+            text = text_of(row)
+            price = _PRICE.search(text)
+            if price:
+                fmt = text_of(row.css("td.format")) or text[: price.start()].replace(
+                    "Add to Cart", ""
+                )
+                fmt = re.sub(r"(?<=[a-z])(?=\d)", ", ", clean_text(fmt))
+                return fmt or None, price.group(0)
+        return None, None
+
+
+def _int(value: str | None) -> int | None:
+    if not value:
+        return None
+    digits = re.sub(r"[^\d]", "", value)
+    return int(digits) if digits else None
+
+
+def _doi(value: str | None) -> str | None:
+    if not value:
+        return None
+    match = _DOI.search(value)
+    return match.group(0) if match else None

@@ -4,6 +4,9 @@ Incremental by default: once a whole listing page holds nothing new or changed (
 answers 304 Not Modified), the rest of the listing is already in the catalog and the walk of
 that topic stops. ``full=1`` walks every page, which also lets the catalog mark publications
 that left the listing.
+
+Each new or changed publication's own page is fetched too (``details=0`` turns that off), and
+pages that failed before are tried again at the start of the next crawl.
 """
 
 from __future__ import annotations
@@ -16,9 +19,16 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.items import WALK_COMPLETED, WALK_STARTED, ListingPageSeen, TopicRef, TopicWalk
+from crawler.items import (
+    WALK_COMPLETED,
+    WALK_STARTED,
+    DetailFailure,
+    ListingPageSeen,
+    TopicRef,
+    TopicWalk,
+)
 from crawler.pages.common import listing_page_url, page_number
-from crawler.pages.rand import RandTopicPage, TopicListing, topic_slug_from_url
+from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
 
 RAND_BASE = "https://www.rand.org"
 DEFAULT_TOPIC = "security-cooperation"
@@ -41,7 +51,8 @@ def _as_bool(value: Any) -> bool:
 
 
 class RandTopicSpider(scrapy.Spider):
-    """``-a topic=a,b`` (slugs), ``-a start_url=URL[,URL]``, ``-a max_pages=N``, ``-a full=1``.
+    """``-a topic=a,b`` (slugs), ``-a start_url=URL[,URL]``, ``-a max_pages=N``, ``-a full=1``,
+    ``-a details=0``.
 
     The catalog pipeline hands the spider a read-only ``catalog`` view; without one (e.g.
     ``scrapy shell``) every walk is full and no request is conditional.
@@ -55,6 +66,7 @@ class RandTopicSpider(scrapy.Spider):
         start_url: str | list[str] | None = None,
         max_pages: int | str | None = None,
         full: bool | str = False,
+        details: bool | str = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -64,6 +76,7 @@ class RandTopicSpider(scrapy.Spider):
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.start_urls})
         self.max_pages = int(max_pages) if max_pages not in (None, "") else None
         self.full = _as_bool(full)
+        self.details = _as_bool(details)
         self.failures: list[str] = []
         self.catalog: Any = None  # set by crawler.pipelines.CatalogPipeline
 
@@ -72,6 +85,25 @@ class RandTopicSpider(scrapy.Spider):
             slug = topic_slug_from_url(url)
             known = self._walk_state(slug) == "complete" if slug else False
             yield self._listing_request(url, page_count=1, topic=None, incremental=known)
+        if self.details and self.catalog is not None:
+            limit = self.settings.getint("CATALOG_DETAILS_PER_RUN", 500)
+            for url in self.catalog.pending_details(limit):
+                if self._allowed(url):
+                    yield self._details_request(url)
+
+    def _allowed(self, url: str) -> bool:
+        host = urlsplit(url).hostname or ""
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+    def _details_request(self, url: str) -> scrapy.Request:
+        # After the listing pages: details never hold up the walk that finds them.
+        return scrapy.Request(
+            url,
+            callback=self.parse_details,
+            errback=self.details_failed,
+            priority=-10,
+            cb_kwargs={"publication_url": url},
+        )
 
     def _walk_state(self, slug: str) -> str | None:
         if self.full or self.catalog is None:
@@ -122,6 +154,10 @@ class RandTopicSpider(scrapy.Spider):
         if page_count == 1:
             yield TopicWalk(listing.topic, WALK_STARTED, full=self.full)
         yield from self._records(listing, response)
+        if self.details and self.catalog is not None:
+            for url in sorted(self.catalog.needs_details(listing.entries)):
+                if self._allowed(url):
+                    yield self._details_request(url)
         if incremental and self.catalog.listing_unchanged(listing.entries):
             self.logger.info(
                 "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
@@ -156,6 +192,27 @@ class RandTopicSpider(scrapy.Spider):
             etag=_header(response, "ETag"),
             last_modified=_header(response, "Last-Modified"),
         )
+
+    def parse_details(self, response: Response, publication_url: str) -> Iterator[Any]:
+        """The publication's own page; stored under the listing's URL even after redirects."""
+        if not isinstance(response, TextResponse):
+            yield DetailFailure(publication_url, f"not an HTML page ({response.url})")
+            return
+        record = RandProductPage(response.url, response.text).details()
+        if isinstance(record, DetailFailure):
+            self.logger.warning("publication page %s: %s", publication_url, record.reason)
+            yield DetailFailure(publication_url, record.reason)
+            return
+        record.url = publication_url
+        yield record
+
+    def details_failed(self, failure: Failure) -> Iterator[Any]:
+        """A publication page that failed is recorded, never fatal: the listing record stands."""
+        url = failure.request.cb_kwargs["publication_url"]  # type: ignore[attr-defined]
+        response = getattr(failure.value, "response", None)
+        cause = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
+        self.logger.warning("publication page %s failed: %s", url, cause)
+        yield DetailFailure(url, cause or failure.type.__name__)
 
     def listing_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
