@@ -1,0 +1,325 @@
+"""Publication pages end to end: a local RAND-shaped site with listing and product pages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from catalog.db import make_engine, upgrade
+from catalog.store import CatalogStore
+from crawler.items import PublicationDetails, TopicRef
+from tests.conftest import FIXTURES, Site, invoke, run_catalog
+from tests.test_store import SC, entry
+
+CASES = FIXTURES / "pages" / "rand"
+RR3125 = "/pubs/research_reports/RR3125.html"
+COMMENTARY = "/blog/2021/04/biden-puts-japan-at-the-center-of-us-policy-in-asia.html"
+NEWS = "/news/press/2021/02/23.html"
+JOURNAL = "/pubs/external_publications/EP68456.html"
+BRIEF = "/pubs/research_reports/RRA958-2.html"
+
+
+def db_rows(home: Path, sql: str, *params) -> list[tuple]:
+    with sqlite3.connect(home / "catalog.db") as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def publication_pages(site: Site) -> list[str]:
+    return [p for p in site.server.paths() if not p.startswith(("/topics/", "/robots.txt"))]
+
+
+@pytest.fixture
+def detailed(site: Site, tmp_path) -> tuple[Site, Path]:
+    """The demo site with the older-layout journal page, crawled once with details."""
+    shutil.copy(
+        CASES / "product-citation-meta-only" / "input.html", site.root / JOURNAL.lstrip("/")
+    )
+    home = tmp_path / "home"
+    result = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    assert result.returncode == 0, result.stderr
+    assert "details 41" in result.stdout  # every publication on this host (one links offsite)
+    return site, home
+
+
+def test_report_fields_from_its_page(detailed):
+    site, home = detailed
+    [row] = db_rows(
+        home,
+        "SELECT title, subtitle, document_number, doi, isbn, series, page_count, pdf_url, "
+        "pdf_size, print_format, print_price, abstract, research_questions, key_findings, "
+        "recommendations, details_fetched_at IS NOT NULL FROM publications WHERE url = ?",
+        site.base + RR3125,
+    )
+    (
+        title,
+        subtitle,
+        number,
+        doi,
+        isbn,
+        series,
+        pages,
+        pdf,
+        size,
+        fmt,
+        price,
+        abstract,
+        questions,
+        findings,
+        recommendations,
+        fetched,
+    ) = row
+    assert title.startswith("The Thickening Web of Asian Security Cooperation")  # the listing's
+    assert subtitle == "Deepening Defense Ties Among U.S. Allies and Partners in the Indo-Pacific"
+    assert (number, doi, isbn, pages) == ("RR-3125-MCF", "10.7249/RR3125", "978-1-9774-0334-4", 454)
+    assert series == "research report" and (fmt, price) == ("Paperback", "$49.95")
+    assert (
+        pdf == site.base + "/content/dam/rand/pubs/research_reports/RR3100/RR3125/RAND_RR3125.pdf"
+    )
+    assert size == "2.4 MB" and fetched
+    assert abstract.startswith("Key U.S. allies, security partners, and diplomatic interlocutors")
+    assert len(questions.splitlines()) == 4
+    assert findings.splitlines()[0] == "History, identity, and norms shape defense cooperation"
+    assert "- Prior experience with colonization" in findings
+    assert recommendations.startswith("U.S. policymakers should recognize")
+
+    authors = db_rows(
+        home,
+        "SELECT a.name FROM publication_authors pa JOIN authors a ON a.id = pa.author_id "
+        "JOIN publications p ON p.id = pa.publication_id WHERE p.url = ? ORDER BY pa.position",
+        site.base + RR3125,
+    )
+    assert [a for (a,) in authors] == [
+        "Scott W. Harold",
+        "Derek Grossman",
+        "Brian Harding",
+        "Jeffrey W. Hornung",
+        "Gregory Poling",
+        "Jeffrey Smith",
+        "Meagan L. Smith",
+    ]
+    related = db_rows(
+        home,
+        "SELECT t.slug, t.name FROM publication_topics l JOIN topics t ON t.id = l.topic_id "
+        "JOIN publications p ON p.id = l.publication_id WHERE p.url = ? AND l.section = 'related' "
+        "ORDER BY l.position",
+        site.base + RR3125,
+    )
+    assert related == [
+        ("asia-pacific-region", "Asia-Pacific Region"),
+        ("china", "China"),
+        ("security-cooperation", "Security Cooperation"),
+        ("alliances-and-partnerships", "Alliances and Partnerships"),
+    ]
+
+
+def test_commentary_news_and_citation_only_pages(detailed):
+    site, home = detailed
+    [(body, abstract)] = db_rows(
+        home, "SELECT body_text, abstract FROM publications WHERE url = ?", site.base + COMMENTARY
+    )
+    assert body.startswith("Addressing the Chinese threat") and "the “2+2”" in body
+    assert abstract is None
+    [(news_body,)] = db_rows(
+        home, "SELECT body_text FROM publications WHERE url = ?", site.base + NEWS
+    )
+    assert "legacy" in news_body
+    assert db_rows(
+        home,
+        "SELECT count(*) FROM publication_authors pa JOIN publications p "
+        "ON p.id = pa.publication_id WHERE p.url = ?",
+        site.base + NEWS,
+    ) == [(0,)]
+    [(doi, pdf, journal_abstract)] = db_rows(
+        home, "SELECT doi, pdf_url, abstract FROM publications WHERE url = ?", site.base + JOURNAL
+    )
+    assert doi == "10.1080/01402390.2020.1841632" and pdf.endswith("RAND_EP68456.pdf")
+    assert journal_abstract.startswith("This article examines why states seek reassurance")
+    show = json.loads(invoke(home, "show", site.base + JOURNAL, "--json").stdout)
+    assert show["authors"] == ["Bonny Lin", "Angela O'Mahony"]
+
+
+def test_sql_everything_by_an_author(detailed):
+    _, home = detailed
+    result = invoke(
+        home,
+        "sql",
+        "SELECT p.title FROM publications p "
+        "JOIN publication_authors pa ON pa.publication_id = p.id "
+        "JOIN authors a ON a.id = pa.author_id WHERE a.name = 'Derek Grossman' ORDER BY p.id",
+        "--json",
+    )
+    titles = [r["title"] for r in json.loads(result.stdout)]
+    assert any(t.startswith("The Thickening Web") for t in titles) and len(titles) >= 2
+
+
+def test_search_by_author_and_inside_page_text(detailed):
+    site, home = detailed
+    by_phrase = json.loads(
+        invoke(home, "search", 'author:"Derek Grossman"', "--json", "--limit", "50").stdout
+    )
+    by_option = json.loads(
+        invoke(home, "search", "*", "--author", "Grossman", "--json", "--limit", "50").stdout
+    )
+    assert {h["url"] for h in by_phrase} == {h["url"] for h in by_option}
+    assert site.base + RR3125 in {h["url"] for h in by_phrase}
+    assert all("Derek Grossman" in h["authors"] for h in by_phrase)
+    # words only in the key findings and in the abstract
+    [finding] = json.loads(invoke(home, "search", "colonization", "--json").stdout)
+    assert finding["url"] == site.base + RR3125 and "[colonization]" in finding["snippet"]
+    [abstract] = json.loads(invoke(home, "search", "interlocutors", "--json").stdout)
+    assert abstract["url"] == site.base + RR3125
+    assert json.loads(invoke(home, "search", "*", "--author", "Nobody Here", "--json").stdout) == []
+
+
+def test_show_prints_a_publication_whole(detailed):
+    site, home = detailed
+    text = invoke(home, "show", site.base + RR3125)
+    assert text.exit_code == 0
+    for expected in (
+        "Deepening Defense Ties",
+        "by Scott W. Harold, Derek Grossman",
+        "Document number: RR-3125-MCF",
+        "DOI: 10.7249/RR3125",
+        "Key findings:",
+        "Research questions:",
+        "china (related)",
+        "security-cooperation (list)",
+    ):
+        assert expected in text.stdout
+    record = json.loads(invoke(home, "show", site.base + RR3125, "--json").stdout)
+    assert record["page_count"] == 454 and record["authors"][0] == "Scott W. Harold"
+    assert {t["section"] for t in record["topics"]} == {"list", "related"}
+    assert record["history"][0]["kind"] == "added"
+    by_id = json.loads(invoke(home, "show", str(record["id"]), "--json").stdout)
+    assert by_id["url"] == record["url"]
+    missing = invoke(home, "show", "https://example.org/nothing.html")
+    assert missing.exit_code == 1 and "no publication" in missing.stderr
+
+
+def test_recrawl_fetches_no_page_of_an_unchanged_publication(detailed):
+    site, home = detailed
+    site.server.requests.clear()
+    full = run_catalog(home, "crawl", "--full", "--start-url", site.topic_url())
+    assert full.returncode == 0 and "details 0" in full.stdout
+    assert publication_pages(site) == []
+
+    listing = site.root / "topics" / "security-cooperation.html"
+    listing.write_text(
+        listing.read_text().replace(
+            "Congressional Options to Advance Peace in Yemen",
+            "Congressional Options for Peace in Yemen",
+        )
+    )
+    site.server.requests.clear()
+    changed = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    assert (
+        changed.returncode == 0 and "updated 1" in changed.stdout and "details 1" in changed.stdout
+    )
+    assert publication_pages(site) == [
+        "/blog/2021/03/congressional-options-to-advance-peace-in-yemen.html"
+    ]
+
+
+def test_failed_page_keeps_the_listing_and_is_retried(site: Site, tmp_path):
+    page = site.root / BRIEF.lstrip("/")
+    good = page.read_text()
+    shutil.copy(CASES / "product-broken" / "input.html", page)
+    (site.root / "_status.json").write_text(json.dumps({COMMENTARY: 500}))
+    home = tmp_path / "home"
+    first = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    assert first.returncode == 0, first.stderr  # the listing crawl itself succeeded
+    assert "details 39, detail pages failed 2 (retried next run)" in first.stdout
+    assert "unknown layout" in first.stderr and "HTTP 500" in first.stderr
+    rows = dict(
+        db_rows(home, "SELECT url, details_error FROM publications WHERE details_error IS NOT NULL")
+    )
+    assert set(rows) == {site.base + BRIEF, site.base + COMMENTARY}
+    assert db_rows(home, "SELECT details_failed FROM crawl_runs") == [(2,)]
+    assert db_rows(home, "SELECT count(*) FROM publications") == [(42,)]  # listings intact
+
+    page.write_text(good)
+    (site.root / "_status.json").unlink()
+    site.server.requests.clear()
+    second = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    assert second.returncode == 0 and "details 2" in second.stdout
+    assert sorted(publication_pages(site)) == sorted([BRIEF, COMMENTARY])
+    assert db_rows(home, "SELECT count(*) FROM publications WHERE details_error IS NOT NULL") == [
+        (0,)
+    ]
+
+
+def test_page_date_fills_a_listing_without_one(site: Site, tmp_path):
+    listing = site.root / "topics" / "security-cooperation--page-2.html"
+    listing.write_text(listing.read_text().replace("Feb&nbsp;22, 2021", "Winter&nbsp;2021", 1))
+    home = tmp_path / "home"
+    assert run_catalog(home, "crawl", "--start-url", site.topic_url()).returncode == 0
+    assert db_rows(
+        home, "SELECT published_on, date_text FROM publications WHERE url = ?", site.base + BRIEF
+    ) == [("2021-02-22", "Published Feb 22, 2021")]
+
+
+def test_no_details_keeps_listing_only_runs(site: Site, tmp_path):
+    home = tmp_path / "home"
+    result = run_catalog(home, "crawl", "--no-details", "--start-url", site.topic_url())
+    assert result.returncode == 0 and "details 0" in result.stdout
+    assert publication_pages(site) == []
+    assert db_rows(home, "SELECT count(*) FROM publications WHERE details_fetched_at IS NULL") == [
+        (42,)
+    ]
+
+
+def test_store_replaces_authors_and_related_topics(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    upgrade(engine)
+    store = CatalogStore(engine)
+    run = store.start_run("test")
+    store.write_batch([entry(1, published_on=None, date_text="")], run)
+
+    def details(authors, topics):
+        return PublicationDetails(
+            url=entry(1).url,
+            title="T",
+            subtitle=None,
+            product_type=None,
+            content_category=None,
+            published_on=date(2020, 5, 1),
+            date_text="May 1, 2020",
+            authors=authors,
+            abstract="A",
+            research_questions=["Q1", "Q2"],
+            key_findings=[],
+            recommendations=[],
+            body_text=None,
+            related_topics=topics,
+            document_number=None,
+            doi=None,
+            isbn=None,
+            series=None,
+            page_count=None,
+            pdf_url=None,
+            pdf_size=None,
+            print_format=None,
+            print_price=None,
+        )
+
+    china = TopicRef("china", "China", "https://www.rand.org/topics/china.html")
+    first = store.write_batch([details(["B One", "A Two"], [china, SC])], run)
+    assert first.details_fetched == 1 and first.reindex_ids == {1}
+    store.write_batch([details(["A Two"], [china])], run)
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        assert conn.execute(
+            "SELECT a.name, pa.position FROM publication_authors pa JOIN authors a "
+            "ON a.id = pa.author_id"
+        ).fetchall() == [("A Two", 1)]
+        assert conn.execute("SELECT count(*) FROM authors").fetchone() == (2,)
+        assert conn.execute(
+            "SELECT topic_id, section FROM publication_topics ORDER BY section"
+        ).fetchall() == [(1, "list"), (2, "related")]
+        assert conn.execute(
+            "SELECT published_on, research_questions FROM publications"
+        ).fetchone() == ("2020-05-01", "Q1\nQ2")
