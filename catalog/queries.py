@@ -24,7 +24,7 @@ from catalog.models import (
     PublicationTopic,
     Topic,
 )
-from catalog.store import CHUNK, LISTING_FIELDS
+from catalog.store import CHUNK, DETAIL_FIELDS, DETAIL_LINE_FIELDS, LISTING_FIELDS
 from crawler.items import ListingEntry
 
 P = Publication.__table__
@@ -36,38 +36,8 @@ C = PublicationChange.__table__
 A = Author.__table__
 PA = PublicationAuthor.__table__
 
-PUBLICATION_COLUMNS = (
-    "id",
-    "url",
-    "title",
-    "content_type",
-    "published_on",
-    "date_text",
-    "summary",
-    "image_url",
-    "image_caption",
-    "first_seen_at",
-    "last_seen_at",
-)
-DETAIL_COLUMNS = (
-    "subtitle",
-    "abstract",
-    "research_questions",
-    "key_findings",
-    "recommendations",
-    "body_text",
-    "document_number",
-    "doi",
-    "isbn",
-    "series",
-    "page_count",
-    "pdf_url",
-    "pdf_size",
-    "print_format",
-    "print_price",
-    "details_fetched_at",
-    "details_error",
-)
+PUBLICATION_COLUMNS = ("id", "url", *LISTING_FIELDS, "first_seen_at", "last_seen_at")
+DETAIL_COLUMNS = (*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error")
 ALL_COLUMNS = PUBLICATION_COLUMNS + DETAIL_COLUMNS
 _READ_ONLY_MESSAGES = re.compile(r"read-?only|read only|query_only|not authorized", re.I)
 
