@@ -240,7 +240,7 @@ def search(
             if sort != "relevance":
                 kwargs["sortedby"] = "date"
                 kwargs["reverse"] = sort == "newest"
-            results = searcher.search(query, terms=True, **kwargs)
+            results = searcher.search(query, **kwargs)
             results.fragmenter = ContextFragmenter(maxchars=160, surround=60)
             results.formatter = BracketFormatter()
             return [_hit(h, scored=sort == "relevance") for h in results]

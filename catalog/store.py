@@ -556,7 +556,11 @@ def _listed_pairs(
 def _upsert(
     conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str], update: list[str]
 ) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, in the dialect's own words, in chunks."""
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, in the dialect's own words.
+
+    One statement executed with every row (executemany): compiled once and cached, where a
+    multi-VALUES statement would be compiled afresh for each batch.
+    """
     if not rows:
         return
     dialect = conn.dialect.name
@@ -567,16 +571,13 @@ def _upsert(
     elif dialect in ("mysql", "mariadb"):
         from sqlalchemy.dialects.mysql import insert as mysql_insert
 
-        for chunk in _chunks(rows, CHUNK // 4):
-            stmt = mysql_insert(table).values(list(chunk))
-            conn.execute(stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update}))
+        stmt = mysql_insert(table)
+        conn.execute(stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update}), rows)
         return
     else:
         raise DatabaseError(f"upserts are not supported on the {dialect!r} backend")
-    for chunk in _chunks(rows, CHUNK // 4):
-        stmt = insert(table).values(list(chunk))
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: stmt.excluded[c] for c in update}
-            )
-        )
+    stmt = insert(table)
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update}),
+        rows,
+    )
