@@ -25,10 +25,28 @@ from crawler.items import ListingEntry, TopicRef
 TOPIC = TopicRef("bench", "Bench", "https://www.rand.org/topics/bench.html")
 
 
-REGIONS = ["the Baltic", "the Sahel", "the South China Sea", "the Gulf", "Korea", "the Arctic",
-           "Central Asia", "the Andes", "the Black Sea", "the Horn of Africa"]
-THEMES = ["security cooperation", "arms sales", "alliance management", "deterrence",
-          "counterterrorism", "maritime law enforcement", "defense industry", "basing"]
+REGIONS = [
+    "the Baltic",
+    "the Sahel",
+    "the South China Sea",
+    "the Gulf",
+    "Korea",
+    "the Arctic",
+    "Central Asia",
+    "the Andes",
+    "the Black Sea",
+    "the Horn of Africa",
+]
+THEMES = [
+    "security cooperation",
+    "arms sales",
+    "alliance management",
+    "deterrence",
+    "counterterrorism",
+    "maritime law enforcement",
+    "defense industry",
+    "basing",
+]
 
 
 def entries(count: int, suffix: str = "") -> list[ListingEntry]:
@@ -41,7 +59,7 @@ def entries(count: int, suffix: str = "") -> list[ListingEntry]:
             content_type="Report" if n % 3 else "Commentary",
             published_on=start + timedelta(days=n % 1500),
             date_text="Jan 1, 2020",
-            summary=f"How partners in {REGIONS[(n // 10) % 10]} weigh {THEMES[(n // 8) % 8]} ({n}).",
+            summary=f"How partners in {REGIONS[n // 10 % 10]} weigh {THEMES[n // 8 % 8]} ({n}).",
             image_url=None,
             image_caption=None,
             topic=TOPIC,
@@ -78,8 +96,9 @@ def main() -> None:
             for start in range(0, len(batch_rows), args.batch):
                 store.write_batch(batch_rows[start : start + args.batch], run)
 
-        ours = timed(f"store.write_batch, new (batches of {args.batch})", len(rows),
-                     lambda: write_all(rows))
+        ours = timed(
+            f"store.write_batch, new (batches of {args.batch})", len(rows), lambda: write_all(rows)
+        )
         timed("store.write_batch, unchanged re-crawl", len(rows), lambda: write_all(rows))
         changed = entries(args.rows // 100, suffix=" (revised)")
         timed("store.write_batch, 1% changed", len(changed), lambda: write_all(changed))
@@ -90,26 +109,36 @@ def main() -> None:
             "CREATE TABLE publications (id INTEGER PRIMARY KEY, url TEXT UNIQUE, title TEXT, "
             "content_type TEXT, published_on DATE, date_text TEXT, summary TEXT)"
         )
-        values = [(e.url, e.title, e.content_type, e.published_on.isoformat(), e.date_text,
-                   e.summary) for e in rows]
+        values = [
+            (e.url, e.title, e.content_type, e.published_on.isoformat(), e.date_text, e.summary)
+            for e in rows
+        ]
 
         def raw_insert():
             with raw_db:
                 raw_db.executemany(
                     "INSERT INTO publications (url, title, content_type, published_on, "
-                    "date_text, summary) VALUES (?, ?, ?, ?, ?, ?)", values)
+                    "date_text, summary) VALUES (?, ?, ?, ?, ?, ?)",
+                    values,
+                )
 
         raw = timed("raw sqlite3.executemany, one transaction", len(values), raw_insert)
-        print(f"ratio ours / raw (new rows): {ours / raw:.1f}x the time of a bare insert "
-              "(ours also classifies, upserts topics and links, and writes history)")
+        print(
+            f"ratio ours / raw (new rows): {ours / raw:.1f}x the time of a bare insert "
+            "(ours also classifies, upserts topics and links, and writes history)"
+        )
 
         index_dir = folder / "index"
         docs = list(queries.index_documents(engine))
-        full = timed("search.rebuild (full index)", len(docs),
-                     lambda: search.rebuild(index_dir, docs))
+        full = timed(
+            "search.rebuild (full index)", len(docs), lambda: search.rebuild(index_dir, docs)
+        )
         sample = docs[: max(1, len(docs) // 100)]
-        part = timed("search.update_documents (1% incremental)", len(sample),
-                     lambda: search.update_documents(index_dir, sample))
+        part = timed(
+            "search.update_documents (1% incremental)",
+            len(sample),
+            lambda: search.update_documents(index_dir, sample),
+        )
         print(f"ratio incremental 1% / full rebuild: {part / full:.3f}")
         latencies = []
         for query in ("alliances", '"security cooperation"', "deterrence AND baltic", "arct*"):

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# The newest Alembic revision. Kept here so that checking a database needs no migration files
+# (a Scrapyd egg is a zip Alembic cannot read); a test keeps it equal to the scripts' head.
+HEAD_REVISION = "0003"
 
 
 def is_sqlite(url: str) -> bool:
@@ -82,7 +85,7 @@ def alembic_config(url: str):
 def _migrations_dir() -> Path:
     if MIGRATIONS_DIR.is_dir():
         return MIGRATIONS_DIR
-    import migrations  # installed as a package (non-editable install)
+    import migrations  # installed as a package (non-editable install, egg)
 
     return Path(migrations.__file__).resolve().parent
 
@@ -92,6 +95,11 @@ def upgrade(engine: Engine) -> None:
     from alembic import command
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
+    if not (_migrations_dir() / "versions").is_dir():
+        raise DatabaseError(
+            "the catalog schema needs an upgrade and this installation has no readable "
+            "migrations (a zipped egg?): run `catalog db upgrade` from an installed copy"
+        )
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
@@ -106,11 +114,9 @@ def upgrade(engine: Engine) -> None:
 def needs_upgrade(engine: Engine) -> bool:
     """True when the database lacks the newest revision (a new home, or an older schema)."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return True
         current = set(MigrationContext.configure(connection).get_current_heads())
-    return current != set(script.get_heads())
+    return current != {HEAD_REVISION}

@@ -3,9 +3,10 @@
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from catalog.db import alembic_config, make_engine, needs_upgrade, upgrade
+from catalog.db import HEAD_REVISION, alembic_config, make_engine, needs_upgrade, upgrade
 from catalog.models import Base
 
 
@@ -59,3 +60,8 @@ def test_downgrade_to_base_and_back(tmp_path):
     assert "publications" not in inspect(make_engine(url)).get_table_names()
     command.upgrade(alembic_config(url), "head")
     assert "publications" in inspect(make_engine(url)).get_table_names()
+
+
+def test_head_revision_constant_matches_the_scripts(tmp_path):
+    script = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path / 'c.db'}"))
+    assert script.get_heads() == [HEAD_REVISION]

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import configparser
+import shutil
 import sqlite3
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
+
+import pytest
 
 from catalog.config import CrawlOptions, resolve
 from catalog.crawl import crawl_settings
@@ -85,3 +90,33 @@ def test_retry_delay():
     assert retry_delay(3, "0") == 0.0
     assert retry_delay(0, "Sun, 22 Nov 2026 10:00:30 GMT", now=1795341600.0) == 30.0
     assert retry_delay(0, "86400") is None  # come back tomorrow: give up instead of waiting
+
+
+def test_scrapyd_deploy_builds_an_egg_with_everything_a_crawl_needs(tmp_path):
+    deploy = shutil.which("scrapyd-deploy", path=str(Path(sys.executable).parent))
+    if deploy is None:
+        pytest.skip("scrapyd-client is not installed (pip install -e '.[test]')")
+    checkout = tmp_path / "checkout"
+    shutil.copytree(
+        REPO,
+        checkout,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "*.egg-info", "build", "__pycache__", ".pytest_cache", ".ruff_cache"
+        ),
+    )
+    egg = tmp_path / "project.egg"
+    result = subprocess.run(
+        [deploy, f"--build-egg={egg}"], cwd=checkout, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    names = set(zipfile.ZipFile(egg).namelist())
+    for needed in (
+        "crawler/settings.py",
+        "crawler/spiders/rand_topic.py",
+        "catalog/store.py",
+        "migrations/env.py",
+        "migrations/versions/0001_initial_schema.py",
+    ):
+        assert needed in names, f"the egg lacks {needed}"
+    entry_points = zipfile.ZipFile(egg).read("EGG-INFO/entry_points.txt").decode()
+    assert "settings = crawler.settings" in entry_points
