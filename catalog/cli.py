@@ -558,6 +558,8 @@ def export(config: CatalogConfig, fmt: str, output_path: Path | None) -> None:
     Example:
         catalog export --format csv --output publications.csv
     """
+    if output_path is not None and not output_path.parent.is_dir():
+        raise click.UsageError(f"no folder {output_path.parent} to write {output_path.name} in")
     rows = queries.export_rows(_engine(config))
     if output_path is None:
         count = output.render(rows, EXPORT_COLUMNS, fmt)

@@ -115,6 +115,14 @@ def _read(path: Path) -> tuple[str, tomlkit.TOMLDocument]:
         raise ConfigError(f"{path}:{line}: not valid TOML: {message}") from exc
 
 
+def check_url(value: str) -> str:
+    """An absolute http(s) URL; raises ConfigError otherwise."""
+    value = value.strip()
+    if value.startswith(("http://", "https://")) and urlsplit(value).hostname:
+        return value
+    raise ConfigError(f"{value!r} is not an http(s) URL")
+
+
 def check_topic(value: str) -> str:
     """A RAND topic slug or an http(s) listing URL; raises ConfigError otherwise."""
     value = value.strip()

@@ -14,9 +14,15 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from catalog import queries
-from catalog.config import CatalogConfig, CrawlOptions, load_home_config
+from catalog.config import (
+    CatalogConfig,
+    CrawlOptions,
+    check_topic,
+    check_url,
+    load_home_config,
+)
 from catalog.db import make_engine, needs_upgrade, upgrade
-from catalog.errors import CrawlFailed, UsageError
+from catalog.errors import ConfigError, CrawlFailed, UsageError
 from catalog.lock import crawl_lock
 from crawler.pipelines import SETTING_LOCK_HELD, STAT_RUN_ID
 from crawler.settings import user_agent
@@ -121,14 +127,26 @@ def _attach_logging(config: CatalogConfig, stderr_level: str | None) -> list[log
     return handlers
 
 
+def _topic_start(topic: str) -> str:
+    """A topic as catalog.toml and --topic take it: a RAND slug or a listing URL."""
+    return topic if "://" in topic else topic_url(topic)
+
+
 def resolve_start_urls(
     config: CatalogConfig, topics: list[str] | None, start_urls: list[str] | None
 ) -> tuple[list[str], CrawlOptions]:
     """Explicit topics and URLs, else the topics of the home's catalog.toml."""
     home_config = load_home_config(config.home)
-    urls = [topic_url(t) for t in topics or []] + list(start_urls or [])
+    try:
+        for value in topics or []:
+            check_topic(value)
+        for value in start_urls or []:
+            check_url(value)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    urls = [_topic_start(t) for t in topics or []] + list(start_urls or [])
     if not urls:
-        urls = [t if "://" in t else topic_url(t) for t in home_config.topics]
+        urls = [_topic_start(t) for t in home_config.topics]
     if not urls:
         raise UsageError(
             f"no topics to crawl: {home_config.path} lists none (catalog topics add SLUG)"

@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from crawler.spiders.rand_topic import RandTopicSpider
 from tests.conftest import DEMO_PUBLICATIONS, FIXTURES, Site, run_catalog
 
@@ -165,3 +167,12 @@ def test_spider_arguments():
     assert RandTopicSpider().start_urls == ["https://www.rand.org/topics/security-cooperation.html"]
     local = RandTopicSpider(start_url="http://127.0.0.1:8000/topics/x.html", max_pages="2")
     assert local.allowed_domains == ["127.0.0.1"] and local.max_pages == 2
+
+
+@pytest.mark.parametrize(
+    "args", [("--start-url", "notaurl"), ("--start-url", "ftp://x/y"), ("--topic", "Bad Slug!")]
+)
+def test_bad_start_urls_and_topics_are_usage_errors(tmp_path, args):
+    result = run_catalog(tmp_path / "home", "crawl", *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
