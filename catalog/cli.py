@@ -11,7 +11,6 @@ import collections
 import itertools
 import os
 import sys
-from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -96,6 +95,10 @@ def _engine(config: CatalogConfig, *, read_only: bool = False):
 
 
 pass_config = click.make_pass_decorator(CatalogConfig)
+# The one --json flag every command that prints data shares (documented JSON, stable keys).
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON instead of text (keys are stable)."
+)
 
 
 @click.group(cls=CatalogGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -297,7 +300,7 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@json_option
 @pass_config
 def runs(config: CatalogConfig, limit: int, as_json: bool) -> None:
     """List recent crawl runs, newest first, with their counts and errors.
@@ -327,7 +330,7 @@ def runs(config: CatalogConfig, limit: int, as_json: bool) -> None:
 @cli.command()
 @click.option("--since", type=DateBound(), help="Changes recorded on or after this date (UTC).")
 @click.option("--since-last-run", is_flag=True, help="Changes made by the latest run (default).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@json_option
 @pass_config
 def changes(config: CatalogConfig, since: date | None, since_last_run: bool, as_json: bool) -> None:
     """What crawls added, changed or delisted, per topic.
@@ -389,7 +392,7 @@ SEARCH_JSON_COLUMNS = (
 @click.option("--author", metavar="NAME", help="Only publications by this author (or surname).")
 @click.option("--sort", type=click.Choice(search.SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@json_option
 @pass_config
 def search_command(
     config: CatalogConfig,
@@ -458,7 +461,7 @@ def search_command(
 @cli.command()
 @click.argument("statement")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of row objects.")
+@json_option
 @pass_config
 def sql(config: CatalogConfig, statement: str, as_csv: bool, as_json: bool) -> None:
     """Run one read-only SQL statement against the catalog.
@@ -480,7 +483,7 @@ def sql(config: CatalogConfig, statement: str, as_csv: bool, as_json: bool) -> N
 
 @cli.command()
 @click.argument("publication")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option
 @pass_config
 def show(config: CatalogConfig, publication: str, as_json: bool) -> None:
     """Print one publication whole, by URL or id: listing, page details, topics, history.
@@ -503,7 +506,7 @@ def show(config: CatalogConfig, publication: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@json_option
 @pass_config
 def stats(config: CatalogConfig, as_json: bool) -> None:
     """Counts by type, by year and by topic, and the last crawl run.
@@ -619,7 +622,3 @@ def demo(config: CatalogConfig, query: str) -> None:
     )
     if summary.status != "succeeded":
         raise CliError(f"demo crawl {summary.status}: {summary.error}")
-
-
-def main(argv: list[str] | None = None) -> Callable[..., Any]:
-    return cli.main(args=argv if argv is not None else sys.argv[1:])
