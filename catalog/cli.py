@@ -587,11 +587,16 @@ def index() -> None:
 def index_rebuild(config: CatalogConfig) -> None:
     """Rebuild the search index from the database (the source of truth).
 
+    Waits for no crawl: while one runs on this home it exits with code 3.
+
     \b
     Example:
         catalog index rebuild
     """
-    count = search.rebuild(config.index_dir, queries.index_documents(_engine(config)))
+    from catalog.lock import crawl_lock
+
+    with crawl_lock(config.home):  # a crawl writing meanwhile would be lost from the new index
+        count = search.rebuild(config.index_dir, queries.index_documents(_engine(config)))
     click.echo(f"indexed {count} publications into {config.index_dir}")
 
 

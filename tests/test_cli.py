@@ -197,3 +197,11 @@ def test_demo_runs_offline(tmp_path):
     assert "Alliances Are an Asset" in result.stdout
     again = run_catalog(home, "demo")
     assert "new 0, updated 0" in again.stdout
+
+
+def test_index_rebuild_refuses_to_race_a_crawl(home_copy):
+    from catalog.lock import crawl_lock
+
+    with crawl_lock(home_copy):
+        result = invoke(home_copy, "index", "rebuild")
+    assert result.exit_code == 3 and "another crawl is running" in result.stderr
