@@ -80,7 +80,7 @@ def test_changed_listing_updates_the_row_and_the_index(site: Site, tmp_path):
     result = run_catalog(home, "crawl", "--start-url", site.topic_url())
     assert result.returncode == 0, result.stderr
     # page 1 changed; page 2 answers 304 Not Modified, so the walk stops there
-    assert "pages 1, items 17, new 0, updated 1, unchanged 16" in result.stdout
+    assert "pages 2, items 17, new 0, updated 1, unchanged 16" in result.stdout
     assert "not modified 1" in result.stdout
     found = run_catalog(home, "search", "tokyo center", "--json")
     assert [h["title"] for h in json.loads(found.stdout)] == [

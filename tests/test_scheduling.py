@@ -44,7 +44,7 @@ def test_unchanged_ten_page_topic_costs_one_request(long_site: Site, tmp_path):
 
     second = crawled(long_site, home)
     assert (
-        "pages 0, items 0, new 0, updated 0" in second.stdout and "not modified 1" in second.stdout
+        "pages 1, items 0, new 0, updated 0" in second.stdout and "not modified 1" in second.stdout
     )
     assert "nothing new or changed" in second.stdout
     assert long_site.server.paths() == ["/robots.txt", f"/topics/{TOPIC}.html"]
@@ -86,7 +86,7 @@ def test_site_that_changes_between_runs(long_site: Site, tmp_path):
     long_site.server.requests.clear()
 
     result = crawled(long_site, home)
-    assert "pages 1, items 6, new 1, updated 1, unchanged 4" in result.stdout
+    assert "pages 2, items 6, new 1, updated 1, unchanged 4" in result.stdout
     assert "not modified 1" in result.stdout  # page 2 had not changed: the walk stopped there
     assert len(listing_requests(long_site)) == 2
 

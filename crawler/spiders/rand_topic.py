@@ -137,6 +137,7 @@ class RandTopicSpider(scrapy.Spider):
         topic: TopicRef | None = None,
         incremental: bool = False,
     ) -> Iterator[Any]:
+        self.crawler.stats.inc_value("catalog/pages_fetched")
         if response.status == 304:
             self.crawler.stats.inc_value("catalog/pages_not_modified")
             self.logger.info("%s not modified: the rest of its topic is known", response.url)
@@ -147,7 +148,6 @@ class RandTopicSpider(scrapy.Spider):
             self.fail(f"{response.url} is not an HTML page")
             return
         listing = RandTopicPage(response.url, response.text).listing()
-        self.crawler.stats.inc_value("catalog/pages_fetched")
         if listing.teaser_count == 0:
             self.fail(f"no teasers on {response.url}: the listing layout may have changed")
             return
