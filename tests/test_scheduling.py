@@ -7,6 +7,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,43 @@ def test_robots_txt_is_obeyed_and_user_agent_names_a_contact(long_site: Site, tm
     [(_, headers)] = long_site.server.requests
     assert "thinktank-catalog" in headers["User-Agent"]
     assert "mailto:ops@example.org" in headers["User-Agent"]
+
+
+def test_a_batch_stored_mid_page_does_not_end_the_walk(long_site: Site, tmp_path):
+    """Batches of one: each entry is stored while the page is handed over, yet the walk goes on."""
+    home = tmp_path / "home"
+    crawled(long_site, home)
+    for number in (1, 2):
+        page = (
+            long_site.root
+            / "topics"
+            / (f"{TOPIC}.html" if number == 1 else f"{TOPIC}--page-{number}.html")
+        )
+        page.write_text(page.read_text().replace("Part ", "Chapter "))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "rand_topic",
+            "-a",
+            f"start_url={long_site.topic_url(TOPIC)}",
+            "-s",
+            "CATALOG_BATCH_SIZE=1",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=0",
+        ],
+        cwd=REPO,
+        env=clean_env(CATALOG_HOME=str(home)),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    [(updated, pages)] = db_rows(
+        home, "SELECT items_updated, pages_fetched FROM crawl_runs ORDER BY id DESC LIMIT 1"
+    )
+    assert updated == 10 and pages == 3  # pages 1 and 2 changed; page 3 unchanged ends it

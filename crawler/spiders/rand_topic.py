@@ -151,14 +151,19 @@ class RandTopicSpider(scrapy.Spider):
         if listing.teaser_count == 0:
             self.fail(f"no teasers on {response.url}: the listing layout may have changed")
             return
+        # Ask the catalog before yielding: the pipeline may store these entries while they
+        # are handed over, and then every one of them would look known and unchanged.
+        unchanged = incremental and self.catalog.listing_unchanged(listing.entries)
+        wanted = set()
+        if self.details and self.catalog is not None:
+            wanted = self.catalog.needs_details(listing.entries)
         if page_count == 1:
             yield TopicWalk(listing.topic, WALK_STARTED, full=self.full)
         yield from self._records(listing, response)
-        if self.details and self.catalog is not None:
-            for url in sorted(self.catalog.needs_details(listing.entries)):
-                if self._allowed(url):
-                    yield self._details_request(url)
-        if incremental and self.catalog.listing_unchanged(listing.entries):
+        for url in sorted(wanted):
+            if self._allowed(url):
+                yield self._details_request(url)
+        if unchanged:
             self.logger.info(
                 "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
             )
