@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,13 @@ from catalog.models import (
     PublicationTopic,
     Topic,
 )
-from catalog.store import CHUNK, DETAIL_FIELDS, DETAIL_LINE_FIELDS, LISTING_FIELDS
+from catalog.store import (
+    CHUNK,
+    DETAIL_FIELDS,
+    DETAIL_LINE_FIELDS,
+    LISTING_FIELDS,
+    listing_diffs,
+)
 from crawler.items import ListingEntry
 
 P = Publication.__table__
@@ -246,25 +253,32 @@ def run_readonly_sql(engine: Engine, sql: str) -> tuple[list[str], list[dict[str
 # --- what incremental crawls ask of the catalog ----------------------------------------------
 
 
-def listing_unchanged(engine: Engine, entries: Sequence[ListingEntry]) -> bool:
-    """True when every entry is already catalogued, unchanged, and listed under its topic.
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What the catalog already knows of one listing page's entries."""
 
-    One page of a newest-first listing that passes this means the rest of the listing is
-    already known: an incremental crawl stops there.
+    unchanged: bool  # every entry catalogued, unchanged, and listed under its topic
+    needs_details: frozenset[str]  # URLs whose own page is new, changed or never read
+
+
+def page_state(engine: Engine, entries: Sequence[ListingEntry]) -> PageState:
+    """One look at a listing page's publications answers both questions the crawl asks.
+
+    A page of a newest-first listing that is unchanged means the rest of the listing is
+    already known: an incremental crawl stops there. Asked before the entries are stored.
     """
     if not entries:
-        return False
+        return PageState(unchanged=False, needs_details=frozenset())
     urls = sorted({e.url for e in entries})
     slugs = sorted({e.topic.slug for e in entries})
-    columns = [P.c.id, P.c.url] + [P.c[n] for n in LISTING_FIELDS]
+    columns = [P.c.id, P.c.url, P.c.details_fetched_at] + [P.c[n] for n in LISTING_FIELDS]
     with engine.connect() as conn:
         rows = {
             r["url"]: r for r in conn.execute(select(*columns).where(P.c.url.in_(urls))).mappings()
         }
-        if len(rows) != len(urls):
-            return False
-        listed = set(
-            conn.execute(
+        listed: set[tuple[int, str, str]] = set()
+        if rows:
+            query = (
                 select(L.c.publication_id, T.c.slug, L.c.section)
                 .join(T, T.c.id == L.c.topic_id)
                 .where(
@@ -272,15 +286,18 @@ def listing_unchanged(engine: Engine, entries: Sequence[ListingEntry]) -> bool:
                     T.c.slug.in_(slugs),
                     L.c.delisted_at.is_(None),
                 )
-            ).all()
-        )
+            )
+            listed = {(pub, slug, section) for pub, slug, section in conn.execute(query)}
+    unchanged = True
+    wanted = set()
     for entry in entries:
-        row = rows[entry.url]
-        if any(row[n] != getattr(entry, n) for n in LISTING_FIELDS):
-            return False
-        if (row["id"], entry.topic.slug, entry.section) not in listed:
-            return False
-    return True
+        row = rows.get(entry.url)
+        changed = row is None or bool(listing_diffs(row, entry))
+        if changed or row["details_fetched_at"] is None:
+            wanted.add(entry.url)
+        if changed or (row["id"], entry.topic.slug, entry.section) not in listed:
+            unchanged = False
+    return PageState(unchanged=unchanged, needs_details=frozenset(wanted))
 
 
 def topic_walk_state(engine: Engine, slug: str) -> str | None:
@@ -394,39 +411,11 @@ class CatalogView:
     def validators(self, url: str) -> tuple[str | None, str | None]:
         return listing_validators(self.engine, url)
 
-    def listing_unchanged(self, entries: Sequence[ListingEntry]) -> bool:
-        return listing_unchanged(self.engine, entries)
-
-    def needs_details(self, entries: Sequence[ListingEntry]) -> set[str]:
-        return needs_details(self.engine, entries)
+    def page_state(self, entries: Sequence[ListingEntry]) -> PageState:
+        return page_state(self.engine, entries)
 
     def pending_details(self, limit: int) -> list[str]:
         return pending_details(self.engine, limit)
-
-
-def needs_details(engine: Engine, entries: Sequence[ListingEntry]) -> set[str]:
-    """URLs whose publication page should be fetched: new, changed, or never read successfully.
-
-    Asked before the entries are stored, so a new publication is one the catalog lacks.
-    """
-    if not entries:
-        return set()
-    urls = sorted({e.url for e in entries})
-    columns = [P.c.url, P.c.details_fetched_at] + [P.c[n] for n in LISTING_FIELDS]
-    with engine.connect() as conn:
-        rows = {
-            r["url"]: r for r in conn.execute(select(*columns).where(P.c.url.in_(urls))).mappings()
-        }
-    wanted = set()
-    for entry in entries:
-        row = rows.get(entry.url)
-        if (
-            row is None
-            or row["details_fetched_at"] is None
-            or any(row[n] != getattr(entry, n) for n in LISTING_FIELDS)
-        ):
-            wanted.add(entry.url)
-    return wanted
 
 
 def pending_details(engine: Engine, limit: int) -> list[str]:

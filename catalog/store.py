@@ -7,7 +7,7 @@ per item.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -222,6 +222,15 @@ class CatalogStore:
         return result
 
 
+def listing_diffs(before: Mapping[str, Any], entry: ListingEntry) -> list[tuple[str, Any, Any]]:
+    """(field, stored value, listed value) for each listing field the listing changed."""
+    return [
+        (name, before[name], getattr(entry, name))
+        for name in LISTING_FIELDS
+        if before[name] != getattr(entry, name)
+    ]
+
+
 def _upsert_topics(conn: Connection, topics: list[TopicRef]) -> dict[str, int]:
     unique = {t.slug: t for t in topics}
     if not unique:
@@ -262,11 +271,7 @@ def _write_entries(
         if before is None:
             result.new += 1
             continue
-        diffs = [
-            (name, before[name], getattr(latest[entry.url], name))
-            for name in LISTING_FIELDS
-            if before[name] != getattr(latest[entry.url], name)
-        ]
+        diffs = listing_diffs(before, latest[entry.url])
         if diffs:
             result.updated += 1
             result.reindex_ids.add(before["id"])

@@ -153,10 +153,9 @@ class RandTopicSpider(scrapy.Spider):
             return
         # Ask the catalog before yielding: the pipeline may store these entries while they
         # are handed over, and then every one of them would look known and unchanged.
-        unchanged = incremental and self.catalog.listing_unchanged(listing.entries)
-        wanted = set()
-        if self.details and self.catalog is not None:
-            wanted = self.catalog.needs_details(listing.entries)
+        known = self.catalog.page_state(listing.entries) if self.catalog is not None else None
+        unchanged = incremental and known is not None and known.unchanged
+        wanted = known.needs_details if self.details and known is not None else frozenset()
         if page_count == 1:
             yield TopicWalk(listing.topic, WALK_STARTED, full=self.full)
         yield from self._records(listing, response)
