@@ -301,7 +301,8 @@ def _write_entries(
         conn.execute(
             update(PUBLICATIONS).where(PUBLICATIONS.c.id.in_(chunk)).values(last_seen_at=now)
         )
-    ids = _publication_ids(conn, urls)
+    ids = {url: row["id"] for url, row in existing.items()}
+    ids.update(_publication_ids(conn, [u for u in urls if u not in existing]))
     added = [ids[u] for u in urls if u not in existing]
     result.reindex_ids.update(added)
 
@@ -321,8 +322,7 @@ def _write_entries(
         for url, diffs in changed.items()
         for name, old, new in diffs
     ]
-    for chunk in _chunks(history, CHUNK // 4):
-        conn.execute(CHANGES.insert(), [_history_row(row) for row in chunk])
+    _insert(conn, CHANGES, [_history_row(row) for row in history])
 
     links: dict[tuple[int, int, str], dict[str, Any]] = {}
     for e in entries:
@@ -386,22 +386,22 @@ def _apply_walk(
     delisted = sorted({pub for pub, _ in rows if (pub, topic_id) not in still_listed})
     result.delisted += len(delisted)
     result.reindex_ids.update(delisted)
-    for chunk in _chunks(delisted, CHUNK // 4):
-        conn.execute(
-            CHANGES.insert(),
-            [
-                _history_row(
-                    {
-                        "crawl_run_id": run_id,
-                        "publication_id": pub,
-                        "topic_id": topic_id,
-                        "kind": "delisted",
-                        "changed_at": now,
-                    }
-                )
-                for pub in chunk
-            ],
-        )
+    _insert(
+        conn,
+        CHANGES,
+        [
+            _history_row(
+                {
+                    "crawl_run_id": run_id,
+                    "publication_id": pub,
+                    "topic_id": topic_id,
+                    "kind": "delisted",
+                    "changed_at": now,
+                }
+            )
+            for pub in delisted
+        ],
+    )
 
 
 def _write_details(
@@ -483,9 +483,8 @@ def _write_details(
         for d in found
         for position, t in enumerate(d.related_topics, start=1)
     ]
-    for table, batch in ((AUTHORSHIPS, authorships), (LINKS, links)):
-        for chunk in _chunks(batch, CHUNK // 4):
-            conn.execute(table.insert(), list(chunk))
+    _insert(conn, AUTHORSHIPS, authorships)
+    _insert(conn, LINKS, links)
     result.details_fetched += len(found)
     result.reindex_ids.update(pub_ids)
     result.reindex_ids.update(pub for pub, _ in newly_related)
@@ -556,6 +555,12 @@ def _listed_pairs(
             query = query.where(LINKS.c.section.in_(sections))
         found.update((pub, topic) for pub, topic in conn.execute(query).all())
     return found
+
+
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Plain INSERT of every row in one executemany (no IN-list, so no chunking needed)."""
+    if rows:
+        conn.execute(table.insert(), rows)
 
 
 def _upsert(
