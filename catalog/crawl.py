@@ -185,9 +185,9 @@ def run_crawl(
                 logging.getLogger().removeHandler(handler)
                 handler.close()
         run_id = crawler.stats.get_value(STAT_RUN_ID) if crawler.stats else None
-        if run_id is None:
-            raise CrawlFailed(f"the crawl did not start; see {config.log_file}")
-        run = next(r for r in queries.recent_runs(engine, 5) if r["id"] == run_id)
+        run = queries.crawl_run(engine, run_id) if run_id is not None else None
         engine.dispose()
+        if run is None:
+            raise CrawlFailed(f"the crawl did not start; see {config.log_file}")
     values = {**run, "run_id": run["id"], "full": bool(run["full"])}
     return CrawlSummary(**{f.name: values[f.name] for f in fields(CrawlSummary)})

@@ -346,6 +346,13 @@ def last_run(engine: Engine) -> dict[str, Any] | None:
     return runs[0] if runs else None
 
 
+def crawl_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
+    query = select(*[R.c[n] for n in RUN_COLUMNS]).where(R.c.id == run_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
 CHANGE_COLUMNS = (
     "topic",
     "kind",
