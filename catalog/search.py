@@ -214,9 +214,24 @@ def search(
     """Run a query with optional filters; hits carry a highlighted snippet of the summary."""
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}")
-    if not exists(index_dir):
-        raise CatalogError(f"no search index at {index_dir}: run `catalog index rebuild`")
-    query = parse_query(text)
+    ix = _open(index_dir, create=False)  # a missing index is the first thing to report
+    try:
+        return _run(
+            ix, _filtered(parse_query(text), content_type, topic, author, since, until), sort, limit
+        )
+    finally:
+        ix.close()
+
+
+def _filtered(
+    query: Q.Query,
+    content_type: str | None,
+    topic: str | None,
+    author: str | None,
+    since: date | None,
+    until: date | None,
+) -> Q.Query:
+    """The query narrowed by the command line's filters (exact type, topic slug, author, dates)."""
     filters: list[Q.Query] = []
     if content_type:
         filters.append(Q.Term("type_exact", content_type.strip().lower()))
@@ -231,21 +246,19 @@ def search(
         start = datetime.combine(since, time()) if since else None
         end = datetime.combine(until, time.max) if until else None
         filters.append(Q.DateRange("date", start, end))
-    if filters:
-        query = Q.And([query, *filters])
-    ix = _open(index_dir, create=False)
-    try:
-        with ix.searcher() as searcher:
-            kwargs: dict[str, Any] = {"limit": limit}
-            if sort != "relevance":
-                kwargs["sortedby"] = "date"
-                kwargs["reverse"] = sort == "newest"
-            results = searcher.search(query, **kwargs)
-            results.fragmenter = ContextFragmenter(maxchars=160, surround=60)
-            results.formatter = BracketFormatter()
-            return [_hit(h, scored=sort == "relevance") for h in results]
-    finally:
-        ix.close()
+    return Q.And([query, *filters]) if filters else query
+
+
+def _run(ix: whoosh_index.Index, query: Q.Query, sort: str, limit: int) -> list[SearchHit]:
+    with ix.searcher() as searcher:
+        kwargs: dict[str, Any] = {"limit": limit}
+        if sort != "relevance":
+            kwargs["sortedby"] = "date"
+            kwargs["reverse"] = sort == "newest"
+        results = searcher.search(query, **kwargs)
+        results.fragmenter = ContextFragmenter(maxchars=160, surround=60)
+        results.formatter = BracketFormatter()
+        return [_hit(h, scored=sort == "relevance") for h in results]
 
 
 class BracketFormatter(Formatter):
