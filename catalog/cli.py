@@ -81,10 +81,6 @@ class DateBound(click.ParamType):
         self.fail(f"{text!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", param, ctx)
 
 
-def _config(ctx: click.Context) -> CatalogConfig:
-    return ctx.find_object(CatalogConfig)  # type: ignore[return-value]
-
-
 def _engine(config: CatalogConfig, *, read_only: bool = False):
     if read_only:
         return make_engine(config.db_url, read_only=True)
@@ -274,10 +270,9 @@ def topics_add(config: CatalogConfig, topic: str) -> None:
     Example:
         catalog topics add national-security-and-terrorism
     """
-    catalog_config.edit_topics(config.home, add=topic)
+    names = catalog_config.edit_topics(config.home, add=topic)
     click.echo(f"topics in {catalog_config.config_path(config.home)}:", err=True)
-    for name in catalog_config.load_home_config(config.home).topics:
-        click.echo(name)
+    click.echo("\n".join(names))
 
 
 @topics.command("remove")
@@ -290,9 +285,7 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
     Example:
         catalog topics remove national-security-and-terrorism
     """
-    catalog_config.edit_topics(config.home, remove=topic)
-    for name in catalog_config.load_home_config(config.home).topics:
-        click.echo(name)
+    click.echo("\n".join(catalog_config.edit_topics(config.home, remove=topic)))
 
 
 # --- runs and changes ----------------------------------------------------------------------
