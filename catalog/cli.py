@@ -410,7 +410,8 @@ def search_command(
         catalog search '"security cooperation" AND japan' --type Report --sort newest
         catalog search 'author:"Derek Grossman"'
     """
-    hits = search.search(
+    rows = queries.search_publications(
+        _engine(config),
         config.index_dir,
         query,
         content_type=content_type,
@@ -421,20 +422,6 @@ def search_command(
         sort=sort,
         limit=limit,
     )
-    rows_by_url = queries.publications_by_url(_engine(config), [h.url for h in hits])
-    rows = []
-    for hit in hits:
-        row = rows_by_url.get(hit.url)
-        if row is None:  # indexed but gone from the database: the index is stale
-            continue
-        rows.append(
-            {
-                **row,
-                "topics": row["topic_slugs"],
-                "score": hit.score,
-                "snippet": hit.snippet or row["summary"][:160],
-            }
-        )
     if as_json:
         output.render(rows, SEARCH_JSON_COLUMNS, "json")
     elif rows:

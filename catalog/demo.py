@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import errno
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from catalog import queries, search
+from catalog import queries
 from catalog.config import CatalogConfig
 from catalog.crawl import CrawlSummary, run_crawl
 from catalog.db import make_engine
@@ -20,20 +21,15 @@ DEMO_TOPICS = ("security-cooperation", "alliances-and-partnerships")
 
 
 def run_demo(config: CatalogConfig, query: str) -> tuple[CrawlSummary, list[dict[str, Any]]]:
-    try:
-        server = serve(DEMO_SITE, port=DEMO_PORT)
-        site = server.__enter__()
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        server = serve(DEMO_SITE, port=0)
-        site = server.__enter__()
-    try:
+    with ExitStack() as stack:
+        try:
+            site = stack.enter_context(serve(DEMO_SITE, port=DEMO_PORT))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            site = stack.enter_context(serve(DEMO_SITE, port=0))
         summary = run_crawl(
             config, start_urls=[f"{site.url}/topics/{slug}.html" for slug in DEMO_TOPICS]
         )
-    finally:
-        server.__exit__(None, None, None)
-    hits = search.search(config.index_dir, query, limit=5)
-    rows = queries.publications_by_url(make_engine(config.db_url), [h.url for h in hits])
-    return summary, [{**rows[h.url], "snippet": h.snippet} for h in hits if h.url in rows]
+    hits = queries.search_publications(make_engine(config.db_url), config.index_dir, query, limit=5)
+    return summary, hits

@@ -9,11 +9,13 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, String, cast, func, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
+from catalog import search
 from catalog.errors import ReadOnlyError, SQLError
 from catalog.models import (
     Author,
@@ -125,6 +127,28 @@ def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[s
             found.update({r["url"]: dict(r) for r in conn.execute(query).mappings()})
     _with_topics(engine, list(found.values()))
     return found
+
+
+def search_publications(
+    engine: Engine, index_dir: Path, text: str, **filters: Any
+) -> list[dict[str, Any]]:
+    """Search the index, then read the hits from the database (the source of truth).
+
+    Each row is a publication with its topics and authors, plus the hit's ``score`` and
+    ``snippet``; a hit the database no longer has (a stale index) is left out.
+    """
+    hits = search.search(index_dir, text, **filters)
+    rows_by_url = publications_by_url(engine, [h.url for h in hits])
+    return [
+        {
+            **rows_by_url[hit.url],
+            "topics": rows_by_url[hit.url]["topic_slugs"],
+            "score": hit.score,
+            "snippet": hit.snippet or rows_by_url[hit.url]["summary"][:160],
+        }
+        for hit in hits
+        if hit.url in rows_by_url
+    ]
 
 
 def export_rows(engine: Engine) -> Iterator[dict[str, Any]]:
