@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -56,6 +57,12 @@ def run_catalog(home: Path, *args: str, timeout: float = 180) -> subprocess.Comp
         env=clean_env(),
         cwd=REPO,
     )
+
+
+def db_rows(home: Path, sql: str, *params: object) -> list[tuple]:
+    """Rows of a query against a home's SQLite catalog, read as a user's SQL tool would."""
+    with sqlite3.connect(home / "catalog.db") as conn:
+        return conn.execute(sql, params).fetchall()
 
 
 def invoke(home: Path, *args: str) -> Result:

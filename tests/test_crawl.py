@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from crawler.spiders.rand_topic import RandTopicSpider
-from tests.conftest import DEMO_PUBLICATIONS, FIXTURES, Site, run_catalog
+from tests.conftest import DEMO_PUBLICATIONS, FIXTURES, Site, db_rows, run_catalog
 
 PAGES = FIXTURES / "pages" / "rand"
-
-
-def db_rows(home: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(home / "catalog.db") as conn:
-        return conn.execute(sql).fetchall()
 
 
 def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(demo_site: Site, tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from catalog.db import make_engine, upgrade
 from catalog.store import CatalogStore
 from crawler.items import PublicationDetails, TopicRef
-from tests.conftest import FIXTURES, Site, invoke, run_catalog
+from tests.conftest import FIXTURES, Site, db_rows, invoke, run_catalog
 from tests.test_store import SC, entry
 
 CASES = FIXTURES / "pages" / "rand"
@@ -22,11 +22,6 @@ COMMENTARY = "/blog/2021/04/biden-puts-japan-at-the-center-of-us-policy-in-asia.
 NEWS = "/news/press/2021/02/23.html"
 JOURNAL = "/pubs/external_publications/EP68456.html"
 BRIEF = "/pubs/research_reports/RRA958-2.html"
-
-
-def db_rows(home: Path, sql: str, *params) -> list[tuple]:
-    with sqlite3.connect(home / "catalog.db") as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 def publication_pages(site: Site) -> list[str]:

@@ -14,15 +14,10 @@ import pytest
 
 from catalog import search
 from catalog.lock import crawl_lock
-from tests.conftest import REPO, Site, catalog_command, clean_env, invoke, run_catalog
+from tests.conftest import REPO, Site, catalog_command, clean_env, db_rows, invoke, run_catalog
 
 TOPIC = "regional-security"
 LONG_TOPIC_ITEMS = 50
-
-
-def db_rows(home: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(home / "catalog.db") as conn:
-        return conn.execute(sql).fetchall()
 
 
 def crawled(site: Site, home: Path, *args: str) -> subprocess.CompletedProcess:
