@@ -7,7 +7,7 @@ the store reads them without knowing about crawling, and fixtures compare them a
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -90,6 +90,20 @@ class TopicWalk:
     full: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Download:
+    """One downloadable document of a publication: a report can offer several.
+
+    ``label`` is the block's heading as the page prints it ("Full Document", "Research
+    Summary", ...), ``format`` the file type ("PDF", "EPUB"), ``size`` as printed ("16.4 MB").
+    """
+
+    label: str
+    format: str
+    url: str
+    size: str | None
+
+
 @dataclass(slots=True)
 class PublicationDetails:
     """What a publication's own page says about it beyond the listing."""
@@ -116,7 +130,12 @@ class PublicationDetails:
     pdf_url: str | None
     pdf_size: str | None
     print_format: str | None
-    print_price: str | None
+    print_price: str | None  # what a buyer pays (after any web discount)
+    # Every PDF/EPUB the page offers, in page order; pdf_url/pdf_size above stay the full
+    # document's.
+    downloads: list[Download] = field(default_factory=list)
+    list_price: str | None = None  # the print copy's list price, before any discount
+    journal: str | None = None  # external publications: the journal that published it
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(dataclasses.asdict(self))
