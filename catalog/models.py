@@ -67,7 +67,9 @@ class Publication(Base):
     pdf_url: Mapped[str | None] = mapped_column(String(2048))
     pdf_size: Mapped[str | None] = mapped_column(String(40))
     print_format: Mapped[str | None] = mapped_column(String(100))
-    print_price: Mapped[str | None] = mapped_column(String(40))
+    print_price: Mapped[str | None] = mapped_column(String(40))  # what a buyer pays
+    list_price: Mapped[str | None] = mapped_column(String(40))  # before any web discount
+    journal: Mapped[str | None] = mapped_column(String(500))  # external publications
     details_fetched_at: Mapped[datetime | None] = mapped_column(DateTime)
     details_error: Mapped[str | None] = mapped_column(Text)  # why the last attempt failed
 
@@ -75,6 +77,26 @@ class Publication(Base):
     authorships: Mapped[list[PublicationAuthor]] = relationship(
         back_populates="publication", order_by="PublicationAuthor.position"
     )
+    downloads: Mapped[list[Download]] = relationship(
+        back_populates="publication", order_by="Download.position"
+    )
+
+
+class Download(Base):
+    """A document a publication's page offers: full report, summary, EPUB, ... in page order."""
+
+    __tablename__ = "downloads"
+
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))  # "Full Document", "Research Summary"
+    format: Mapped[str] = mapped_column(String(20))  # PDF, EPUB, ...
+    url: Mapped[str] = mapped_column(String(2048))
+    size: Mapped[str | None] = mapped_column(String(40))  # as printed, e.g. "16.4 MB"
+
+    publication: Mapped[Publication] = relationship(back_populates="downloads")
 
 
 class Author(Base):
@@ -167,6 +189,8 @@ class CrawlRun(Base):
     items_delisted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     details_fetched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     details_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Problems that cost a field but not the run (a date out of range, ...); see the log.
+    warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ListingPage(Base):

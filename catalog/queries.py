@@ -20,6 +20,7 @@ from catalog.errors import ReadOnlyError, SQLError
 from catalog.models import (
     Author,
     CrawlRun,
+    Download,
     ListingPage,
     Publication,
     PublicationAuthor,
@@ -44,6 +45,7 @@ LP = ListingPage.__table__
 C = PublicationChange.__table__
 A = Author.__table__
 PA = PublicationAuthor.__table__
+D = Download.__table__
 
 PUBLICATION_COLUMNS = ("id", "url", *LISTING_FIELDS, "first_seen_at", "last_seen_at")
 DETAIL_COLUMNS = (*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error")
@@ -170,6 +172,14 @@ def publication(engine: Engine, key: str) -> dict[str, Any] | None:
             return None
         record = dict(found)
         record["authors"] = _authors_for(engine, [record["id"]]).get(record["id"], [])
+        record["downloads"] = [
+            dict(r)
+            for r in conn.execute(
+                select(D.c.label, D.c.format, D.c.url, D.c.size)
+                .where(D.c.publication_id == record["id"])
+                .order_by(D.c.position)
+            ).mappings()
+        ]
         record["topics"] = [
             dict(r)
             for r in conn.execute(
@@ -355,6 +365,7 @@ RUN_COLUMNS = (
     "items_delisted",
     "details_fetched",
     "details_failed",
+    "warnings",
     "error",
 )
 

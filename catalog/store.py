@@ -18,6 +18,7 @@ from catalog.errors import DatabaseError
 from catalog.models import (
     Author,
     CrawlRun,
+    Download,
     ListingPage,
     Publication,
     PublicationAuthor,
@@ -46,6 +47,7 @@ PAGES: Table = ListingPage.__table__  # type: ignore[assignment]
 CHANGES: Table = PublicationChange.__table__  # type: ignore[assignment]
 AUTHORS: Table = Author.__table__  # type: ignore[assignment]
 AUTHORSHIPS: Table = PublicationAuthor.__table__  # type: ignore[assignment]
+DOWNLOADS: Table = Download.__table__  # type: ignore[assignment]
 SECTION_RELATED = "related"  # publication_topics rows from a publication page's related topics
 
 # The listing fields whose change makes a publication "updated" (re-indexed, kept in history).
@@ -76,6 +78,8 @@ DETAIL_FIELDS = (
     "pdf_size",
     "print_format",
     "print_price",
+    "list_price",
+    "journal",
 )
 # List fields stored as text, one item per line.
 DETAIL_LINE_FIELDS = ("research_questions", "key_findings", "recommendations")
@@ -86,9 +90,18 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+# A publication met twice in one run counts once, as the most telling of its outcomes.
+_OUTCOME_RANK = {UNCHANGED: 0, UPDATED: 1, NEW: 2}
+
+
 @dataclass(slots=True)
 class BatchResult:
-    """What a batch did: per-item counts, and the publications the index must refresh."""
+    """What a batch did: per-publication counts, and the publications the index must refresh.
+
+    ``outcomes`` maps each listed URL to new, updated or unchanged, so that a run can count
+    publications rather than sightings (RAND repeats featured teasers on every page).
+    """
 
     new: int = 0
     updated: int = 0
@@ -97,10 +110,13 @@ class BatchResult:
     details_fetched: int = 0
     details_failed: int = 0
     reindex_ids: set[int] = field(default_factory=set)
+    outcomes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class RunCounts:
+    """A run's totals; listing counts are of distinct publications, whatever the batches."""
+
     pages_fetched: int = 0
     pages_not_modified: int = 0
     items_seen: int = 0
@@ -111,14 +127,40 @@ class RunCounts:
     items_delisted: int = 0
     details_fetched: int = 0
     details_failed: int = 0
+    warnings: int = 0
+    _outcomes: dict[str, str] = field(default_factory=dict, repr=False)
 
     def add(self, batch: BatchResult) -> None:
-        self.items_new += batch.new
-        self.items_updated += batch.updated
-        self.items_unchanged += batch.unchanged
+        for url, outcome in batch.outcomes.items():
+            before = self._outcomes.get(url)
+            if before is None or _OUTCOME_RANK[outcome] > _OUTCOME_RANK[before]:
+                self._outcomes[url] = outcome
+        self.items_seen = len(self._outcomes)
+        self.items_new = sum(1 for o in self._outcomes.values() if o == NEW)
+        self.items_updated = sum(1 for o in self._outcomes.values() if o == UPDATED)
+        self.items_unchanged = self.items_seen - self.items_new - self.items_updated
         self.items_delisted += batch.delisted
         self.details_fetched += batch.details_fetched
         self.details_failed += batch.details_failed
+
+    def as_columns(self) -> dict[str, int]:
+        """The counts as ``crawl_runs`` columns."""
+        return {name: getattr(self, name) for name in RUN_COUNT_COLUMNS}
+
+
+RUN_COUNT_COLUMNS = (
+    "pages_fetched",
+    "pages_not_modified",
+    "items_seen",
+    "items_new",
+    "items_updated",
+    "items_unchanged",
+    "items_skipped",
+    "items_delisted",
+    "details_fetched",
+    "details_failed",
+    "warnings",
+)
 
 
 class CatalogStore:
@@ -146,7 +188,7 @@ class CatalogStore:
             "finished_at": utcnow(),
             "status": status,
             "error": error,
-            **{name: getattr(counts, name) for name in RunCounts.__slots__},
+            **counts.as_columns(),
         }
         with self.engine.begin() as conn:
             conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
@@ -261,23 +303,21 @@ def _write_entries(
     existing = _existing_publications(conn, urls)
 
     changed: dict[str, list[tuple[str, Any, Any]]] = {}
-    first_in_batch: set[str] = set()
-    for entry in entries:
-        if entry.url in first_in_batch:
-            result.unchanged += 1
-            continue
-        first_in_batch.add(entry.url)
-        before = existing.get(entry.url)
+    for url in urls:  # each publication once, however often the batch lists it
+        before = existing.get(url)
         if before is None:
-            result.new += 1
+            result.outcomes[url] = NEW
             continue
-        diffs = listing_diffs(before, latest[entry.url])
+        diffs = listing_diffs(before, latest[url])
         if diffs:
-            result.updated += 1
+            result.outcomes[url] = UPDATED
             result.reindex_ids.add(before["id"])
-            changed[entry.url] = diffs
+            changed[url] = diffs
         else:
-            result.unchanged += 1
+            result.outcomes[url] = UNCHANGED
+    result.new = sum(1 for o in result.outcomes.values() if o == NEW)
+    result.updated = sum(1 for o in result.outcomes.values() if o == UPDATED)
+    result.unchanged = len(result.outcomes) - result.new - result.updated
 
     # Only new and changed rows are written in full; the rest get last_seen_at alone.
     writes = [u for u in urls if u not in existing or u in changed]
@@ -459,6 +499,7 @@ def _write_details(
     newly_related = related - _listed_pairs(conn, related)
     for chunk in _chunks(pub_ids):
         conn.execute(delete(AUTHORSHIPS).where(AUTHORSHIPS.c.publication_id.in_(chunk)))
+        conn.execute(delete(DOWNLOADS).where(DOWNLOADS.c.publication_id.in_(chunk)))
         conn.execute(
             delete(LINKS).where(
                 LINKS.c.publication_id.in_(chunk), LINKS.c.section == SECTION_RELATED
@@ -483,8 +524,21 @@ def _write_details(
         for d in found
         for position, t in enumerate(d.related_topics, start=1)
     ]
+    downloads = [
+        {
+            "publication_id": ids[d.url],
+            "position": position,
+            "label": f.label,
+            "format": f.format,
+            "url": f.url,
+            "size": f.size,
+        }
+        for d in found
+        for position, f in enumerate(d.downloads, start=1)
+    ]
     _insert(conn, AUTHORSHIPS, authorships)
     _insert(conn, LINKS, links)
+    _insert(conn, DOWNLOADS, downloads)
     result.details_fetched += len(found)
     result.reindex_ids.update(pub_ids)
     result.reindex_ids.update(pub for pub, _ in newly_related)

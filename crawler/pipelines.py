@@ -90,8 +90,6 @@ class CatalogPipeline:
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if not isinstance(item, RECORD_TYPES):
             raise DropItem(f"not a catalog record: {type(item).__name__}")
-        if isinstance(item, ListingEntry):
-            self.counts.items_seen += 1
         self.buffer.append(item)
         if len(self.buffer) >= self.batch_size:
             self.flush()
@@ -132,6 +130,7 @@ class CatalogPipeline:
         self.counts.pages_fetched = stats.get_value("catalog/pages_fetched", 0)
         self.counts.pages_not_modified = stats.get_value("catalog/pages_not_modified", 0)
         self.counts.items_skipped = stats.get_value("catalog/items_skipped", 0)
+        self.counts.warnings = stats.get_value("catalog/dates_unparsed", 0)
         errors = list(getattr(spider, "failures", [])) + self.errors
         exceptions = stats.get_value("spider_exceptions/count", 0)
         if exceptions:

@@ -65,3 +65,113 @@ def test_downgrade_to_base_and_back(tmp_path):
 def test_head_revision_constant_matches_the_scripts(tmp_path):
     script = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path / 'c.db'}"))
     assert script.get_heads() == [HEAD_REVISION]
+
+
+def test_0004_recanonicalises_urls_and_merges_collisions_without_losing_data(tmp_path):
+    """caf%c3%a9 / caf%C3%A9, reordered queries and tracking parameters become one row."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    command.upgrade(alembic_config(url), "0003")
+    base = "https://www.rand.org/pubs/research_reports"
+    rows = [  # id, url, title, summary, first_seen, last_seen, subtitle, details_fetched_at
+        (1, f"{base}/caf%c3%a9.html", "Old title", "", "2020-01-05", "2020-02-01", "Sub", None),
+        (
+            2,
+            f"{base}/caf%C3%A9.html",
+            "New title",
+            "A summary",
+            "2020-01-01",
+            "2021-03-01",
+            None,
+            "2021-03-01 10:00:00",
+        ),
+        (3, f"{base}/RR1.html?b=2&a=1", "Query", "s", "2019-06-01", "2019-06-01", None, None),
+        (
+            4,
+            f"{base}/RR1.html?a=1&b=2&utm_source=x",
+            "Query",
+            "s2",
+            "2019-07-01",
+            "2022-01-01",
+            None,
+            None,
+        ),
+        (5, f"{base}/RR2.html", "Alone", "s", "2019-01-01", "2019-01-01", None, None),
+    ]
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        conn.executemany(
+            "INSERT INTO publications (id, url, title, content_type, date_text, summary, "
+            "first_seen_at, last_seen_at, subtitle, details_fetched_at) "
+            "VALUES (?, ?, ?, 'Report', '', ?, ?, ?, ?, ?)",
+            [(i, u, t, s, f, la, sub, d) for i, u, t, s, f, la, sub, d in rows],
+        )
+        conn.executemany(
+            "INSERT INTO topics (id, slug, name, url, walk_state) VALUES (?, ?, ?, ?, 'complete')",
+            [(1, "a", "A", "u"), (2, "b", "B", "u")],
+        )
+        conn.executemany(
+            "INSERT INTO publication_topics VALUES (?, ?, 'list', 'l', ?, ?, ?, NULL)",
+            [
+                (1, 1, 3, "2020-01-05", "2020-02-01"),
+                (2, 1, 1, "2020-01-01", "2021-03-01"),
+                (2, 2, 2, "2021-01-01", "2021-03-01"),
+            ],
+        )
+        conn.execute("INSERT INTO authors (id, name) VALUES (1, 'Ann Author')")
+        conn.execute("INSERT INTO publication_authors VALUES (2, 1, 1)")
+        conn.execute(
+            "INSERT INTO crawl_runs (id, started_at, status, spider, pages_fetched, items_seen, "
+            "items_new, items_updated, items_unchanged, items_skipped) "
+            "VALUES (1, '2020-01-01', 'succeeded', 'rand_topic', 0, 0, 0, 0, 0, 0)"
+        )
+        conn.executemany(
+            "INSERT INTO publication_changes (crawl_run_id, publication_id, kind, changed_at) "
+            "VALUES (1, ?, 'added', '2020-01-01')",
+            [(1,), (2,), (3,), (4,), (5,)],
+        )
+
+    upgrade(make_engine(url))
+
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        pubs = conn.execute(
+            "SELECT id, url, title, summary, first_seen_at, last_seen_at, subtitle "
+            "FROM publications ORDER BY id"
+        ).fetchall()
+        assert [p[1] for p in pubs] == [
+            f"{base}/caf%C3%A9.html",
+            f"{base}/RR1.html?a=1&b=2",
+            f"{base}/RR2.html",
+        ]
+        cafe, query, alone = pubs
+        # the survivor is the row first seen; the freshest non-empty values win; none is lost
+        assert cafe[0] == 2 and cafe[2:4] == ("New title", "A summary")
+        assert cafe[6] == "Sub" and cafe[4].startswith("2020-01-01")
+        assert cafe[5].startswith("2021-03-01")
+        assert query[0] == 3 and query[3] == "s2" and query[5].startswith("2022-01-01")
+        assert alone[0] == 5
+        # listings: both topics, one row per (topic, section), earliest first sighting
+        links = conn.execute(
+            "SELECT topic_id, substr(first_seen_at, 1, 10) FROM publication_topics "
+            "WHERE publication_id = 2 ORDER BY topic_id"
+        ).fetchall()
+        assert links == [(1, "2020-01-01"), (2, "2021-01-01")]
+        assert conn.execute("SELECT count(*) FROM publication_topics").fetchone() == (2,)
+        assert conn.execute("SELECT publication_id FROM publication_authors").fetchall() == [(2,)]
+        # history moved to the survivor, and the merge itself is recorded
+        assert conn.execute(
+            "SELECT publication_id, count(*) FROM publication_changes WHERE kind = 'added' "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall() == [(2, 2), (3, 2), (5, 1)]
+        merged = conn.execute(
+            "SELECT publication_id, old_value, new_value FROM publication_changes "
+            "WHERE kind = 'merged' ORDER BY publication_id"
+        ).fetchall()
+        assert merged == [
+            (2, f"{base}/caf%c3%a9.html", f"{base}/caf%C3%A9.html"),
+            (3, f"{base}/RR1.html?a=1&b=2&utm_source=x", f"{base}/RR1.html?a=1&b=2"),
+        ]
+        assert conn.execute(
+            "SELECT spider, status FROM crawl_runs WHERE id = ("
+            "SELECT crawl_run_id FROM publication_changes WHERE kind = 'merged' LIMIT 1)"
+        ).fetchall() == [("migration 0004", "succeeded")]

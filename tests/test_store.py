@@ -108,13 +108,30 @@ def test_changed_fields_update_in_place(store):
 
 def test_one_publication_in_many_topics_and_both_sections(store):
     first = store.upsert([entry(1, section="featured"), entry(1), entry(2)])
-    assert (first.new, first.unchanged) == (2, 1)  # the second sighting in a batch is not new
+    # counts are of publications: the second sighting of RR1 is neither new nor "unchanged"
+    assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+    assert first.outcomes == {entry(1).url: "new", entry(2).url: "new"}
     result = store.upsert([entry(1, topic=AP)])
     assert result.unchanged == 1
     assert len(result.reindex_ids) == 1  # its topics changed, so the index must learn it
     assert count(store, Publication) == 2
     assert count(store, Topic) == 2
     assert count(store, PublicationTopic) == 4
+
+
+def test_run_counts_count_each_publication_once_across_batches(store):
+    """RAND repeats the featured pair on every listing page: one run, one count each."""
+    counts = RunCounts()
+    counts.add(store.upsert([entry(1, section="featured"), entry(2), entry(3)]))
+    counts.add(store.upsert([entry(1, section="featured"), entry(4)]))  # page 2
+    counts.add(store.upsert([entry(1, section="featured"), entry(4)]))  # page 3
+    assert (counts.items_seen, counts.items_new, counts.items_unchanged) == (4, 4, 0)
+
+    later = RunCounts()
+    later.add(store.upsert([entry(1, section="featured"), entry(2, title="Report 2, revised")]))
+    later.add(store.upsert([entry(1, section="featured"), entry(3)]))
+    assert (later.items_seen, later.items_new, later.items_updated) == (3, 0, 1)
+    assert later.items_unchanged == 2
 
 
 def test_null_date_and_missing_optional_fields(store):

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector, SelectorList
+from w3lib.url import canonicalize_url, url_query_cleaner
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -67,16 +68,21 @@ def parse_date(text: str | None) -> date | None:
 
 
 def canonical_url(base: str, href: str) -> str:
-    """Absolute URL without fragment or tracking parameters; the key a publication is stored by."""
-    parts = urlsplit(urljoin(base, href.strip()))
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith("utm_")
-    ]
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), "")
+    """Absolute URL without fragment or tracking parameters; the key a publication is stored by.
+
+    w3lib's ``canonicalize_url`` (the one Scrapy uses) does the normalising that must agree
+    everywhere a URL is compared: lower-case scheme and host, one percent-encoding
+    (``caf%c3%a9`` and ``caf%C3%A9`` are one URL), sorted query arguments, no fragment.
+    ``url_query_cleaner`` drops the tracking parameters first (``utm_*``, ``fbclid``, ...).
+    """
+    absolute = urljoin(base, href.strip())
+    names = [name for name, _ in parse_qsl(urlsplit(absolute).query, keep_blank_values=True)]
+    tracking = sorted(
+        {n for n in names if n.lower() in TRACKING_PARAMS or n.lower().startswith("utm_")}
     )
+    if tracking:
+        absolute = url_query_cleaner(absolute, tracking, remove=True, unique=False)
+    return canonicalize_url(absolute, keep_fragments=False)
 
 
 def page_number(url: str) -> int:
