@@ -556,10 +556,12 @@ class RandProductPage:
 
     @staticmethod
     def _paragraphs(node: Selector | SelectorList | None) -> str:
-        """Paragraph text, one blank line apart; figures, captions and scripts left out."""
+        """Paragraph text, one blank line apart; figures, captions, promos and scripts left out."""
         if node is None:
             return ""
-        paragraphs = [text_of(p) for p in node.xpath(".//p[not(ancestor::figure)]")]
+        paragraphs = [
+            text_of(p) for p in node.xpath(".//p[not(ancestor::figure) and not(ancestor::aside)]")
+        ]
         return "\n\n".join(p for p in paragraphs if p)
 
     def _heading(self, name: str) -> Selector | None:
