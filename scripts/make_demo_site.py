@@ -796,7 +796,11 @@ LISTED_2024 = [
         "Dec 14, 2023",
         "Ships under construction at a shipyard, photo by Getty Images",
         "/pubs/research_reports/RRA2905-1.html",
-        (["Scott W. Harold"], [("Full Document", ".pdf", "4.9 MB")], ("Paperback", 212, "$45.00", "$45.00")),
+        (
+            ["Scott W. Harold"],
+            [("Full Document", ".pdf", "4.9 MB")],
+            ("Paperback", 212, "$45.00", "$45.00"),
+        ),
     ),
     (
         "Commentary",
@@ -931,9 +935,7 @@ def teaser_2024(item: tuple, with_image: bool, content_id: int, date_first: bool
 def page_2024(slug: str, name: str, intro: str, listed: list, current: int, last: int) -> str:
     """A listing page in the 2024 layout: the featured pair (no image) before the list."""
     base = 800000 + 1000 * current
-    lead = "\n".join(
-        teaser_2024(t, False, base + 900 + i) for i, t in enumerate(FEATURED_2024)
-    )
+    lead = "\n".join(teaser_2024(t, False, base + 900 + i) for i, t in enumerate(FEATURED_2024))
     lis = "\n".join(
         teaser_2024(t, True, base + i, date_first=(i == 3)) for i, t in enumerate(listed)
     )
@@ -980,7 +982,9 @@ def product_page_2024(item: tuple, topics: list[tuple[str, str]]) -> str:
     """A publication's own page in the 2024 layout (downloads per document, list price)."""
     ctype, title, summary, when, _caption, path, (authors, downloads, print_copy) = item
     number = path.rsplit("/", 1)[-1].removesuffix(".html")
-    is_research = path.startswith("/pubs/") and "/commentary/" not in path and "/articles/" not in path
+    is_research = (
+        path.startswith("/pubs/") and "/commentary/" not in path and "/articles/" not in path
+    )
     label = "Research" if is_research else (ctype or "Commentary")
     printed = f"Published {when}" if is_research else when
     links = ",\n      ".join(
@@ -1018,7 +1022,9 @@ def product_page_2024(item: tuple, topics: list[tuple[str, str]]) -> str:
         )
     body = ""
     if blocks:
-        meta.append(f'<meta name="citation_pdf_url" content="https://www.rand.org{folder}/RAND_{number}.pdf">')
+        meta.append(
+            f'<meta name="citation_pdf_url" content="https://www.rand.org{folder}/RAND_{number}.pdf">'
+        )
         body += '<section id="download" class="product-download">\n  <h2>Download</h2>\n'
         body += "\n".join(blocks) + "\n</section>\n"
     if print_copy:
@@ -1035,7 +1041,9 @@ def product_page_2024(item: tuple, topics: list[tuple[str, str]]) -> str:
 </section>
 """
     if is_research:
-        meta.append(f'<meta name="citation_abstract" content="{html.escape("<p>" + summary + "</p>")}">')
+        meta.append(
+            f'<meta name="citation_abstract" content="{html.escape("<p>" + summary + "</p>")}">'
+        )
         body = (
             f"""<div class="abstract product-page-abstract">
   <p>{summary}</p>
@@ -1053,11 +1061,14 @@ def product_page_2024(item: tuple, topics: list[tuple[str, str]]) -> str:
 """
         )
     else:
-        body = f"""<div class="body-text">
+        body = (
+            f"""<div class="body-text">
   <p>{summary}</p>
   <p>The views expressed are the author&rsquo;s own.</p>
 </div>
-""" + body
+"""
+            + body
+        )
     meta_html = "\n".join(meta)
     return f"""<!DOCTYPE html>
 <html lang="en" class="no-js">

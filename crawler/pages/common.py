@@ -43,9 +43,7 @@ TOO_EARLY = "before 1946"
 TOO_LATE = "more than a year ahead"
 NO_DATE = "no date"
 _ISO_TIMESTAMP = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[T ]")
-_DATE_PREFIXES = re.compile(
-    r"^(published|posted|updated|released)(\s+on)?\s*:?\s*", re.IGNORECASE
-)
+_DATE_PREFIXES = re.compile(r"^(published|posted|updated|released)(\s+on)?\s*:?\s*", re.IGNORECASE)
 
 
 def clean_text(value: str | None) -> str:
@@ -84,7 +82,9 @@ def fragment_text(value: str | None) -> str:
         text = unescaped
     if "<" not in text:
         return clean_text(text)
-    text = re.sub(r"(?i)<br\s*/?>", "\n\n", text)
+    breaks = re.split(r"(?i)<br\s*/?>", text)
+    if len(breaks) > 1:  # line breaks separate paragraphs as <p> would
+        return "\n\n".join(t for t in (fragment_text(b) for b in breaks) if t)
     fragment = Selector(text=f"<div>{text}</div>")
     blocks = fragment.xpath("//p|//li|//h1|//h2|//h3|//h4|//blockquote")
     if not blocks:

@@ -316,8 +316,10 @@ def _merge_entry(first: ListingEntry, later: ListingEntry) -> None:
                 setattr(first, name, getattr(later, name))
         else:
             for name in group[1:]:
-                if not getattr(first, name) and getattr(later, name) and (
-                    getattr(first, lead) == getattr(later, lead)
+                if (
+                    not getattr(first, name)
+                    and getattr(later, name)
+                    and (getattr(first, lead) == getattr(later, lead))
                 ):
                     setattr(first, name, getattr(later, name))
     if first.published_on is None and later.published_on is not None:
