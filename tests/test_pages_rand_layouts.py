@@ -352,3 +352,24 @@ def test_site_2024_has_a_product_page_for_every_listed_publication() -> None:
         path = Path(SITE_2024, url.removeprefix("https://www.rand.org/"))
         details = rand.RandProductPage(url, path.read_text(encoding="utf-8")).details()
         assert isinstance(details, PublicationDetails) and details.published_on is not None
+
+
+def test_unmarked_teasers_after_the_list_are_not_featured() -> None:
+    more = (
+        '<aside class="more-from-rand"><ul class="teasers"><li><div class="text">'
+        '<h3 class="title"><a href="/pubs/other.html">More from RAND</a></h3></div></li></ul>'
+        "</aside></main>"
+    )
+    html = NEW_TEASER.replace("</main>", more)
+    result = rand.RandTopicPage("https://www.rand.org/topics/x.html", html).listing()
+    assert [e.title for e in result.entries] == ["Securing Sea Lanes", "Listed"]
+
+
+def test_origin_line_is_not_read_as_type_and_date() -> None:
+    html = """<html><head><meta name="citation_title" content="T"></head><body>
+    <main id="page-content"><div class="product-header"><h1 id="RANDTitleHeadingId">T</h1>
+    <p class="origin">This commentary originally appeared on The Hill on February 27, 2024</p>
+    </div></main></body></html>"""
+    result = rand.RandProductPage("https://www.rand.org/pubs/commentary/2024/02/t.html", html)
+    details = result.details()
+    assert details.product_type is None and details.published_on is None

@@ -176,10 +176,10 @@ class RandTopicPage:
         ]
 
     def _featured_teasers(self, listed: list[Selector]) -> list[Selector]:
-        """Teasers marked as featured, or (2024 layout, no marking) those outside the main list.
+        """Teasers marked as featured, or (2024 layout, no marking) those before the main list.
 
-        Teasers outside the list but after it (a 2022 page repeats the featured pair further
-        down, with images) count as featured too: they are the same publications.
+        Only teasers *before* the list count in the 2024 case: later unmarked teaser blocks
+        ("More from RAND" and the like) are not this topic's featured items.
         """
         for css in FEATURED_TEASERS:
             found = self.main.css(css)
@@ -188,11 +188,13 @@ class RandTopicPage:
         if not listed:
             return []
         in_list = {id(li.root) for li in listed}
-        return [
-            li
-            for li in _not_navigation(self.main.css(ANY_TEASERS))
-            if id(li.root) not in in_list and _first(li, TEASER_LINK) is not None
-        ]
+        before: list[Selector] = []
+        for li in _not_navigation(self.main.css(ANY_TEASERS)):  # document order
+            if id(li.root) in in_list:
+                break
+            if _first(li, TEASER_LINK) is not None or _first(li, TEASER_TITLE) is not None:
+                before.append(li)
+        return before
 
     def _teaser(
         self, li: Selector, topic: TopicRef, section: str, listing_url: str, position: int
@@ -378,7 +380,7 @@ _PAGES = re.compile(r"(\d[\d,]*)\s*pages", re.I)
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
 _MONTH_DATE = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
 _TYPE_DATE = re.compile(
-    rf"^(?P<type>[A-Za-z][A-Za-z &/-]*?)?\s*"
+    rf"^(?P<type>[A-Za-z][A-Za-z &/-]{{0,40}}?)?\s*"
     rf"(?P<printed>(?:Published:?\s*|Posted:?\s*)?(?P<date>{_MONTH_DATE}))$"
 )
 _PUBLISHED_IN = re.compile(r"Published in:?\s*(?P<journal>[^,;]+)", re.I)
@@ -480,8 +482,9 @@ class RandProductPage:
         header = _first(self.main, PRODUCT_HEADER)
         blocks = [n for css in TYPE_DATE_BLOCKS for n in self.main.css(css)]
         if header is not None:
-            # Innermost blocks first: the one holding just the type and the date.
-            blocks += reversed(header.xpath(".//p|.//div|.//span"))
+            # Document order: the first block whose whole text is "<type><date>" is the one
+            # holding just those two; later lines ("originally appeared on ...") come after.
+            blocks += header.xpath(".//p|.//div|.//span")
         for block in blocks:
             match = _TYPE_DATE.match(text_of(block))
             if match:
