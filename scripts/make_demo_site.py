@@ -10,6 +10,7 @@ absolute links with tracking parameters, and pagination links carrying extra par
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -978,6 +979,13 @@ def page_2024(slug: str, name: str, intro: str, listed: list, current: int, last
 """
 
 
+def pdf_folder(path: str, number: str) -> str:
+    """Where rand.org keeps a document's files: RRA2900-1 -> .../research_reports/RRA2900/RRA2900-1."""
+    match = re.match(r"([A-Z]+)(\d+)", number)
+    bucket = f"{match.group(1)}{int(match.group(2)) // 100 * 100}" if match else number
+    return f"/content/dam/rand/pubs/{path.split('/')[2]}/{bucket}/{number}"
+
+
 def product_page_2024(item: tuple, topics: list[tuple[str, str]]) -> str:
     """A publication's own page in the 2024 layout (downloads per document, list price)."""
     ctype, title, summary, when, _caption, path, (authors, downloads, print_copy) = item
@@ -994,7 +1002,7 @@ def product_page_2024(item: tuple, topics: list[tuple[str, str]]) -> str:
     related = "\n".join(
         f'    <li><a href="/topics/{slug}.html">{name}</a></li>' for slug, name in topics
     )
-    folder = f"/content/dam/rand/pubs/{path.split('/')[2]}/{number[:3]}00/{number}"
+    folder = pdf_folder(path, number)
     meta = [f'<meta name="citation_title" content="{html.escape(html.unescape(title))}">']
     meta += [
         f'<meta name="citation_author" content="{html.escape(a.split()[-1] + ", " + " ".join(a.split()[:-1]))}">'
@@ -1022,9 +1030,7 @@ def product_page_2024(item: tuple, topics: list[tuple[str, str]]) -> str:
         )
     body = ""
     if blocks:
-        meta.append(
-            f'<meta name="citation_pdf_url" content="https://www.rand.org{folder}/RAND_{number}.pdf">'
-        )
+        meta.append(f'<meta name="citation_pdf_url" content="{folder}/RAND_{number}.pdf">')
         body += '<section id="download" class="product-download">\n  <h2>Download</h2>\n'
         body += "\n".join(blocks) + "\n</section>\n"
     if print_copy:
