@@ -5,6 +5,9 @@ the diff. The pages copy rand.org's markup as described in the project's referen
 parts included: the header menu's own `ul.teasers.list`, entities and ragged whitespace, dates
 before and after the summary, teasers with no image, a placeholder icon or no type, relative and
 absolute links with tracking parameters, and pagination links carrying extra parameters.
+
+It also writes the tests' local sites: tests/fixtures/site/ (a long topic for incremental
+crawls) and tests/fixtures/site-2024/ (one topic in the 2024 layout, see write_2024_topic).
 """
 
 from __future__ import annotations
