@@ -5,11 +5,15 @@ the diff. The pages copy rand.org's markup as described in the project's referen
 parts included: the header menu's own `ul.teasers.list`, entities and ragged whitespace, dates
 before and after the summary, teasers with no image, a placeholder icon or no type, relative and
 absolute links with tracking parameters, and pagination links carrying extra parameters.
+
+It also writes the tests' local sites: tests/fixtures/site/ (a long topic for incremental
+crawls) and tests/fixtures/site-2024/ (one topic in the 2024 layout, see write_2024_topic).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -632,6 +636,7 @@ def main() -> None:
         ],
     )
     write_long_topic()
+    write_2024_topic()
 
 
 def write_long_topic() -> None:
@@ -689,6 +694,441 @@ def write_long_topic() -> None:
                 700000 + 1000 * number,
             ),
         )
+
+
+# --- the 2024 layout ------------------------------------------------------------------------
+# A second local site, tests/fixtures/site-2024/, in the layout of 2024 copies of rand.org (see
+# the reference notes' "Newer layout" section): no "Featured" heading or class, the featured
+# pair simply comes before the "Explore <Topic>" list and is repeated at the top of every page
+# without image, type and date together in `.type-time` after the summary (some teasers have
+# no type line, some an older date-first order), product headers whose type and date run
+# together, one download block per document and discounted print copies.
+SITE_2024 = REPO / "tests" / "fixtures" / "site-2024"
+TOPIC_2024 = ("maritime-security", "Maritime Security")
+
+# (type, title, summary, date, photo caption or None, path, product details)
+# product details: (authors, downloads [(label, file suffix, size)], print row or None, pages)
+FEATURED_2024 = [
+    (
+        "Report",
+        "Securing Sea Lanes in the Indo-Pacific: Options for Allied Navies",
+        "Allied navies patrol the same waters with little coordination. This report maps where their presence overlaps and where a shared approach would make sea lanes safer&mdash;at lower cost.",
+        "Mar 12, 2024",
+        "A Japan Maritime Self-Defense Force destroyer sails alongside a U.S. Navy cruiser in the Philippine Sea, January 2024, photo by U.S. Navy",
+        "/pubs/research_reports/RRA2900-1.html",
+        (
+            ["Scott W. Harold", "Jeffrey W. Hornung"],
+            [("Full Document", ".pdf", "16.4 MB"), ("Research Summary", ".summary.pdf", "0.1 MB")],
+            ("Paperback", 138, "$39.00", "$31.20"),
+        ),
+    ),
+    (
+        "Commentary",
+        "Shipping Lanes Are the New Front Line",
+        "Attacks on merchant ships in the Red Sea have shown how quickly a regional conflict can reach the world&rsquo;s supply chains.",
+        "Feb 27, 2024",
+        "A container ship transits the Bab el-Mandeb strait, photo by Reuters",
+        "/pubs/commentary/2024/02/shipping-lanes-are-the-new-front-line.html",
+        (["Raphael S. Cohen"], [], None),
+    ),
+]
+
+LISTED_2024 = [
+    (
+        "Research Brief",
+        "Port Resilience After a Maritime Cyberattack",
+        "Ports depend on networked cranes, gates and scheduling systems. This brief outlines how a port can keep cargo moving when those systems fail.",
+        "Feb 20, 2024",
+        None,
+        "/pubs/research_briefs/RBA2901-1.html",
+        (["Heather J. Williams"], [("Full Document", ".pdf", "0.4 MB")], None),
+    ),
+    (
+        "RAND Weekly Recap",
+        "Red Sea Shipping, Arctic Routes, and More: RAND Weekly Recap",
+        "This week, we discuss the cost of rerouting ships around Africa, what melting ice means for Arctic routes, and more.",
+        "Feb 16, 2024",
+        "A cargo ship in the Suez Canal, photo by Mohamed Abd El Ghany/Reuters",
+        "/pubs/articles/2024/rand-weekly-recap-feb-16.html",
+        (["Becca Wasser"], [], None),
+    ),
+    (
+        "Testimony",
+        "Countering Illegal, Unreported, and Unregulated Fishing",
+        "Illegal fishing fleets strain coastal states&rsquo; law enforcement and feed regional tensions. Congress can strengthen partner coast guards and data sharing.",
+        "Feb 8, 2024",
+        "Coast guard officers inspect a fishing vessel, photo by U.S. Coast Guard",
+        "/pubs/testimonies/CTA2902-1.html",
+        (["Bonny Lin"], [("Full Document", ".pdf", "0.3 MB")], None),
+    ),
+    (
+        "",
+        "Maritime Security Cooperation in Southeast Asia: A Workshop Summary",
+        "Participants from six navies discussed information sharing, joint patrols and the limits of trust among partners.",
+        "Jan 30, 2024",
+        None,
+        "/pubs/conf_proceedings/CFA2903-1.html",
+        (["Derek Grossman", "Angela O'Mahony"], [("Full Document", ".pdf", "1.2 MB")], None),
+    ),
+    # page 2
+    (
+        "Report",
+        "Undersea Cables and the Risk of Sabotage",
+        "Most of the world&rsquo;s data travels through cables on the sea floor. This report assesses how exposed they are to sabotage and how quickly they could be repaired.",
+        "Jan 18, 2024",
+        "A cable-laying ship at sea, photo by Sergei Grits/AP",
+        "/pubs/research_reports/RRA2904-1.html",
+        (
+            ["Michael J. Mazarr", "Howard J. Shatz"],
+            [("Full Document", ".pdf", "8.2 MB"), ("Research Summary", ".summary.pdf", "0.2 MB")],
+            ("Paperback", 96, "$28.00", "$22.40"),
+        ),
+    ),
+    (
+        "Commentary",
+        "The Coast Guard Is Stretched Thin",
+        "The U.S. Coast Guard is asked to do more in the Pacific with the same number of cutters. Something will have to give.",
+        "Jan 9, 2024",
+        "A U.S. Coast Guard cutter in the Pacific Ocean, photo by U.S. Coast Guard",
+        "/pubs/commentary/2024/01/the-coast-guard-is-stretched-thin.html",
+        (["Stephen Watts"], [], None),
+    ),
+    (
+        "Report",
+        "Naval Shipbuilding Capacity and Competition with China",
+        "China builds more warships each year than any other country. The authors compare shipyard capacity and what it would take to close the gap.",
+        "Dec 14, 2023",
+        "Ships under construction at a shipyard, photo by Getty Images",
+        "/pubs/research_reports/RRA2905-1.html",
+        (
+            ["Scott W. Harold"],
+            [("Full Document", ".pdf", "4.9 MB")],
+            ("Paperback", 212, "$45.00", "$45.00"),
+        ),
+    ),
+    (
+        "Commentary",
+        "Why Small Navies Matter",
+        "Small navies rarely make headlines, yet they patrol most of the world&rsquo;s coastal waters.",
+        "Dec 5, 2023",
+        None,
+        "/pubs/commentary/2023/12/why-small-navies-matter.html",
+        (["Dalia Dassa Kaye"], [], None),
+    ),
+    (
+        "Research Brief",
+        "Arctic Sea Routes: Opportunity and Risk",
+        "Melting ice is opening Arctic sea routes for part of the year. This brief weighs the commercial promise against the security risks.",
+        "Nov 28, 2023",
+        "An icebreaker in the Arctic Ocean, photo by U.S. Coast Guard",
+        "/pubs/research_briefs/RBA2906-1.html",
+        (["Becca Wasser", "Stephen Watts"], [("Full Document", ".pdf", "0.5 MB")], None),
+    ),
+    (
+        "Testimony",
+        "Securing Maritime Supply Chains",
+        "Shipping disruptions during the pandemic exposed weak points in U.S. supply chains. This testimony suggests where resilience matters most.",
+        "Nov 15, 2023",
+        None,
+        "/pubs/testimonies/CTA2907-1.html",
+        (["Howard J. Shatz"], [("Full Document", ".pdf", "0.2 MB")], None),
+    ),
+    # page 3
+    (
+        "Report",
+        "Gray-Zone Tactics at Sea",
+        "Maritime militias and coast guards let states press claims without firing a shot. This report catalogs the tactics and the responses that have worked.",
+        "Oct 26, 2023",
+        "Vessels near a disputed reef in the South China Sea, photo by Reuters",
+        "/pubs/research_reports/RRA2908-1.html",
+        (
+            ["Derek Grossman", "Bonny Lin", "Jeffrey W. Hornung"],
+            [("Full Document", ".pdf", "6.7 MB"), ("Research Summary", ".summary.pdf", "0.1 MB")],
+            ("Paperback", 164, "$42.00", "$33.60"),
+        ),
+    ),
+    (
+        "Commentary",
+        "Piracy Is Back off the Horn of Africa",
+        "After a decade of calm, pirates are again seizing ships off Somalia. The lessons of the last campaign still apply.",
+        "Oct 11, 2023",
+        "A naval helicopter over the Gulf of Aden, photo by EU NAVFOR",
+        "/pubs/commentary/2023/10/piracy-is-back-off-the-horn-of-africa.html",
+        (["Raphael S. Cohen"], [], None),
+    ),
+    (
+        "RAND Weekly Recap",
+        "Ports, Pirates, and Polar Routes: RAND Weekly Recap",
+        "This week, we discuss piracy, polar shipping, and the future of ports.",
+        "Oct 6, 2023",
+        None,
+        "/pubs/articles/2023/rand-weekly-recap-oct-6.html",
+        (["Becca Wasser"], [], None),
+    ),
+    (
+        "Report",
+        "Maritime Domain Awareness for Partner Nations",
+        "Partners cannot police waters they cannot see. The authors assess low-cost sensors and data-sharing arrangements for coastal states.",
+        "Sep 21, 2023",
+        "A radar station on a coastline, photo by U.S. Navy",
+        "/pubs/research_reports/RRA2909-1.html",
+        (["Heather J. Williams"], [("Full Document", ".pdf", "3.3 MB")], None),
+    ),
+    (
+        "",
+        "Naval Presence and Crisis Stability",
+        "Routine naval presence can reassure allies, but in a crisis the same ships raise the risk of collision and escalation.",
+        "Sep 7, 2023",
+        None,
+        "/pubs/research_reports/RRA2910-1.html",
+        (["Bonny Lin"], [("Full Document", ".pdf", "1.9 MB")], None),
+    ),
+    (
+        "Commentary",
+        "What Insurers Know About Risk at Sea",
+        "War-risk premiums are a real-time gauge of danger at sea. Policymakers could read them more closely.",
+        "Aug 24, 2023",
+        "Container ships at anchor, photo by Getty Images",
+        "/pubs/commentary/2023/08/what-insurers-know-about-risk-at-sea.html",
+        (["Howard J. Shatz"], [], None),
+    ),
+]
+# Page 1's list opens with the featured pair (they are the newest), with image and caption.
+PAGES_2024 = [FEATURED_2024 + LISTED_2024[:4], LISTED_2024[4:10], LISTED_2024[10:]]
+
+HEADER_2024 = """<header id="site-header" class="site-header">
+  <nav class="main-nav" aria-label="Main">
+    <div class="mega-menu">
+      <p class="mega-menu__heading">Featured Solutions</p>
+      <ul class="teasers list">
+        <li><div class="text"><h5 class="title"><a href="/solutions/defense.html">Defense and Security</a></h5></div></li>
+        <li><div class="text"><h5 class="title"><a href="/solutions/health.html">Health Care</a></h5></div></li>
+      </ul>
+      <p class="mega-menu__heading">Latest Research</p>
+      <ul class="teasers list">
+        <li><div class="text"><div class="type-time"><p class="type">Report</p></div><h3 class="title"><a href="/pubs/research_reports/RRA9999-9.html">A Menu Teaser That Is Not in This Topic</a></h3></div></li>
+      </ul>
+    </div>
+  </nav>
+</header>"""
+
+
+def teaser_2024(item: tuple, with_image: bool, content_id: int, date_first: bool = False) -> str:
+    """One 2024 teaser: type and date together in `.type-time`, after the summary."""
+    ctype, title, summary, when, caption, path, _details = item
+    parts = [f'<li class="teaser" data-content-id="{content_id}">']
+    if with_image and caption:
+        parts.append(
+            f'  <div class="img-wrap">\n    <a href="{path}" tabindex="-1" aria-hidden="true">\n'
+            f'      <picture><img src="/content/dam/rand/image/teaser/2024/{image_name(path)}.jpg"'
+            f' alt="{html.escape(html.unescape(caption))}" width="400" height="225"'
+            f' loading="lazy"></picture>\n    </a>\n  </div>'
+        )
+    parts.append('  <div class="text">')
+    type_line = f'<p class="type">{ctype}</p>' if ctype else ""
+    stamp = f'<p class="date">{when.replace(" ", "&nbsp;", 1)}</p>'
+    type_time = f'<div class="type-time">\n      {type_line}{stamp}\n    </div>'
+    title_html = f'<h3 class="title"><a href="{path}">\n        {title}  </a></h3>'
+    desc = f'<p class="desc">\n      {summary}\n    </p>'
+    body = [type_time, title_html, desc] if date_first else [title_html, desc, type_time]
+    parts += ["    " + b for b in body]
+    parts += ["  </div>", "</li>"]
+    return "\n".join(parts)
+
+
+def page_2024(slug: str, name: str, intro: str, listed: list, current: int, last: int) -> str:
+    """A listing page in the 2024 layout: the featured pair (no image) before the list."""
+    base = 800000 + 1000 * current
+    lead = "\n".join(teaser_2024(t, False, base + 900 + i) for i, t in enumerate(FEATURED_2024))
+    lis = "\n".join(
+        teaser_2024(t, True, base + i, date_first=(i == 3)) for i, t in enumerate(listed)
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en" class="no-js">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{name} | RAND</title>
+<meta name="rand-content-category" content="topic">
+<link rel="alternate" type="application/rss+xml" href="/topics/{slug}.xml">
+</head>
+<body class="topic-page">
+{HEADER_2024}
+<main id="page-content" class="page-content">
+<div class="topic-hero">
+  <div class="hero-text">
+    <h1 id="RANDTitleHeadingId">{name}</h1>
+    <div class="topic-intro"><p>{intro}</p></div>
+  </div>
+</div>
+<div class="topic-lead">
+<ul class="teasers">
+{lead}
+</ul>
+</div>
+<section class="topic-explore">
+<h2 class="explore-heading">Explore {name}</h2>
+<div id="results" class="results">
+<ul class="teasers list">
+{lis}
+</ul>
+{pagination(slug, name, current, last)}
+</div>
+</section>
+</main>
+<footer class="site-footer"><ul class="teasers list"><li><div class="text"><h3 class="title"><a href="/about.html">About RAND</a></h3></div></li></ul></footer>
+</body>
+</html>
+"""
+
+
+def pdf_folder(path: str, number: str) -> str:
+    """Where rand.org keeps a document's files: RRA2900-1 -> .../research_reports/RRA2900/RRA2900-1."""
+    match = re.match(r"([A-Z]+)(\d+)", number)
+    bucket = f"{match.group(1)}{int(match.group(2)) // 100 * 100}" if match else number
+    return f"/content/dam/rand/pubs/{path.split('/')[2]}/{bucket}/{number}"
+
+
+def product_page_2024(item: tuple, topics: list[tuple[str, str]]) -> str:
+    """A publication's own page in the 2024 layout (downloads per document, list price)."""
+    ctype, title, summary, when, _caption, path, (authors, downloads, print_copy) = item
+    number = path.rsplit("/", 1)[-1].removesuffix(".html")
+    is_research = (
+        path.startswith("/pubs/") and "/commentary/" not in path and "/articles/" not in path
+    )
+    label = "Research" if is_research else (ctype or "Commentary")
+    printed = f"Published {when}" if is_research else when
+    links = ",\n      ".join(
+        f'<a href="/about/people/{a.split()[-1][0].lower()}/{a.lower().replace(" ", "_").replace(".", "").replace("&#39;", "")}.html">{a}</a>'
+        for a in authors
+    )
+    related = "\n".join(
+        f'    <li><a href="/topics/{slug}.html">{name}</a></li>' for slug, name in topics
+    )
+    folder = pdf_folder(path, number)
+    meta = [f'<meta name="citation_title" content="{html.escape(html.unescape(title))}">']
+    meta += [
+        f'<meta name="citation_author" content="{html.escape(a.split()[-1] + ", " + " ".join(a.split()[:-1]))}">'
+        for a in authors
+    ]
+    month, day, year = when.replace(",", "").split()
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    meta.append(
+        f'<meta name="citation_date" content="{year}/{months.index(month) + 1}/{int(day)}">'
+    )
+    blocks = []
+    for doc_label, suffix, size in downloads:
+        blocks.append(
+            f"""  <div class="download-block">
+    <h3 class="download-label">{doc_label}</h3>
+    <table class="download-table">
+      <thead><tr><th>Format</th><th>File Size</th><th>Notes</th></tr></thead>
+      <tbody><tr>
+        <td class="format"><span class="format-pdf"><a href="{folder}/RAND_{number}{suffix}">PDF file</a></span></td>
+        <td class="size">{size.replace(" ", "&nbsp;")}</td>
+        <td class="notes"></td>
+      </tr></tbody>
+    </table>
+  </div>"""
+        )
+    body = ""
+    if blocks:
+        meta.append(f'<meta name="citation_pdf_url" content="{folder}/RAND_{number}.pdf">')
+        body += '<section id="download" class="product-download">\n  <h2>Download</h2>\n'
+        body += "\n".join(blocks) + "\n</section>\n"
+    if print_copy:
+        fmt, pages, list_price, price = print_copy
+        discount = (
+            ' <span class="web-discount">20% Web Discount</span>' if price != list_price else ""
+        )
+        body += f"""<section id="purchase" class="product-purchase">
+  <h2>Purchase Print Copy</h2>
+  <table class="purchase-table">
+    <thead><tr><th></th><th>Format</th><th>List Price</th><th>Price</th></tr></thead>
+    <tbody><tr><td><button class="add-to-cart" type="button">Add to Cart</button></td><td class="format">{fmt} {pages} pages</td><td class="list-price"><s>{list_price}</s></td><td class="price">{price}{discount}</td></tr></tbody>
+  </table>
+</section>
+"""
+    if is_research:
+        meta.append(
+            f'<meta name="citation_abstract" content="{html.escape("<p>" + summary + "</p>")}">'
+        )
+        body = (
+            f"""<div class="abstract product-page-abstract">
+  <p>{summary}</p>
+  <p>The authors draw on interviews, documents and data to examine {title.lower()}.</p>
+</div>
+"""
+            + body
+            + f"""<div class="document-details">
+  <h2>Document Details</h2>
+  <ul>
+    <li><span class="label">Year:</span> {year}</li>
+    <li><span class="label">Document Number:</span> {number}</li>
+  </ul>
+</div>
+"""
+        )
+    else:
+        body = (
+            f"""<div class="body-text">
+  <p>{summary}</p>
+  <p>The views expressed are the author&rsquo;s own.</p>
+</div>
+"""
+            + body
+        )
+    meta_html = "\n".join(meta)
+    return f"""<!DOCTYPE html>
+<html lang="en" class="no-js">
+<head>
+<meta charset="utf-8">
+<title>{title} | RAND</title>
+<meta name="rand-content-category" content="{"research" if is_research else "commentary"}">
+{meta_html}
+</head>
+<body class="product-page">
+{HEADER_2024}
+<main id="page-content" class="page-content">
+<section class="product-header">
+  <div class="product-header__text">
+    <div class="content-type-date"><span class="eyebrow">{label}</span><span>{printed.replace(" ", "&nbsp;", 2)}</span></div>
+    <h1 id="RANDTitleHeadingId">{title}</h1>
+    <p class="authors">by
+      {links}
+    </p>
+  </div>
+</section>
+{body}<aside class="product-sidebar">
+  <h2>Topics</h2>
+  <ul class="related-topics">
+{related}
+  </ul>
+</aside>
+</main>
+</body>
+</html>
+"""
+
+
+def write_2024_topic() -> None:
+    """tests/fixtures/site-2024/: one topic in the 2024 layout, three pages, product pages."""
+    slug, name = TOPIC_2024
+    intro = (
+        "Most of the world&rsquo;s trade travels by sea. RAND research examines threats to "
+        "shipping, ports and undersea infrastructure, and how navies and coast guards "
+        "can&nbsp;cooperate to keep sea lanes open."
+    )
+    for number, listed in enumerate(PAGES_2024, start=1):
+        file = f"{slug}.html" if number == 1 else f"{slug}--page-{number}.html"
+        write(
+            SITE_2024 / "topics" / file,
+            page_2024(slug, name, intro, listed, number, len(PAGES_2024)),
+        )
+    topics = [(slug, name), ("security-cooperation", "Security Cooperation")]
+    for item in FEATURED_2024 + LISTED_2024:
+        write(SITE_2024 / item[5].lstrip("/"), product_page_2024(item, topics))
+    write(SITE_2024 / "robots.txt", "User-agent: *\nDisallow: /search/\nDisallow: /private/\n")
 
 
 if __name__ == "__main__":

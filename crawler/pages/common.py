@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector, SelectorList
@@ -20,14 +21,30 @@ _DATE_FORMATS = (
     "%b %d, %Y",  # Apr 28, 2022  (what listings show)
     "%B %d, %Y",  # April 28, 2022
     "%b. %d, %Y",  # Apr. 28, 2022
+    "%b %d %Y",
+    "%B %d %Y",
     "%d %b %Y",
     "%d %B %Y",
     "%Y-%m-%d",
-    "%Y/%m/%d",  # citation_online_date: 2019/08/29
+    "%Y/%m/%d",  # citation_online_date 2019/08/29, citation_date 2021/6/4 (strptime takes both)
+    "%m/%d/%Y",
     "%b %Y",  # Apr 2022: first of the month
+    "%b. %Y",
     "%B %Y",
+    "%Y/%m",
+    "%Y-%m",
+    "%Y",  # citation_publication_date often holds the year alone: January 1st
 )
-_DATE_PREFIXES = re.compile(r"^(published|posted|updated|released)\s*:?\s*", re.IGNORECASE)
+# The oldest RAND publication is from 1946; anything earlier (0001-01-01 placeholders) or far
+# in the future (9999-12-31 "no date" markers, typos) is a broken date, not a date.
+EARLIEST_DATE = date(1946, 1, 1)
+LATEST_AHEAD = timedelta(days=365)
+NOT_A_DATE = "not a date we know"
+TOO_EARLY = "before 1946"
+TOO_LATE = "more than a year ahead"
+NO_DATE = "no date"
+_ISO_TIMESTAMP = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[T ]")
+_DATE_PREFIXES = re.compile(r"^(published|posted|updated|released)(\s+on)?\s*:?\s*", re.IGNORECASE)
 
 
 def clean_text(value: str | None) -> str:
@@ -49,21 +66,103 @@ def text_of(selection: Selector | SelectorList) -> str:
     return clean_text("".join(selection.xpath(".//text()").getall()))
 
 
-def parse_date(text: str | None) -> date | None:
-    """Parse the date formats publishers print; None when the text is not a date we know."""
-    value = _DATE_PREFIXES.sub("", clean_text(text))
+def fragment_text(value: str | None) -> str:
+    """Clean text of a value that may hold HTML, e.g. a ``citation_abstract`` meta tag.
+
+    Publishers put ``<p>...</p>`` in such tags, sometimes entity-escaped once more
+    (``&lt;p&gt;``); the catalog stores text: tags dropped, entities decoded, paragraphs one
+    blank line apart.
+    """
     if not value:
+        return ""
+    text = value
+    for _ in range(3):  # escaped at most a few times over; stop once stable
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            break
+        text = unescaped
+    if "<" not in text:
+        return clean_text(text)
+    breaks = re.split(r"(?i)<br\s*/?>", text)
+    if len(breaks) > 1:  # line breaks separate paragraphs as <p> would
+        return "\n\n".join(t for t in (fragment_text(b) for b in breaks) if t)
+    fragment = Selector(text=f"<div>{text}</div>")
+    blocks = fragment.xpath("//p|//li|//h1|//h2|//h3|//h4|//blockquote")
+    if not blocks:
+        return clean_text("".join(fragment.xpath("//text()").getall()))
+    paragraphs: list[str] = []
+    # Text outside any paragraph (before the first <p>, say) is kept as its own paragraph.
+    for node in fragment.xpath("//body/div/node()"):
+        if isinstance(node.root, str):
+            loose = clean_text(node.root)
+            if loose:
+                paragraphs.append(loose)
+            continue
+        inner = node.xpath("self::p|self::li|self::blockquote|.//p|.//li")
+        if inner:
+            paragraphs += [t for t in (text_of(p) for p in inner if not p.xpath(".//p")) if t]
+        else:
+            loose = text_of(node)
+            if loose:
+                paragraphs.append(loose)
+    return "\n\n".join(paragraphs)
+
+
+def parse_date(text: str | None, *, today: date | None = None) -> date | None:
+    """Parse the date formats publishers print; None when the text is not a usable date.
+
+    A date before 1946 or more than a year after ``today`` (default: the clock's) is a
+    placeholder or a typo, and storing it would sort a publication wrongly for good.
+    """
+    parsed = _parse_any(text)
+    if parsed is None or _range_problem(parsed, today) is not None:
         return None
-    value = value.replace("Sept ", "Sep ").replace("Sept.", "Sep.")
+    return parsed
+
+
+def date_problem(text: str | None, *, today: date | None = None) -> str | None:
+    """Why ``text`` gives no date (a short reason for the crawl's warnings), None if it does."""
+    if not _clean_date_text(text):
+        return NO_DATE
+    parsed = _parse_any(text)
+    if parsed is None:
+        return NOT_A_DATE
+    return _range_problem(parsed, today)
+
+
+def _range_problem(value: date, today: date | None) -> str | None:
+    if value < EARLIEST_DATE:
+        return TOO_EARLY
+    if value > (today or date.today()) + LATEST_AHEAD:
+        return TOO_LATE
+    return None
+
+
+def _clean_date_text(text: object) -> str:
+    if not isinstance(text, str):
+        return ""
+    value = _DATE_PREFIXES.sub("", clean_text(text))
+    return value.strip(" .,;:")
+
+
+def _parse_any(text: str | None) -> date | None:
+    """Any date we can read, in range or not; never raises, whatever the string holds."""
+    value = _clean_date_text(text)
+    if not value or len(value) > 64:
+        return None
+    value = re.sub(r"\bSept\b", "Sep", value)
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(value, fmt).date()
         except ValueError:
             continue
     # ISO timestamps from meta tags and JSON-LD: 2019-08-29T00:00:00Z
-    match = re.match(r"^(\d{4}-\d{2}-\d{2})[T ]", value)
+    match = _ISO_TIMESTAMP.match(value)
     if match:
-        return date.fromisoformat(match.group(1))
+        try:
+            return date(*(int(g) for g in match.groups()))
+        except ValueError:
+            return None
     return None
 
 

@@ -18,6 +18,7 @@ from crawler.items import (
     SECTION_FEATURED,
     SECTION_LIST,
     DetailFailure,
+    Download,
     ListingEntry,
     PublicationDetails,
     SkippedTeaser,
@@ -27,6 +28,7 @@ from crawler.pages.common import (
     canonical_url,
     citation_meta,
     clean_text,
+    fragment_text,
     json_ld,
     listing_page_url,
     page_number,
@@ -39,14 +41,21 @@ HEADING = "h1#RANDTitleHeadingId"
 # The topic's listing lives in the main content; the site header repeats `ul.teasers.list`
 # blocks ("Featured Solutions") that are navigation, so nothing is read outside this scope.
 MAIN_SCOPES = ("main#page-content", "main", "#page-content")
-FEATURED_TEASERS = "ul.teasers.feature > li"
+# Featured teasers: the old layout's `ul.teasers.feature` under a "Featured" heading; the 2024
+# layout drops the heading and the class, and the two teasers are simply the ones before the
+# "Explore <Topic>" list (see _featured_teasers).
+FEATURED_TEASERS = ("ul.teasers.feature > li", ".featured-teasers ul.teasers > li")
 LIST_TEASERS = ("#results ul.teasers.list > li", ".filteredlist ul.teasers.list > li")
 ANY_LIST_TEASERS = "ul.teasers.list > li"
+ANY_TEASERS = "ul.teasers > li"
+# Menus and footers hold teaser-shaped navigation; a teaser below one of these is never listed.
+NAVIGATION = "ancestor::*[self::header or self::nav or self::footer]"
 TEASER_LINK = ("h3.title a", ".title a")
 TEASER_TITLE = ("h3.title", ".title")
-TEASER_TYPE = "p.type"
-TEASER_DATE = "p.date"
-TEASER_SUMMARY = "p.desc"
+# 2024 puts type and date together in `.type-time`; older pages have a bare `p.type`.
+TEASER_TYPE = (".text .type-time p.type", ".type-time .type", "p.type")
+TEASER_DATE = ("p.date", ".type-time .date", ".type-time time", "time")
+TEASER_SUMMARY = ("p.desc", ".desc")
 TEASER_IMAGE = "div.img-wrap img"
 PAGINATION_LINKS = (
     "#results div.pagination-wrap ul li a",
@@ -86,9 +95,9 @@ class TopicListing:
 class RandTopicPage:
     """A topic listing page, e.g. https://www.rand.org/topics/security-cooperation.html?page=2."""
 
-    def __init__(self, url: str, html: str) -> None:
+    def __init__(self, url: str, html: str | bytes) -> None:
         self.url = url
-        self.selector = Selector(text=html)
+        self.selector = _selector(html)
         self.main = self._main_scope()
 
     def _main_scope(self) -> Selector:
@@ -103,22 +112,41 @@ class RandTopicPage:
         return self.listing()
 
     def listing(self) -> TopicListing:
-        """Parse the whole page into a :class:`TopicListing`."""
+        """Parse the whole page into a :class:`TopicListing`: one entry per publication.
+
+        A publication can sit in several places on one page (the featured pair is repeated on
+        every page of a 2022 listing, once without image and once with); those occurrences
+        become one entry, so the store sees each publication once per page.
+        """
         topic = self.topic()
         result = TopicListing(topic=topic, page=page_number(self.url))
         listing_url = listing_page_url(self.url, result.page)
-        for section, teasers in (
-            (SECTION_FEATURED, self.main.css(FEATURED_TEASERS)),
-            (SECTION_LIST, self._list_teasers()),
-        ):
+        by_url: dict[str, ListingEntry] = {}
+        featured, listed = self._sections()
+        for section, teasers in ((SECTION_FEATURED, featured), (SECTION_LIST, listed)):
             for position, teaser in enumerate(teasers, start=1):
-                record = self._teaser(teaser, topic, section, listing_url, position)
+                try:
+                    record = self._teaser(teaser, topic, section, listing_url, position)
+                except Exception:  # noqa: BLE001 - one unreadable teaser costs that teaser only
+                    record = SkippedTeaser(section=section, position=position, reason="unreadable")
                 if isinstance(record, SkippedTeaser):
                     result.skipped.append(record)
+                elif record.url in by_url:
+                    _merge_entry(by_url[record.url], record)
                 else:
+                    by_url[record.url] = record
                     result.entries.append(record)
-        result.next_page_url, result.last_page = self._pagination(result.page)
+        try:
+            result.next_page_url, result.last_page = self._pagination(result.page)
+        except Exception:  # noqa: BLE001 - pagination markup we cannot read: no next page
+            result.next_page_url, result.last_page = None, result.page
         return result
+
+    def _sections(self) -> tuple[list[Selector], list[Selector]]:
+        """Featured teasers and main-list teasers, each in page order."""
+        listed = self._list_teasers()
+        featured = self._featured_teasers(listed)
+        return featured, listed
 
     def topic(self) -> TopicRef:
         parts = urlsplit(self.url)
@@ -139,9 +167,34 @@ class RandTopicPage:
         for css in LIST_TEASERS:
             found = self.main.css(css)
             if found:
-                return list(found)
+                return _not_navigation(found)
         # No #results wrapper: any main-list teasers in the main content, never the featured ones.
-        return [li for li in self.main.css(ANY_LIST_TEASERS) if "feature" not in _ul_classes(li)]
+        return [
+            li
+            for li in _not_navigation(self.main.css(ANY_LIST_TEASERS))
+            if "feature" not in _ul_classes(li)
+        ]
+
+    def _featured_teasers(self, listed: list[Selector]) -> list[Selector]:
+        """Teasers marked as featured, or (2024 layout, no marking) those before the main list.
+
+        Only teasers *before* the list count in the 2024 case: later unmarked teaser blocks
+        ("More from RAND" and the like) are not this topic's featured items.
+        """
+        for css in FEATURED_TEASERS:
+            found = self.main.css(css)
+            if found:
+                return _not_navigation(found)
+        if not listed:
+            return []
+        in_list = {id(li.root) for li in listed}
+        before: list[Selector] = []
+        for li in _not_navigation(self.main.css(ANY_TEASERS)):  # document order
+            if id(li.root) in in_list:
+                break
+            if _first(li, TEASER_LINK) is not None or _first(li, TEASER_TITLE) is not None:
+                before.append(li)
+        return before
 
     def _teaser(
         self, li: Selector, topic: TopicRef, section: str, listing_url: str, position: int
@@ -154,16 +207,16 @@ class RandTopicPage:
             return SkippedTeaser(section=section, position=position, reason="no title")
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             return SkippedTeaser(section=section, position=position, reason="no link")
-        content_type = text_of(li.css(TEASER_TYPE))
-        date_text = text_of(li.css(TEASER_DATE))
+        content_type = _text_in(li, TEASER_TYPE)
+        date_text, published_on = self._teaser_date(li)
         image_url, caption = self._image(li, content_type)
         return ListingEntry(
             url=canonical_url(self.url, href),
             title=title,
             content_type=content_type,
-            published_on=parse_date(date_text),
+            published_on=published_on,
             date_text=date_text,
-            summary=text_of(li.css(TEASER_SUMMARY)),
+            summary=_text_in(li, TEASER_SUMMARY),
             image_url=image_url,
             image_caption=caption,
             topic=topic,
@@ -171,6 +224,19 @@ class RandTopicPage:
             listing_url=listing_url,
             position=position,
         )
+
+    @staticmethod
+    def _teaser_date(li: Selector) -> tuple[str, date | None]:
+        """The printed date, and what it means; a ``<time datetime>`` helps when the text fails."""
+        node = _first(li, TEASER_DATE)
+        if node is None:
+            return "", None
+        date_text = text_of(node)
+        parsed = parse_date(date_text)
+        if parsed is None:
+            stamp = node.xpath("descendant-or-self::time/@datetime").get()
+            parsed = parse_date(stamp)
+        return date_text, parsed
 
     def _image(self, li: Selector, content_type: str) -> tuple[str | None, str | None]:
         img = li.css(TEASER_IMAGE)
@@ -223,29 +289,101 @@ def _ul_classes(li: Selector) -> str:
     return " ".join(li.xpath("parent::ul/@class").getall())
 
 
+def _text_in(node: Selector, selectors: tuple[str, ...]) -> str:
+    found = _first(node, selectors)
+    return text_of(found) if found is not None else ""
+
+
+def _not_navigation(teasers: SelectorList | list[Selector]) -> list[Selector]:
+    return [li for li in teasers if not li.xpath(NAVIGATION)]
+
+
+# Fields an occurrence fills when an earlier one of the same publication left them empty;
+# image and caption travel together, as do the printed date and its meaning.
+_MERGED_GROUPS = (
+    ("title",),
+    ("content_type",),
+    ("summary",),
+    ("date_text", "published_on"),
+    ("image_url", "image_caption"),
+)
+
+
+def _merge_entry(first: ListingEntry, later: ListingEntry) -> None:
+    """Fill ``first``'s empty fields from a later occurrence; section and position stay first's."""
+    for group in _MERGED_GROUPS:
+        lead = group[0]
+        if not getattr(first, lead) and getattr(later, lead):
+            for name in group:
+                setattr(first, name, getattr(later, name))
+        else:
+            for name in group[1:]:
+                if (
+                    not getattr(first, name)
+                    and getattr(later, name)
+                    and (getattr(first, lead) == getattr(later, lead))
+                ):
+                    setattr(first, name, getattr(later, name))
+    if first.published_on is None and later.published_on is not None:
+        first.published_on = later.published_on
+        first.date_text = later.date_text
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _selector(html: str | bytes | None) -> Selector:
+    """A parsel Selector for whatever a server sent: bytes, control characters, nothing at all."""
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", errors="replace")
+    text = _CONTROL_CHARS.sub("", html or "")
+    try:
+        return Selector(text=text or "<html></html>")
+    except Exception:  # noqa: BLE001 - lxml refuses some input outright; treat it as empty
+        return Selector(text="<html></html>")
+
+
 # --- product (detail) pages ----------------------------------------------------------------
 
-PRODUCT_HEADER = "div.product-header"
+PRODUCT_HEADER = ("div.product-header", "section.product-header", ".product-header")
 SUBTITLE = "p.subtitle"
 PRODUCT_TYPE = (".type-published span.type", ".product-header p.type")
 PUBLISHED = (".type-published span.published", ".product-header p.date")
+# 2024 header: type and date in one block whose text runs together ("ResearchPublished Apr 6,
+# 2022"); read with _TYPE_DATE when the spans above are missing.
+TYPE_DATE_BLOCKS = (".product-header .content-type-date", ".product-header .type-published")
 AUTHORS = "p.authors"
 ABSTRACT = ("div.abstract.product-page-abstract", "div.product-page-abstract", "div.abstract")
 BODY_TEXT = "div.body-text"
 RELATED_TOPICS = "ul.related-topics li a"
 DOCUMENT_DETAILS = "div.document-details li"
 SERIES = "div.series a"
-PDF_LINKS = (
-    "#download span.format-pdf a",
-    "div.btn-download a[href$='.pdf']",
-    "#download a[href$='.pdf']",
+# Download blocks: old pages have one `#download` table, 2024 pages one block per document
+# ("Full Document", "Research Summary"), each with a heading and a format/size table.
+DOWNLOAD_SCOPES = ("#download", ".product-download", "div.download", "section.download")
+DOWNLOAD_BLOCK = (
+    "ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' download-block ')][1]"
 )
-PRINT_ROWS = "#purchase tr, div.purchase tr"
+DOWNLOAD_LABEL = (".download-label", "h3", "h4", ".label")
+DOWNLOAD_LINKS = (
+    "span.format-pdf a, span.format-epub a, a[href$='.pdf'], a[href$='.epub'], "
+    "a[href$='.PDF'], a[href*='.pdf?'], a[href*='.epub?']"
+)
+PDF_BUTTONS = ("div.btn-download a[href$='.pdf']",)
+PRINT_ROWS = "#purchase tr, div.purchase tr, .product-purchase tr"
+JOURNAL = (".product-header .journal em", ".product-header .journal", ".journal-title")
+FULL_DOCUMENT = "Full Document"
 _NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "phd", "ph.d."}
 _SIZE = re.compile(r"\d+(?:\.\d+)?\s*[KMG]B", re.I)
 _PRICE = re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d\d)?")
 _PAGES = re.compile(r"(\d[\d,]*)\s*pages", re.I)
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
+_MONTH_DATE = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
+_TYPE_DATE = re.compile(
+    rf"^(?P<type>[A-Za-z][A-Za-z &/-]{{0,40}}?)?\s*"
+    rf"(?P<printed>(?:Published:?\s*|Posted:?\s*)?(?P<date>{_MONTH_DATE}))$"
+)
+_PUBLISHED_IN = re.compile(r"Published in:?\s*(?P<journal>[^,;]+)", re.I)
 
 
 class RandProductPage:
@@ -255,9 +393,9 @@ class RandProductPage:
     date), so pages in older layouts still yield what they carry.
     """
 
-    def __init__(self, url: str, html: str) -> None:
+    def __init__(self, url: str, html: str | bytes) -> None:
         self.url = canonical_url(url, url)
-        self.selector = Selector(text=html)
+        self.selector = _selector(html)
         self.meta = citation_meta(self.selector)
         self.main = _first(self.selector, MAIN_SCOPES) or self.selector
 
@@ -273,15 +411,28 @@ class RandProductPage:
         return self.details()
 
     def details(self) -> PublicationDetails | DetailFailure:
+        """The publication's details, or a failure the crawl records and retries; never raises.
+
+        A page this parser cannot read (a markup change, a truncated download) must cost that
+        one publication, not the crawl.
+        """
+        try:
+            return self._details()
+        except Exception as error:  # noqa: BLE001 - see above
+            return DetailFailure(self.url, f"unreadable page: {type(error).__name__}: {error}")
+
+    def _details(self) -> PublicationDetails | DetailFailure:
         title = text_of(self.selector.css(HEADING)) or self._meta("citation_title") or ""
-        if not title or not (self.main.css(PRODUCT_HEADER) or self.meta):
+        if not title or not (_first(self.main, PRODUCT_HEADER) is not None or self.meta):
             return DetailFailure(
                 self.url, "unknown layout: no product header, title or citation meta"
             )
-        published_on, date_text = self._published()
+        header_type, header_date = self._type_and_date()
+        published_on, date_text = self._published(header_date)
         facts = self._document_details()
-        pdf_url, pdf_size = self._pdf()
-        print_format, print_price = self._print_copy()
+        downloads = self._downloads()
+        pdf_url, pdf_size = self._full_document(downloads)
+        print_format, list_price, print_price = self._print_copy()
         page_count = _int(facts.get("pages"))
         if page_count is None and print_format:
             match = _PAGES.search(print_format)
@@ -290,7 +441,7 @@ class RandProductPage:
             url=self.url,
             title=title,
             subtitle=self._text(SUBTITLE) or None,
-            product_type=self._text(PRODUCT_TYPE) or None,
+            product_type=header_type or None,
             content_category=clean_text(
                 self.selector.css("meta[name='rand-content-category']::attr(content)").get()
             )
@@ -314,16 +465,42 @@ class RandProductPage:
             pdf_size=pdf_size,
             print_format=_PAGES.sub("", print_format).strip(" ,") if print_format else None,
             print_price=print_price,
+            downloads=downloads,
+            list_price=list_price,
+            journal=self._journal(),
         )
 
-    def _published(self) -> tuple[date | None, str]:
-        candidates = [self._text(PUBLISHED)]
+    def _type_and_date(self) -> tuple[str, str]:
+        """The header's content type and printed date.
+
+        Separate spans on older pages; on 2024 pages one block whose text runs together
+        ("ResearchPublished Apr 6, 2022"), split by pattern.
+        """
+        content_type, printed = self._text(PRODUCT_TYPE), self._text(PUBLISHED)
+        if content_type and printed:
+            return content_type, printed
+        header = _first(self.main, PRODUCT_HEADER)
+        blocks = [n for css in TYPE_DATE_BLOCKS for n in self.main.css(css)]
+        if header is not None:
+            # Document order: the first block whose whole text is "<type><date>" is the one
+            # holding just those two; later lines ("originally appeared on ...") come after.
+            blocks += header.xpath(".//p|.//div|.//span")
+        for block in blocks:
+            match = _TYPE_DATE.match(text_of(block))
+            if match:
+                found_type = clean_text(match.group("type"))
+                return content_type or found_type, printed or clean_text(match.group("printed"))
+        return content_type, printed
+
+    def _published(self, printed: str) -> tuple[date | None, str]:
+        candidates = [printed]
         candidates.append(
             clean_text(self.selector.css("meta[name='rand-date']::attr(content)").get())
         )
         candidates += [
             self._meta("citation_online_date") or "",
             self._meta("citation_publication_date") or "",
+            self._meta("citation_date") or "",
         ]
         candidates += [str(o.get("datePublished", "")) for o in json_ld(self.selector)]
         for text in candidates:
@@ -350,16 +527,46 @@ class RandProductPage:
         return [person_name(a) for a in self.meta.get("citation_author", [])]
 
     def _abstract(self) -> str | None:
+        """The page's abstract, or the ``citation_abstract`` meta when that is longer.
+
+        The meta tag may hold HTML (escaped or not) and is often cut short, so it is cleaned to
+        text and only wins when the page has less to say.
+        """
         node = _first(self.main, ABSTRACT)
         text = self._paragraphs(node) if node is not None else ""
-        return text or self._meta("citation_abstract")
+        meta = fragment_text(self._meta_raw("citation_abstract"))
+        return (text if len(text) >= len(meta) else meta) or None
+
+    def _meta_raw(self, name: str) -> str | None:
+        """A meta tag's content as written (``self.meta`` collapses whitespace)."""
+        value = self.selector.xpath(f"//head/meta[@name='{name}']/@content").get()
+        return value or self._meta(name)
+
+    def _journal(self) -> str | None:
+        """The journal an external publication appeared in: citation meta, then the header."""
+        journal = self._meta("citation_journal_title")
+        if journal:
+            return journal
+        node = _first(self.main, JOURNAL)
+        if node is not None:
+            text = text_of(node)
+            match = _PUBLISHED_IN.search(text)
+            return clean_text(match.group("journal")) if match else text or None
+        if "/external_publications/" in self.url:
+            header = _first(self.main, PRODUCT_HEADER)
+            match = _PUBLISHED_IN.search(text_of(header)) if header is not None else None
+            if match:
+                return clean_text(match.group("journal"))
+        return None
 
     @staticmethod
     def _paragraphs(node: Selector | SelectorList | None) -> str:
-        """Paragraph text, one blank line apart; figures, captions and scripts left out."""
+        """Paragraph text, one blank line apart; figures, captions, promos and scripts left out."""
         if node is None:
             return ""
-        paragraphs = [text_of(p) for p in node.xpath(".//p[not(ancestor::figure)]")]
+        paragraphs = [
+            text_of(p) for p in node.xpath(".//p[not(ancestor::figure) and not(ancestor::aside)]")
+        ]
         return "\n\n".join(p for p in paragraphs if p)
 
     def _heading(self, name: str) -> Selector | None:
@@ -417,26 +624,99 @@ class RandProductPage:
                 facts.setdefault(clean_text(label).lower(), clean_text(value))
         return facts
 
-    def _pdf(self) -> tuple[str | None, str | None]:
-        link = _first(self.main, PDF_LINKS)
-        if link is None:
-            pdf = self._meta("citation_pdf_url")
-            return (canonical_url(self.url, pdf) if pdf else None), None
-        row = link.xpath("ancestor::tr[1]")
-        size = _SIZE.search(text_of(row)) if row else None
-        return canonical_url(self.url, link.attrib["href"]), size.group(0) if size else None
+    def _downloads(self) -> list[Download]:
+        """Every PDF/EPUB the page offers, in page order, labelled with its block's heading."""
+        scopes = [n for css in DOWNLOAD_SCOPES for n in self.main.css(css)]
+        links = [a for scope in scopes for a in scope.css(DOWNLOAD_LINKS)]
+        links += [a for css in PDF_BUTTONS for a in self.main.css(css)]
+        downloads: list[Download] = []
+        seen: set[str] = set()
+        for link in links:
+            href = clean_text(link.attrib.get("href"))
+            if not href:
+                continue
+            url = canonical_url(self.url, href)
+            if url in seen:
+                continue
+            seen.add(url)
+            downloads.append(
+                Download(
+                    label=_download_label(link, url),
+                    format=_download_format(link, url),
+                    url=url,
+                    size=_download_size(link),
+                )
+            )
+        if not downloads and self._meta("citation_pdf_url"):
+            url = canonical_url(self.url, self._meta("citation_pdf_url") or "")
+            downloads.append(Download(label=FULL_DOCUMENT, format="PDF", url=url, size=None))
+        return downloads
 
-    def _print_copy(self) -> tuple[str | None, str | None]:
+    @staticmethod
+    def _full_document(downloads: list[Download]) -> tuple[str | None, str | None]:
+        """The full document's PDF: labelled so, else the first PDF that is not a summary."""
+        pdfs = [d for d in downloads if d.format == "PDF"]
+        for download in pdfs:
+            if download.label.lower() == FULL_DOCUMENT.lower():
+                return download.url, download.size
+        for download in pdfs:
+            if not _is_summary(download.url):
+                return download.url, download.size
+        return None, None
+
+    def _print_copy(self) -> tuple[str | None, str | None, str | None]:
+        """Format, list price and price paid: "Paperback 138 pages $39.00 $31.20 20% Web
+        Discount" is list $39.00, paid $31.20; a single price is both."""
         for row in self.selector.css(PRINT_ROWS):
             text = text_of(row)
-            price = _PRICE.search(text)
-            if price:
-                fmt = text_of(row.css("td.format")) or text[: price.start()].replace(
-                    "Add to Cart", ""
-                )
+            prices = _PRICE.findall(text)
+            if prices:
+                first = _PRICE.search(text)
+                start = first.start() if first else len(text)
+                fmt = text_of(row.css("td.format")) or text[:start].replace("Add to Cart", "")
                 fmt = re.sub(r"(?<=[a-z])(?=\d)", ", ", clean_text(fmt))
-                return fmt or None, price.group(0)
-        return None, None
+                paid = text_of(row.css("td.price")) if row.css("td.list-price") else ""
+                paid_match = _PRICE.search(paid)
+                list_price = _PRICE.search(text_of(row.css("td.list-price")))
+                if list_price and paid_match:
+                    return fmt or None, _price(list_price.group(0)), _price(paid_match.group(0))
+                return fmt or None, _price(prices[0]), _price(prices[min(1, len(prices) - 1)])
+        return None, None, None
+
+
+def _price(value: str) -> str:
+    return re.sub(r"\s+", "", value)
+
+
+def _is_summary(url: str) -> bool:
+    return ".summary." in urlsplit(url).path.lower()
+
+
+def _download_label(link: Selector, url: str) -> str:
+    """The heading of the link's download block; old pages have one unlabelled table."""
+    block = link.xpath(DOWNLOAD_BLOCK)
+    if block:
+        label = _text_in(block[0], DOWNLOAD_LABEL)
+        if label:
+            return label
+    return "Summary" if _is_summary(url) else FULL_DOCUMENT
+
+
+def _download_format(link: Selector, url: str) -> str:
+    path = urlsplit(url).path.lower()
+    if path.endswith(".epub") or link.xpath("ancestor-or-self::*[contains(@class, 'epub')]"):
+        return "EPUB"
+    return "PDF"
+
+
+def _download_size(link: Selector) -> str | None:
+    for scope in ("ancestor::tr[1]", "ancestor::li[1]", "parent::*"):
+        row = link.xpath(scope)
+        if row:
+            size = _SIZE.search(text_of(row))
+            if size:
+                return re.sub(r"\s+", " ", size.group(0))
+    return None
 
 
 def _int(value: str | None) -> int | None:
