@@ -7,6 +7,7 @@ per item.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -37,6 +38,7 @@ from crawler.items import (
     PublicationDetails,
     TopicRef,
     TopicWalk,
+    merge_sighting,
 )
 
 PUBLICATIONS: Table = Publication.__table__  # type: ignore[assignment]
@@ -264,12 +266,28 @@ class CatalogStore:
         return result
 
 
+def as_listed(before: Mapping[str, Any], entry: ListingEntry) -> ListingEntry:
+    """The entry with what this sighting left empty taken from the stored row.
+
+    RAND shows one publication in several places, not always whole (the featured pair without
+    its photo on every listing page, a teaser without a type line under another topic). A
+    sighting that lacks a field therefore never erases it: non-empty wins, so a re-crawl never
+    sees a field flip between empty and full. A field changes when a sighting shows another
+    non-empty value.
+    """
+    stored = dataclasses.replace(entry, **{name: before[name] for name in LISTING_FIELDS})
+    merged = dataclasses.replace(entry)
+    merge_sighting(merged, stored)
+    return merged
+
+
 def listing_diffs(before: Mapping[str, Any], entry: ListingEntry) -> list[tuple[str, Any, Any]]:
     """(field, stored value, listed value) for each listing field the listing changed."""
+    listed = as_listed(before, entry)
     return [
-        (name, before[name], getattr(entry, name))
+        (name, before[name], getattr(listed, name))
         for name in LISTING_FIELDS
-        if before[name] != getattr(entry, name)
+        if before[name] != getattr(listed, name)
     ]
 
 
@@ -297,10 +315,15 @@ def _write_entries(
     result: BatchResult,
 ) -> None:
     latest: dict[str, ListingEntry] = {}
-    for entry in entries:
-        latest[entry.url] = entry  # the last sighting in a batch wins
+    for entry in entries:  # sightings of one publication merge: the first non-empty value wins
+        if entry.url in latest:
+            merge_sighting(latest[entry.url], entry)
+        else:
+            latest[entry.url] = dataclasses.replace(entry)
     urls = list(latest)
     existing = _existing_publications(conn, urls)
+    for url, before in existing.items():
+        latest[url] = as_listed(before, latest[url])
 
     changed: dict[str, list[tuple[str, Any, Any]]] = {}
     for url in urls:  # each publication once, however often the batch lists it

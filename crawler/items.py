@@ -45,6 +45,44 @@ class ListingEntry:
         return _jsonable(dataclasses.asdict(self))
 
 
+# Fields an occurrence fills when an earlier one of the same publication left them empty;
+# image and caption travel together, as do the printed date and its meaning.
+_MERGED_GROUPS = (
+    ("title",),
+    ("content_type",),
+    ("summary",),
+    ("date_text", "published_on"),
+    ("image_url", "image_caption"),
+)
+
+
+def merge_sighting(first: ListingEntry, later: ListingEntry) -> None:
+    """Fill ``first``'s empty fields from a later sighting of the same publication.
+
+    RAND shows one publication in several places (featured without a photo, listed with one;
+    the featured pair again on every listing page). Merging every sighting, on a page and
+    across a run, makes a publication's record the same whichever page is read, so a
+    re-crawl never sees a field flip between empty and full. Section and position stay
+    ``first``'s.
+    """
+    for group in _MERGED_GROUPS:
+        lead = group[0]
+        if not getattr(first, lead) and getattr(later, lead):
+            for name in group:
+                setattr(first, name, getattr(later, name))
+        else:
+            for name in group[1:]:
+                if (
+                    not getattr(first, name)
+                    and getattr(later, name)
+                    and (getattr(first, lead) == getattr(later, lead))
+                ):
+                    setattr(first, name, getattr(later, name))
+    if first.published_on is None and later.published_on is not None:
+        first.published_on = later.published_on
+        first.date_text = later.date_text
+
+
 @dataclass(frozen=True, slots=True)
 class SkippedTeaser:
     """A teaser that could not become a record (no title or no link); counted, never stored."""

@@ -134,6 +134,24 @@ def test_run_counts_count_each_publication_once_across_batches(store):
     assert later.items_unchanged == 2
 
 
+def test_a_sighting_that_lacks_a_field_never_erases_it(store):
+    """The featured pair shows no photo on later pages; another topic's teaser has no type."""
+    photo = {"image_url": "https://www.rand.org/i/1.jpg", "image_caption": "A ship, photo by X"}
+    first = store.upsert([entry(1, section="featured"), entry(1, **photo)])  # one page
+    assert first.outcomes == {entry(1).url: "new"}
+    later = store.upsert([entry(1, section="featured"), entry(1, topic=AP, content_type="")])
+    assert (later.updated, later.unchanged) == (0, 1) and not later.reindex_ids - {1}
+    with store.engine.connect() as conn:
+        row = conn.execute(select(Publication)).mappings().one()
+    assert (row["image_url"], row["content_type"]) == (photo["image_url"], "Report")
+    assert changes(store)[-1][0] == "added"  # no "changed" history for a missing field
+    moved = store.upsert([entry(1, image_url="https://www.rand.org/i/2.jpg")])
+    assert moved.updated == 1  # another non-empty value is a change
+    with store.engine.connect() as conn:
+        row = conn.execute(select(Publication)).mappings().one()
+    assert (row["image_url"], row["image_caption"]) == ("https://www.rand.org/i/2.jpg", None)
+
+
 def test_null_date_and_missing_optional_fields(store):
     store.upsert([entry(1, published_on=None, date_text="Winter 2020", content_type="")])
     with store.engine.connect() as conn:

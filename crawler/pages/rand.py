@@ -23,6 +23,7 @@ from crawler.items import (
     PublicationDetails,
     SkippedTeaser,
     TopicRef,
+    merge_sighting,
 )
 from crawler.pages.common import (
     canonical_url,
@@ -132,7 +133,7 @@ class RandTopicPage:
                 if isinstance(record, SkippedTeaser):
                     result.skipped.append(record)
                 elif record.url in by_url:
-                    _merge_entry(by_url[record.url], record)
+                    merge_sighting(by_url[record.url], record)
                 else:
                     by_url[record.url] = record
                     result.entries.append(record)
@@ -296,37 +297,6 @@ def _text_in(node: Selector, selectors: tuple[str, ...]) -> str:
 
 def _not_navigation(teasers: SelectorList | list[Selector]) -> list[Selector]:
     return [li for li in teasers if not li.xpath(NAVIGATION)]
-
-
-# Fields an occurrence fills when an earlier one of the same publication left them empty;
-# image and caption travel together, as do the printed date and its meaning.
-_MERGED_GROUPS = (
-    ("title",),
-    ("content_type",),
-    ("summary",),
-    ("date_text", "published_on"),
-    ("image_url", "image_caption"),
-)
-
-
-def _merge_entry(first: ListingEntry, later: ListingEntry) -> None:
-    """Fill ``first``'s empty fields from a later occurrence; section and position stay first's."""
-    for group in _MERGED_GROUPS:
-        lead = group[0]
-        if not getattr(first, lead) and getattr(later, lead):
-            for name in group:
-                setattr(first, name, getattr(later, name))
-        else:
-            for name in group[1:]:
-                if (
-                    not getattr(first, name)
-                    and getattr(later, name)
-                    and (getattr(first, lead) == getattr(later, lead))
-                ):
-                    setattr(first, name, getattr(later, name))
-    if first.published_on is None and later.published_on is not None:
-        first.published_on = later.published_on
-        first.date_text = later.date_text
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
