@@ -22,6 +22,8 @@ import configparser
 import io
 import json
 import os
+import runpy
+import select
 import shutil
 import signal
 import socket
@@ -280,7 +282,7 @@ def work_tree_state() -> set[str]:
 def deployed(scrapyd: Scrapyd, pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Scrapyd:
     """Schema created, project deployed: the README's steps, from the checkout."""
     if shutil.which("git") is None or not (REPO / ".git").exists():
-        pytest.skip("needs a git checkout to tell what a deploy leaves behind")
+        missing("deploy.py and this test need a git checkout (git ls-files, git status)")
     upgraded = subprocess.run(
         [sys.executable, "-m", "catalog", "--db", pg_url, "db", "upgrade"],
         capture_output=True,
@@ -396,7 +398,9 @@ def holder(pg_url: str) -> Iterator[Callable[..., subprocess.Popen]]:
             cwd=REPO,
         )
         started.append(process)
-        line = process.stdout.readline()  # bounded: the process prints or dies
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "the other crawler did not take its locks within 30s"
+        line = process.stdout.readline()
         assert line.strip() == "held", process.communicate(timeout=30)[1]
         return process
 
@@ -502,3 +506,19 @@ def test_readme_shows_the_scrapyd_files_verbatim():
     readme = (REPO / "README.md").read_text()
     for name in ("scrapyd.conf", "crontab", "scrapyd.service"):
         assert (EXAMPLES / name).read_text().strip() in readme, f"README lacks {name}"
+
+
+def test_deploy_script_writes_eggs_where_the_caller_asked(tmp_path: Path, monkeypatch):
+    """deploy.py runs scrapyd-deploy elsewhere: egg paths are made absolute first."""
+    script = runpy.run_path(str(EXAMPLES / "deploy.py"))  # defines, does not deploy
+    monkeypatch.chdir(tmp_path)
+    here = tmp_path.resolve()
+    args = ["crawler1", "--build-egg=out.egg", "--egg", "in.egg", "-v", "7"]
+    assert script["absolute_paths"](args) == [
+        "crawler1",
+        f"--build-egg={here / 'out.egg'}",
+        "--egg",
+        str(here / "in.egg"),
+        "-v",
+        "7",
+    ]
