@@ -19,7 +19,7 @@ from catalog import config as catalog_config
 from catalog import queries, search
 from catalog.db import make_engine, needs_upgrade, upgrade
 from catalog.errors import CrawlLocked
-from catalog.lock import crawl_lock
+from catalog.lock import crawl_lock, topic_locks
 from catalog.store import CatalogStore, Record, RunCounts
 from crawler.items import (
     DetailFailure,
@@ -28,6 +28,7 @@ from crawler.items import (
     PublicationDetails,
     TopicWalk,
 )
+from crawler.pages.rand import topic_slug_from_url
 
 RECORD_TYPES = (ListingEntry, ListingPageSeen, TopicWalk, PublicationDetails, DetailFailure)
 
@@ -70,6 +71,15 @@ class CatalogPipeline:
                 self.crawler.engine.close_spider(spider, "catalog_locked")
                 return
         engine = make_engine(self.config.db_url)
+        if not self.lock_held:  # `catalog crawl` holds the topic locks itself
+            slugs = [slug for slug in map(topic_slug_from_url, spider.start_urls) if slug]
+            try:
+                self.resources.enter_context(topic_locks(engine, slugs))
+            except CrawlLocked as exc:
+                logger.error(str(exc))
+                engine.dispose()
+                self.crawler.engine.close_spider(spider, "catalog_locked")
+                return
         if needs_upgrade(engine):
             upgrade(engine)
         self.store = CatalogStore(engine)
