@@ -57,16 +57,16 @@ DEFAULT_CONFIG = """\
 #
 # Topics that `catalog crawl` visits when no --topic or --start-url is given: RAND topic
 # slugs (https://www.rand.org/topics/<slug>.html) or full listing URLs on any host.
-# Edit here or with `catalog topics add|remove|list`.
+# Edit here or with `catalog topics add|remove|list`. List each topic once.
 topics = [
     "security-cooperation",
 ]
 
 [crawl]
 # contact = "mailto:you@example.org"  # put in the User-Agent so site owners can reach you
-# delay = 1.0                         # seconds between requests to one host (rand.org: >= 1)
-# timeout = 30                        # seconds before a request gives up
-# retries = 3                         # retries of 429, 5xx and timeouts, with backoff
+# delay = 1.0     # seconds between requests to one host, 0 to 3600 (rand.org: >= 1)
+# timeout = 30    # seconds before a request gives up, more than 0 and at most 600
+# retries = 3     # retries of 429, 5xx and timeouts, with backoff, 0 to 10
 """
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # A catalog.toml is a few lines; anything this big is not one, and is not worth parsing.
