@@ -221,6 +221,8 @@ def _shown(value: object) -> str:
 
 def _read(path: Path) -> tuple[str, tomlkit.TOMLDocument]:
     """The file's text and parsed document; a UTF-8 BOM (Windows editors add one) is skipped."""
+    if path.exists() and not path.is_file():  # a folder, or a FIFO that would block the read
+        raise ConfigError(f"{path}: not a regular file")
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_CONFIG_BYTES + 1)

@@ -6,6 +6,7 @@ message must name; and the good values next to them, so the checks cannot simply
 
 from __future__ import annotations
 
+import os
 import random
 import string
 from datetime import date
@@ -17,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from catalog import search
 from catalog.cli import MAX_ID, DateBound, cli
-from catalog.config import CrawlOptions, load_home_config
+from catalog.config import CrawlOptions, check_topic, load_home_config
 from catalog.errors import ConfigError, QueryError
 from tests.conftest import run_catalog
 
@@ -83,6 +84,12 @@ BAD_CONFIGS = [
     ("crawl.timeout = 700\n", "catalog.toml:1:", ["timeout = 700", "out of range"]),
     ('topic = ["a"]\n', "catalog.toml:1:", ["unknown setting 'topic'", "did you mean 'topics'?"]),
     ("crawl = 3\n", "catalog.toml:1:", ["[crawl] must be a table"]),
+    (
+        "topics = []\n[crawll]\ndelay = 1\n",
+        "catalog.toml:2:",
+        ["'crawll'", "did you mean 'crawl'?"],
+    ),
+    ("topics = []\n[Crawl]\ndelay = 1\n", "catalog.toml:2:", ["'Crawl'", "did you mean 'crawl'?"]),
     ('topics = "security-cooperation"\n', "catalog.toml:1:", ["topics", "'security-coop"]),
     ("topics = [1]\n", "catalog.toml:1:", ["topics", "1", "list of strings"]),
     ('topics = [\n  "a",\n  "",\n]\n', "catalog.toml:3:", ["topics", "''", "neither"]),
@@ -204,6 +211,77 @@ def test_crawl_with_a_bad_option_creates_no_home(tmp_path):
     assert result.returncode == 2 and "--max-pages" in result.stderr
     assert "Traceback" not in result.stderr
     assert not home.exists()
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, os.mkdir], ids=["fifo", "folder"])
+def test_catalog_toml_that_is_not_a_file_is_an_error_not_a_hang(tmp_path, make):
+    home = tmp_path / "home"
+    home.mkdir()
+    make(home / "catalog.toml")
+    result = run_catalog(home, "topics", "list", timeout=60)
+    assert result.returncode == 2 and "not a regular file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_catalog_toml_over_a_megabyte_is_refused_unread(tmp_path):
+    home = write_config(tmp_path, "# padding\n" * 120_000)
+    assert "larger than 1,000,000 bytes" in one_error_line(run(home, "topics", "list"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        " ",
+        "Not A Slug!",
+        "-leading-dash",
+        "UPPER",
+        "a/b",
+        "x" * 2001,
+        "http://",
+        "https://[x/t.html",
+        "https://a b/t.html",
+        "https://a.org/t\x00.html",
+        "https://a.org/t\n.html",
+        "https://a.org:99x/t.html",
+        "ftp://a.org/t.html",
+        "//a.org/t.html",
+    ],
+)
+def test_check_topic_refuses(value):
+    with pytest.raises(ConfigError):
+        check_topic(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("security-cooperation", "security-cooperation"),
+        (" a1-b ", "a1-b"),
+        ("https://www.rand.org/topics/x.html?page=2", "https://www.rand.org/topics/x.html?page=2"),
+        ("http://127.0.0.1:8000/topics/x.html", "http://127.0.0.1:8000/topics/x.html"),
+        ("http://[::1]:8000/t.html", "http://[::1]:8000/t.html"),
+    ],
+)
+def test_check_topic_accepts(value, expected):
+    assert check_topic(value) == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--topic", ""],
+        ["--topic", "Not A Slug!"],
+        ["--start-url", "https://[x/t.html"],
+        ["--start-url", "https://a.org/\x7f"],
+    ],
+)
+def test_crawl_with_a_bad_topic_or_url_does_nothing(tmp_path, args):
+    home = write_config(tmp_path, "topics = []\n")
+    result = run_catalog(home, "crawl", *args, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in home.iterdir()) == ["catalog.toml"]
 
 
 # --- options ---------------------------------------------------------------------------------
