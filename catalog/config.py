@@ -73,6 +73,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_CONFIG_BYTES = 1_000_000
 MAX_TOPIC_CHARS = 2_000  # a listing URL longer than this is not a URL a site serves
 MAX_CONTACT_CHARS = 200  # it goes into every request's User-Agent header
+OUT_OF_RANGE = "is out of range"  # the one problem reported as `key = value is out of range`
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ class NumberRule:
             return "is not a finite number"
         too_low = value <= self.low if self.low_open else value < self.low
         if too_low or value > self.high:
-            return "in range"
+            return OUT_OF_RANGE
         return None
 
 
@@ -128,8 +129,8 @@ class TextRule:
         return None
 
 
-# The [crawl] settings and what each allows; the README's table is generated from the same
-# numbers by hand, so change both together.
+# The [crawl] settings and what each allows. The README's settings table and DEFAULT_CONFIG's
+# comments state the same ranges: change them together.
 CRAWL_KEYS: dict[str, NumberRule | TextRule] = {
     "contact": TextRule(MAX_CONTACT_CHARS),
     "delay": NumberRule("seconds", high=3600),
@@ -168,7 +169,8 @@ def ensure_config(home: Path) -> Path:
 
 def _is_control(char: str) -> bool:
     """Control, format and line/paragraph separators: nothing a header or a URL may hold."""
-    return unicodedata.category(char)[0] == "C" or unicodedata.category(char) in ("Zl", "Zp")
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
 
 
 def _key_pattern(key: str, section: str | None) -> str:
@@ -325,7 +327,7 @@ def _check_crawl(path: Path, text: str, crawl: object) -> CrawlOptions:
         if rule is None:
             raise ConfigError(f"{path}:{line}: unknown [crawl] setting {key!r} {_hint(key)}")
         problem = rule.problem(value)
-        if problem == "in range":
+        if problem is OUT_OF_RANGE:
             raise ConfigError(
                 f"{path}:{line}: {key} = {_shown(value)} is out of range ({rule.describe(key)})"
             )
