@@ -5,14 +5,15 @@ types; a crash there fails a cron run with a traceback. Hypothesis generates arb
 HTML-ish text built from the tags, classes and attributes the page objects look for, so the
 parsers' branches are reached, not just their "nothing found" paths.
 
-Crashes found in code owned elsewhere are pinned by strict xfail tests at the bottom (the exact
-input) and tolerated by the properties through ``KNOWN_CRASHES``, so the properties keep
-hunting for new ones. When an owner fixes one, its xfail test passes, fails as strict, and the
-entry comes out of ``KNOWN_CRASHES``.
+Crashes found in code owned elsewhere are listed in ``KNOWN_CRASHES`` with the inputs that
+show them. While an input still crashes, its test is an expected failure and the properties
+tolerate that one exception; once the owner's fix is in, the input's test passes and the
+properties stop tolerating it, so a regression fails them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import traceback
 from collections.abc import Callable
@@ -43,37 +44,108 @@ PRODUCT_URLS = [
     "http://127.0.0.1:8000/pubs/RR1.html",
 ]
 
-# --- known crashes in code this suite does not own (see the xfail tests below) --------------
+# --- known crashes in code this suite does not own --------------------------------------------
+
+
+def _product(body: str) -> Callable[[], object]:
+    html = f'<h1 id="RANDTitleHeadingId">T</h1><div class="product-header"></div>{body}'
+    return lambda: RandProductPage(PRODUCT_URLS[0], html).details()
+
+
+def _topic(html: str) -> Callable[[], object]:
+    return lambda: RandTopicPage(TOPIC_URLS[0], html).listing()
 
 
 @dataclass(frozen=True)
 class KnownCrash:
-    """An exception type raised from a project function (any one when None), with a message."""
+    """An exception type raised from a project function (any one when None), with a message,
+    and the inputs that show it (name -> call)."""
 
     function: str | None
     kind: type[Exception]
     message: str
     description: str
+    probes: tuple[tuple[str, Callable[[], object]], ...]
+
+    def reproduces(self, probe: Callable[[], object]) -> bool:
+        try:
+            probe()
+        except self.kind as exc:
+            return self.message in str(exc)
+        return False
 
 
-# Tolerated by the properties only; each has an xfail test below with its input.
-KNOWN_CRASHES = [
-    KnownCrash("canonical_url", ValueError, "", "urlsplit raises on a bad IPv6 host: http://[x"),
-    KnownCrash("parse_date", ValueError, "", "fromisoformat raises on 2019-99-99T, 0000-00-00T"),
-    KnownCrash("json_ld", AttributeError, "", "JSON-LD that is not an object: 3"),
-    KnownCrash("json_ld", TypeError, "", 'JSON-LD with a non-list @graph: {"@graph": 3}'),
-    KnownCrash("_int", ValueError, "", "a page count of more than 4,300 digits"),
+KNOWN_CRASHES = (
+    KnownCrash(
+        "canonical_url",
+        ValueError,
+        "",
+        "urlsplit raises on a malformed IPv6 host",
+        (
+            ("canonical_url", lambda: canonical_url(TOPIC_URLS[0], "http://[x")),
+            ("teaser_href", _topic('<ul class="teasers list"><li><h3 class="title">'
+                                   '<a href="http://[x">T</a></h3></li></ul>')),
+            ("pagination_href", _topic('<div class="pagination-wrap"><a href="A://[">2</a></div>')),
+        ),
+    ),
+    KnownCrash(
+        "parse_date",
+        ValueError,
+        "",
+        "date.fromisoformat raises on an impossible ISO timestamp",
+        (
+            ("month_99", lambda: parse_date("2019-99-99T00:00:00Z")),
+            ("year_0", lambda: parse_date("0000-00-00T")),
+        ),
+    ),
+    KnownCrash(
+        "json_ld",
+        AttributeError,
+        "",
+        "JSON-LD that is not an object",
+        (("json_ld_number", _product('<script type="application/ld+json">3</script>')),),
+    ),
+    KnownCrash(
+        "json_ld",
+        TypeError,
+        "",
+        "JSON-LD whose @graph is not a list",
+        (("json_ld_graph", _product('<script type="application/ld+json">{"@graph": 3}</script>')),),
+    ),
+    KnownCrash(
+        "_int",
+        ValueError,
+        "",
+        "a page count of more than 4,300 digits",
+        (
+            ("page_count", _product(
+                f'<div class="document-details"><ul><li>Pages: {"9" * 5000}</li></ul></div>'
+            )),
+        ),
+    ),
     KnownCrash(
         None,
         ValueError,
         "All strings must be XML compatible",
-        "Selector.attrib on a tag with a control character in it: <a \\x08>",
+        "Selector.attrib on a tag with a control character in it",
+        (
+            ("pagination_tag", _topic('<div class="pagination-wrap"><a \x08>')),
+            ("teaser_tag", _topic('<ul class="teasers list"><li><h3 class="title">'
+                                  '<a \x08 href="/a">T</a></h3></li></ul>')),
+            ("related_topic_tag", _product('<ul class="related-topics">'
+                                           '<li><a \x08>x</a></li></ul>')),
+        ),
     ),
-]
+)  # fmt: skip
+
+
+@functools.cache
+def _still_crashes(crash: KnownCrash) -> bool:
+    return any(crash.reproduces(probe) for _, probe in crash.probes)
 
 
 def _known(exc: Exception) -> str | None:
-    """The KNOWN_CRASHES entry an exception matches, by the project function that raised it."""
+    """The still-reproducing known crash an exception matches, by the function that raised it."""
     project = [
         frame.name
         for frame in traceback.extract_tb(exc.__traceback__)
@@ -83,7 +155,7 @@ def _known(exc: Exception) -> str | None:
         if not isinstance(exc, crash.kind) or crash.message not in str(exc):
             continue
         if crash.function is None or (project and project[-1] == crash.function):
-            return crash.description
+            return crash.description if _still_crashes(crash) else None
     return None
 
 
@@ -325,75 +397,12 @@ def test_parse_query_raises_only_query_error(text):
 # --- known crashes elsewhere, pinned with the input that shows each --------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="parse_date: impossible ISO date")
-def test_known_crash_parse_date_impossible_iso_timestamp():
-    assert parse_date("2019-99-99T00:00:00Z") is None
-
-
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="parse_date: year 0 (hypothesis)")
-def test_known_crash_parse_date_year_zero():
-    assert parse_date("0000-00-00T") is None
-
-
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="canonical_url: bad IPv6 host")
-def test_known_crash_canonical_url_bad_ipv6_href():
-    canonical_url("https://www.rand.org/topics/x.html", "http://[x")
-
-
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="teaser href with a bad IPv6 host")
-def test_known_crash_topic_page_teaser_with_bad_ipv6_href():
-    html = '<ul class="teasers list"><li><h3 class="title"><a href="http://[x">T</a></h3></li></ul>'
-    RandTopicPage(TOPIC_URLS[0], html).listing()
-
-
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="pagination link, bad IPv6 host")
-def test_known_crash_topic_page_pagination_with_bad_ipv6_href():
-    html = '<div class="pagination-wrap"><a href="A://[">2</a></div>'
-    RandTopicPage(TOPIC_URLS[0], html).listing()
-
-
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="json_ld: a non-object document")
-def test_known_crash_product_page_json_ld_number():
-    html = (
-        '<h1 id="RANDTitleHeadingId">T</h1><div class="product-header"></div>'
-        '<script type="application/ld+json">3</script>'
-    )
-    RandProductPage(PRODUCT_URLS[0], html).details()
-
-
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="json_ld: @graph that is not a list")
-def test_known_crash_product_page_json_ld_graph_number():
-    html = (
-        '<h1 id="RANDTitleHeadingId">T</h1><div class="product-header"></div>'
-        '<script type="application/ld+json">{"@graph": 3}</script>'
-    )
-    RandProductPage(PRODUCT_URLS[0], html).details()
-
-
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="_int: over 4,300 digits")
-def test_known_crash_product_page_huge_page_count():
-    html = (
-        '<main><h1 id="RANDTitleHeadingId">T</h1><div class="product-header"></div>'
-        f'<div class="document-details"><ul><li>Pages: {"9" * 5000}</li></ul></div></main>'
-    )
-    RandProductPage(PRODUCT_URLS[0], html).details()
-
-
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="lxml: control char in a tag")
-def test_known_crash_topic_page_control_character_in_a_pagination_link():
-    RandTopicPage(TOPIC_URLS[0], '<div class="pagination-wrap"><a \x08>').listing()
-
-
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="lxml: control char in a tag")
-def test_known_crash_topic_page_control_character_in_a_teaser_link():
-    html = '<ul class="teasers list"><li><h3 class="title"><a \x08 href="/a">T</a></h3></li></ul>'
-    RandTopicPage(TOPIC_URLS[0], html).listing()
-
-
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="lxml: control char in a tag")
-def test_known_crash_product_page_control_character_in_a_related_topic_link():
-    html = (
-        '<h1 id="RANDTitleHeadingId">T</h1><div class="product-header"></div>'
-        '<ul class="related-topics"><li><a \x08>x</a></li></ul>'
-    )
-    RandProductPage(PRODUCT_URLS[0], html).details()
+@pytest.mark.parametrize(
+    ("crash", "probe"),
+    [(crash, probe) for crash in KNOWN_CRASHES for _, probe in crash.probes],
+    ids=[name for crash in KNOWN_CRASHES for name, _ in crash.probes],
+)
+def test_known_crash_elsewhere(crash, probe):
+    """Passes once the owner's fix is in; until then an expected failure naming the crash."""
+    if crash.reproduces(probe):
+        pytest.xfail(f"known crash, reported to its owner: {crash.description}")
