@@ -7,13 +7,15 @@ refused, database error); 2 usage error (bad option, malformed query, date or ca
 
 from __future__ import annotations
 
+import calendar
 import collections
 import itertools
 import os
+import re
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,8 +55,36 @@ class CatalogGroup(click.Group):
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from exc
 
 
+_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
+# Bounds for numeric options: far beyond any real use, far below what overflows a C long
+# (SQLite's LIMIT, Whoosh's result arrays), so a typo is a usage error, not a traceback.
+MAX_PAGES = 10_000
+MAX_ROWS = 100_000
+MAX_ID = 2**63 - 1  # SQLite's INTEGER PRIMARY KEY is a signed 64-bit number
+
+
+class Count(click.IntRange):
+    """A whole number from 1 to ``max``; a long digit string is refused before int() reads it.
+
+    Python refuses to convert integers of more than 4,300 digits, and click would echo the
+    whole argument back: both are avoided by looking at the text's length first.
+    """
+
+    def __init__(self, max_value: int) -> None:
+        super().__init__(min=1, max=max_value)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, str) and len(value.strip()) > len(str(self.max)) + 2:
+            self.fail(f"{value.strip()[:20]}... is not in the range 1<=x<={self.max}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class DateBound(click.ParamType):
-    """YYYY, YYYY-MM or YYYY-MM-DD; a start bound takes the first day, an end bound the last."""
+    """YYYY, YYYY-MM or YYYY-MM-DD; a start bound takes the first day, an end bound the last.
+
+    Parsed strictly: `2019-25` or `2019-02-30` is a usage error, never rolled over into
+    another month or year that would quietly filter the wrong publications.
+    """
 
     name = "date"
 
@@ -65,20 +95,43 @@ class DateBound(click.ParamType):
         if isinstance(value, date):
             return value
         text = str(value).strip()
-        try:
-            parts = [int(p) for p in text.split("-")]
-            if len(parts) == 1:
-                return date(parts[0], 12, 31) if self.end else date(parts[0], 1, 1)
-            if len(parts) == 2:
-                if not self.end:
-                    return date(parts[0], parts[1], 1)
-                nxt = date(parts[0] + parts[1] // 12, parts[1] % 12 + 1, 1)
-                return date.fromordinal(nxt.toordinal() - 1)
-            if len(parts) == 3:
-                return date(*parts)
-        except ValueError:
-            pass
-        self.fail(f"{text!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)", param, ctx)
+        match = _DATE.fullmatch(text)
+        if match is None:
+            self._fail(text, "use YYYY, YYYY-MM or YYYY-MM-DD", param, ctx)
+        year, month, day = (int(g) if g else None for g in match.groups())
+        if not 1 <= year <= 9999:
+            self._fail(text, "the year must be 0001 to 9999", param, ctx)
+        if month is not None and not 1 <= month <= 12:
+            self._fail(text, f"month {month} is not 1 to 12", param, ctx)
+        last_day = calendar.monthrange(year, month or 12)[1]
+        if day is not None and not 1 <= day <= last_day:
+            self._fail(text, f"day {day} is not 1 to {last_day} in {year}-{month:02d}", param, ctx)
+        if day is not None:
+            return date(year, month, day)
+        if month is None:
+            return date(year, 12, 31) if self.end else date(year, 1, 1)
+        return date(year, month, last_day if self.end else 1)
+
+    def _fail(self, text: str, why: str, param: Any, ctx: Any) -> NoReturn:
+        self.fail(f"{text[:40]!r} is not a date ({why})", param, ctx)
+
+
+class PublicationKey(click.ParamType):
+    """A publication id (digits) or URL, as `catalog show` takes it.
+
+    An id beyond SQLite's 64-bit integers would overflow the driver, and digits that are
+    not ASCII ('²') would not convert at all; both are usage errors here instead.
+    """
+
+    name = "id_or_url"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = str(value).strip()
+        if text.isdigit() and not text.isascii():
+            self.fail(f"{text[:40]!r} is neither a publication id nor a URL", param, ctx)
+        if text.isdigit() and (len(text) > 19 or int(text) > MAX_ID):
+            self.fail(f"{text[:40]!r} is not a publication id (ids are 1 to {MAX_ID})", param, ctx)
+        return text
 
 
 def _engine(config: CatalogConfig, *, read_only: bool = False):
@@ -180,7 +233,11 @@ def _summary_line(summary) -> str:
     metavar="URL",
     help="Listing page URL on any host (repeatable).",
 )
-@click.option("--max-pages", type=click.IntRange(min=1), help="Listing pages per topic, at most.")
+@click.option(
+    "--max-pages",
+    type=Count(MAX_PAGES),
+    help="Listing pages per topic, at most.",
+)
 @click.option(
     "--full",
     is_flag=True,
@@ -292,7 +349,7 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
 
 
 @cli.command()
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=Count(MAX_ROWS), default=20, show_default=True)
 @json_option
 @pass_config
 def runs(config: CatalogConfig, limit: int, as_json: bool) -> None:
@@ -384,7 +441,7 @@ SEARCH_JSON_COLUMNS = (
 @click.option("--topic", metavar="SLUG", help="Only publications listed under this topic.")
 @click.option("--author", metavar="NAME", help="Only publications by this author (or surname).")
 @click.option("--sort", type=click.Choice(search.SORTS), default="relevance", show_default=True)
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=Count(search.MAX_LIMIT), default=20, show_default=True)
 @json_option
 @pass_config
 def search_command(
@@ -462,7 +519,7 @@ def sql(config: CatalogConfig, statement: str, as_csv: bool, as_json: bool) -> N
 
 
 @cli.command()
-@click.argument("publication")
+@click.argument("publication", type=PublicationKey())
 @json_option
 @pass_config
 def show(config: CatalogConfig, publication: str, as_json: bool) -> None:

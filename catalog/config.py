@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
+import difflib
+import math
 import os
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,19 +57,86 @@ DEFAULT_CONFIG = """\
 #
 # Topics that `catalog crawl` visits when no --topic or --start-url is given: RAND topic
 # slugs (https://www.rand.org/topics/<slug>.html) or full listing URLs on any host.
-# Edit here or with `catalog topics add|remove|list`.
+# Edit here or with `catalog topics add|remove|list`. List each topic once.
 topics = [
     "security-cooperation",
 ]
 
 [crawl]
 # contact = "mailto:you@example.org"  # put in the User-Agent so site owners can reach you
-# delay = 1.0                         # seconds between requests to one host (rand.org: >= 1)
-# timeout = 30                        # seconds before a request gives up
-# retries = 3                         # retries of 429, 5xx and timeouts, with backoff
+# delay = 1.0     # seconds between requests to one host, 0 to 3600 (rand.org: >= 1)
+# timeout = 30    # seconds before a request gives up, more than 0 and at most 600
+# retries = 3     # retries of 429, 5xx and timeouts, with backoff, 0 to 10
 """
-CRAWL_KEYS = {"contact": str, "delay": (int, float), "timeout": (int, float), "retries": int}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# A catalog.toml is a few lines; anything this big is not one, and is not worth parsing.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_TOPIC_CHARS = 2_000  # a listing URL longer than this is not a URL a site serves
+MAX_CONTACT_CHARS = 200  # it goes into every request's User-Agent header
+OUT_OF_RANGE = "is out of range"  # the one problem reported as `key = value is out of range`
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRule:
+    """The allowed range of one numeric [crawl] setting.
+
+    Scrapy takes these values as they come: a negative delay, an infinite timeout or a
+    billion retries would make a cron crawl hang or hammer a site instead of failing, so the
+    range is checked before any work starts and the message states it.
+    """
+
+    unit: str
+    high: float
+    low: float = 0
+    low_open: bool = False  # True: the low end itself is not allowed (timeout > 0)
+    whole: bool = False  # True: an integer (retries), not a float
+
+    def describe(self, key: str) -> str:
+        low = f"{self.low:g} {'<' if self.low_open else '<='} {key}"
+        return f"{low} <= {self.high:g}{' ' + self.unit if self.unit else ''}"
+
+    def problem(self, value: object) -> str | None:
+        """Why ``value`` is not allowed, or None when it is."""
+        numeric = int if self.whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, numeric):
+            return "is not a whole number" if self.whole else "is not a number"
+        if isinstance(value, float) and not math.isfinite(value):
+            return "is not a finite number"
+        too_low = value <= self.low if self.low_open else value < self.low
+        if too_low or value > self.high:
+            return OUT_OF_RANGE
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class TextRule:
+    """A string setting that ends up in an HTTP header: non-empty, printable, short."""
+
+    max_chars: int
+
+    def describe(self, key: str) -> str:
+        return f"{key}: 1 to {self.max_chars} printable characters"
+
+    def problem(self, value: object) -> str | None:
+        if not isinstance(value, str):
+            return "is not a text"
+        if not value.strip():
+            return "is empty"
+        if len(value) > self.max_chars:
+            return f"is longer than {self.max_chars} characters"
+        if any(_is_control(c) for c in value):
+            return "has control characters"
+        return None
+
+
+# The [crawl] settings and what each allows. The README's settings table and DEFAULT_CONFIG's
+# comments state the same ranges: change them together.
+CRAWL_KEYS: dict[str, NumberRule | TextRule] = {
+    "contact": TextRule(MAX_CONTACT_CHARS),
+    "delay": NumberRule("seconds", high=3600),
+    "timeout": NumberRule("seconds", high=600, low_open=True),
+    "retries": NumberRule("", high=10, whole=True),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,46 +167,194 @@ def ensure_config(home: Path) -> Path:
     return path
 
 
-def _line_of(text: str, key: str) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"^\s*\[?\s*{re.escape(key)}\s*[\]=]", line):
-            return number
+def _is_control(char: str) -> bool:
+    """Control, format and line/paragraph separators: nothing a header or a URL may hold."""
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
+
+
+def _key_pattern(key: str, section: str | None) -> str:
+    quoted = rf"(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')"
+    prefix = rf"(?:{re.escape(section)}\s*\.\s*)?" if section else ""
+    return rf"^\s*\[?\s*{prefix}{quoted}\s*[\]=.]"
+
+
+def _line_of(text: str, key: str, section: str | None = None) -> int:
+    """The line where ``key`` is set (within ``[section]`` when given); 1 when not found."""
+    lines = text.splitlines()
+    start = 0
+    if section is not None:
+        header = re.compile(rf"^\s*\[\s*{re.escape(section)}\s*\]")
+        start = next((n for n, line in enumerate(lines) if header.match(line)), 0)
+    pattern = re.compile(_key_pattern(key, section))
+    for number in range(start, len(lines)):
+        if pattern.match(lines[number]):
+            return number + 1
+    if section is not None:  # a dotted key at top level: crawl.timeout = 5
+        return _line_of(text, key)
     return 1
 
 
+def _offset_of_line(text: str, line: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        offset = text.find("\n", offset) + 1
+        if offset == 0:
+            return len(text)
+    return offset
+
+
+def _find_value(text: str, value: str, start: int) -> int:
+    """Offset of the string literal ``value`` at or after ``start``; -1 when not written plainly."""
+    found = [text.find(f"{q}{value}{q}", start) for q in ('"', "'")]
+    found = [f for f in found if f >= 0]
+    return min(found) if found else -1
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it in TOML, cut short so an error stays one readable line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"<an integer of {value.bit_length()} bits>"
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
 def _read(path: Path) -> tuple[str, tomlkit.TOMLDocument]:
+    """The file's text and parsed document; a UTF-8 BOM (Windows editors add one) is skipped."""
+    if path.exists() and not path.is_file():  # a folder, or a FIFO that would block the read
+        raise ConfigError(f"{path}: not a regular file")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; not a catalog.toml")
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = bom + exc.start  # counted in the file as saved, BOM included
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{raw[offset]:02x} at offset {offset})"
+        ) from None
     try:
         return text, tomlkit.parse(text)
     except TOMLKitError as exc:
         line = getattr(exc, "line", 1)
         message = str(exc).replace("Unexpected character: '\\x00'", "unexpected end of file")
         raise ConfigError(f"{path}:{line}: not valid TOML: {message}") from exc
+    except (ValueError, RecursionError) as exc:  # tomlkit's own guards normally catch these
+        raise ConfigError(f"{path}: not valid TOML: {type(exc).__name__}") from exc
 
 
 def check_url(value: str) -> str:
-    """An absolute http(s) URL; raises ConfigError otherwise."""
+    """An absolute http(s) URL with a host and no spaces or control characters."""
     value = value.strip()
-    if value.startswith(("http://", "https://")) and urlsplit(value).hostname:
+    if (
+        value.startswith(("http://", "https://"))
+        and len(value) <= MAX_TOPIC_CHARS
+        and not any(c.isspace() or _is_control(c) for c in value)
+        and _hostname(value)
+    ):
         return value
-    raise ConfigError(f"{value!r} is not an http(s) URL")
+    raise ConfigError(f"{_shown(value)} is not an http(s) URL")
+
+
+def _hostname(url: str) -> str | None:
+    try:
+        split = urlsplit(url)
+        split.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    return split.hostname
 
 
 def check_topic(value: str) -> str:
     """A RAND topic slug or an http(s) listing URL; raises ConfigError otherwise."""
     value = value.strip()
-    if value.startswith(("http://", "https://")) and urlsplit(value).hostname:
+    if value.startswith(("http://", "https://")):
+        return check_url(value)
+    if _SLUG.match(value) and len(value) <= MAX_TOPIC_CHARS:
         return value
-    if _SLUG.match(value):
-        return value
-    raise ConfigError(f"{value!r} is neither a topic slug (like security-cooperation) nor a URL")
+    raise ConfigError(
+        f"{_shown(value)} is neither a topic slug (like security-cooperation) nor a URL"
+    )
+
+
+def _check_topics(path: Path, text: str, topics: object) -> list[str]:
+    """Topic entries: non-empty slugs or URLs, each once.
+
+    A duplicate is an error, not a warning: a cron crawl has nobody to read a warning, and a
+    topic listed twice is a typo worth fixing (the same topic twice is crawled once either way).
+    """
+    topics_line = _line_of(text, "topics")
+    if not isinstance(topics, list):
+        raise ConfigError(
+            f"{path}:{topics_line}: topics must be a list of strings, not {_shown(topics)} "
+            '(topics = ["security-cooperation"])'
+        )
+    checked: list[str] = []
+    cursor = _offset_of_line(text, topics_line)  # entries are found in order, duplicates too
+    for entry in topics:
+        line = topics_line
+        if isinstance(entry, str) and (found := _find_value(text, entry, cursor)) >= 0:
+            cursor = found + len(entry) + 2
+            line = text.count("\n", 0, found) + 1
+        if not isinstance(entry, str):
+            raise ConfigError(
+                f"{path}:{line}: topics has {_shown(entry)}; topics must be a list of strings "
+                "(topic slugs or http(s) URLs)"
+            )
+        try:
+            value = check_topic(entry)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}:{line}: topics: {exc}") from None
+        if value in checked:
+            raise ConfigError(f"{path}:{line}: topics lists {_shown(value)} twice (remove one)")
+        checked.append(value)
+    return checked
+
+
+def _check_crawl(path: Path, text: str, crawl: object) -> CrawlOptions:
+    if not isinstance(crawl, dict):
+        raise ConfigError(f"{path}:{_line_of(text, 'crawl')}: [crawl] must be a table")
+    for key, value in crawl.items():
+        line = _line_of(text, key, "crawl")
+        rule = CRAWL_KEYS.get(key)
+        if rule is None:
+            raise ConfigError(f"{path}:{line}: unknown [crawl] setting {key!r} {_hint(key)}")
+        problem = rule.problem(value)
+        if problem is OUT_OF_RANGE:
+            raise ConfigError(
+                f"{path}:{line}: {key} = {_shown(value)} is out of range ({rule.describe(key)})"
+            )
+        if problem is not None:
+            raise ConfigError(
+                f"{path}:{line}: {key} has a bad value {_shown(value)}: "
+                f"{problem} ({rule.describe(key)})"
+            )
+    values = dict(crawl)
+    if "contact" in values:
+        values["contact"] = values["contact"].strip()
+    return CrawlOptions(**values)
+
+
+def _hint(key: str, known: Iterable[str] = CRAWL_KEYS) -> str:
+    """A did-you-mean for a misspelt setting, else the list of settings there are."""
+    known = list(known)
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"(did you mean {close[0]!r}?)" if close else f"(known: {', '.join(known)})"
 
 
 def load_home_config(home: Path) -> HomeConfig:
-    """Read (creating if needed) and validate catalog.toml; errors name the file and line."""
+    """Read (creating if needed) and validate catalog.toml; errors name the file and line.
+
+    Everything is checked before a crawl does any work, so a bad value is one line on stderr
+    and exit code 2, never a traceback or a hung cron job.
+    """
     path = ensure_config(home)
     text, doc = _read(path)
     data = doc.unwrap()
@@ -142,33 +362,11 @@ def load_home_config(home: Path) -> HomeConfig:
         if key not in ("topics", "crawl"):
             raise ConfigError(
                 f"{path}:{_line_of(text, key)}: unknown setting {key!r} "
-                "(expected topics and [crawl])"
+                f"{_hint(key, ('topics', 'crawl'))}"
             )
-    topics = data.get("topics", [])
-    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-        raise ConfigError(f"{path}:{_line_of(text, 'topics')}: topics must be a list of strings")
-    for topic in topics:
-        try:
-            check_topic(topic)
-        except ConfigError as exc:
-            raise ConfigError(f"{path}:{_line_of(text, 'topics')}: {exc}") from None
-    crawl = data.get("crawl", {})
-    if not isinstance(crawl, dict):
-        raise ConfigError(f"{path}:{_line_of(text, 'crawl')}: [crawl] must be a table")
-    for key, value in crawl.items():
-        expected = CRAWL_KEYS.get(key)
-        if expected is None:
-            raise ConfigError(
-                f"{path}:{_line_of(text, key)}: unknown [crawl] setting {key!r} "
-                f"(known: {', '.join(CRAWL_KEYS)})"
-            )
-        if (
-            not isinstance(value, expected)
-            or isinstance(value, bool)
-            or (not isinstance(value, str) and value < 0)
-        ):
-            raise ConfigError(f"{path}:{_line_of(text, key)}: {key} has a bad value {value!r}")
-    return HomeConfig(path=path, topics=list(topics), crawl=CrawlOptions(**crawl))
+    topics = _check_topics(path, text, data.get("topics", []))
+    crawl = _check_crawl(path, text, data.get("crawl", {}))
+    return HomeConfig(path=path, topics=topics, crawl=crawl)
 
 
 def edit_topics(home: Path, *, add: str | None = None, remove: str | None = None) -> list[str]:

@@ -60,6 +60,12 @@ PAGE_TEXT_FIELDS = (
 )
 SORTS = ("relevance", "newest", "oldest")
 WRITER_TIMEOUT = 60.0
+# Bounds on a query's cost (see parse_query): generous for people, tight for accidents.
+MAX_QUERY_CHARS = 1_000
+MAX_QUERY_TERMS = 100
+MAX_WILDCARDS = 5
+MAX_QUERY_DEPTH = 10
+MAX_LIMIT = 100_000  # results per search: more than a catalog holds, less than overflows
 _FIELD_REF = re.compile(r"(?<![\w\"])([A-Za-z_]\w*):")
 
 
@@ -160,10 +166,22 @@ def doc_count(index_dir: Path) -> int:
 
 
 def parse_query(text: str) -> Q.Query:
-    """Whoosh query syntax over title, summary and page text; a clear error when malformed."""
+    """Whoosh query syntax over title, summary and page text; a clear error when malformed.
+
+    The cost of a query is bounded before Whoosh sees it (length, words, nesting) and after
+    it has parsed it (terms, wildcards): a query typed or scripted by mistake must fail in
+    milliseconds, not scan every term of the index for minutes.
+    """
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"query is {len(text):,} characters long; at most {MAX_QUERY_CHARS:,} are allowed"
+        )
     text = text.strip()
     if text in ("", "*"):
         return Q.Every()
+    words = len(text.split())
+    if words > MAX_QUERY_TERMS:
+        raise QueryError(f"query has {words} words; at most {MAX_QUERY_TERMS} are allowed")
     _check_balanced(text)
     unknown = sorted({f for f in _FIELD_REF.findall(_strip_quoted(text)) if f not in SCHEMA})
     if unknown:
@@ -174,10 +192,38 @@ def parse_query(text: str) -> Q.Query:
     try:
         parsed = parser.parse(text)
     except Exception as exc:  # Whoosh raises assorted errors on odd input
-        raise QueryError(f"cannot parse query {text!r}: {exc}") from exc
+        reason = " ".join(str(exc).split())[:200]  # one line, whatever Whoosh says
+        raise QueryError(f"cannot parse query {_shown(text)}: {reason}") from exc
     if parsed is Q.NullQuery or isinstance(parsed, type(Q.NullQuery)):
-        raise QueryError(f"query {text!r} has no searchable words")
+        raise QueryError(f"query {_shown(text)} has no searchable words")
+    _check_cost(parsed)
     return parsed
+
+
+def _check_cost(parsed: Q.Query) -> None:
+    """Refuse what would make Whoosh walk the whole term list: leading and many wildcards.
+
+    Checked on the parsed query, so quoting tricks ('*foo', field:*foo) cannot slip past.
+    """
+    leaves = list(parsed.leaves())
+    if len(leaves) > MAX_QUERY_TERMS * len(DEFAULT_FIELDS):
+        raise QueryError(f"query has too many terms; at most {MAX_QUERY_TERMS} are allowed")
+    # A prefix (allian*) is one wildcard at its end; its text is what comes before it.
+    patterns = {q.text for q in leaves if isinstance(q, Q.Wildcard)}
+    patterns |= {f"{q.text}*" for q in leaves if isinstance(q, Q.Prefix)}
+    for pattern in sorted(patterns):
+        if pattern[:1] in ("*", "?"):
+            raise QueryError(
+                f"a wildcard cannot start a word ({pattern!r}); put at least one letter first"
+            )
+    wildcards = sum(p.count("*") + p.count("?") for p in patterns)
+    if wildcards > MAX_WILDCARDS:
+        raise QueryError(f"query has {wildcards} wildcards; at most {MAX_WILDCARDS} are allowed")
+
+
+def _shown(text: str) -> str:
+    """The query quoted for an error message, cut short so the message stays one short line."""
+    return repr(text) if len(text) <= 60 else repr(text[:57] + "...")
 
 
 def _strip_quoted(text: str) -> str:
@@ -191,6 +237,8 @@ def _check_balanced(text: str) -> None:
     for char in _strip_quoted(text):
         if char in "([{":
             depth += 1
+            if depth > MAX_QUERY_DEPTH:
+                raise QueryError(f"parentheses nested more than {MAX_QUERY_DEPTH} deep in query")
         elif char in ")]}":
             depth -= 1
             if depth < 0:
@@ -214,6 +262,8 @@ def search(
     """Run a query with optional filters; hits carry a highlighted snippet of the summary."""
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}")
     ix = _open(index_dir, create=False)  # a missing index is the first thing to report
     try:
         return _run(
