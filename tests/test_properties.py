@@ -5,23 +5,17 @@ types; a crash there fails a cron run with a traceback. Hypothesis generates arb
 HTML-ish text built from the tags, classes and attributes the page objects look for, so the
 parsers' branches are reached, not just their "nothing found" paths.
 
-Crashes found in code owned elsewhere are listed in ``KNOWN_CRASHES`` with the inputs that
-show them. While an input still crashes, its test is an expected failure and the properties
-tolerate that one exception; once the owner's fix is in, the input's test passes and the
-properties stop tolerating it, so a regression fails them.
+Inputs that once crashed a parser are kept in ``REGRESSIONS`` and must keep parsing.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.errors import QueryError
@@ -44,7 +38,7 @@ PRODUCT_URLS = [
     "http://127.0.0.1:8000/pubs/RR1.html",
 ]
 
-# --- known crashes in code this suite does not own --------------------------------------------
+# --- inputs built for the page objects ---------------------------------------------------
 
 
 def _product(body: str) -> Callable[[], object]:
@@ -56,119 +50,33 @@ def _topic(html: str) -> Callable[[], object]:
     return lambda: RandTopicPage(TOPIC_URLS[0], html).listing()
 
 
-@dataclass(frozen=True)
-class KnownCrash:
-    """An exception type raised from a project function (any one when None), with a message,
-    and the inputs that show it (name -> call)."""
-
-    function: str | None
-    kind: type[Exception]
-    message: str
-    description: str
-    probes: tuple[tuple[str, Callable[[], object]], ...]
-
-    def reproduces(self, probe: Callable[[], object]) -> bool:
-        try:
-            probe()
-        except self.kind as exc:
-            return self.message in str(exc)
-        return False
-
-
-KNOWN_CRASHES = (
-    KnownCrash(
-        "canonical_url",
-        ValueError,
-        "",
-        "urlsplit raises on a malformed IPv6 host",
-        (
-            ("canonical_url", lambda: canonical_url(TOPIC_URLS[0], "http://[x")),
-            ("teaser_href", _topic('<ul class="teasers list"><li><h3 class="title">'
-                                   '<a href="http://[x">T</a></h3></li></ul>')),
-            ("pagination_href", _topic('<div class="pagination-wrap"><a href="A://[">2</a></div>')),
-        ),
+# Inputs that once raised (found by these properties): each must now parse.
+REGRESSIONS = {
+    "canonical_url_ipv6": lambda: canonical_url(TOPIC_URLS[0], "http://[x"),
+    "teaser_href_ipv6": _topic(
+        '<ul class="teasers list"><li><h3 class="title"><a href="http://[x">T</a></h3></li></ul>'
     ),
-    KnownCrash(
-        "parse_date",
-        ValueError,
-        "",
-        "date.fromisoformat raises on an impossible ISO timestamp",
-        (
-            ("month_99", lambda: parse_date("2019-99-99T00:00:00Z")),
-            ("year_0", lambda: parse_date("0000-00-00T")),
-        ),
+    "pagination_href": _topic('<div class="pagination-wrap"><a href="A://[">2</a></div>'),
+    "iso_month_99": lambda: parse_date("2019-99-99T00:00:00Z"),
+    "iso_year_0": lambda: parse_date("0000-00-00T"),
+    "json_ld_number": _product('<script type="application/ld+json">3</script>'),
+    "json_ld_graph": _product('<script type="application/ld+json">{"@graph": 3}</script>'),
+    "page_count_5000_digits": _product(
+        f'<div class="document-details"><ul><li>Pages: {"9" * 5000}</li></ul></div>'
     ),
-    KnownCrash(
-        "json_ld",
-        AttributeError,
-        "",
-        "JSON-LD that is not an object",
-        (("json_ld_number", _product('<script type="application/ld+json">3</script>')),),
+    "pagination_tag_control_char": _topic('<div class="pagination-wrap"><a \x08>'),
+    "teaser_tag_control_char": _topic(
+        '<ul class="teasers list"><li><h3 class="title"><a \x08 href="/a">T</a></h3></li></ul>'
     ),
-    KnownCrash(
-        "json_ld",
-        TypeError,
-        "",
-        "JSON-LD whose @graph is not a list",
-        (("json_ld_graph", _product('<script type="application/ld+json">{"@graph": 3}</script>')),),
+    "related_topic_control_char": _product(
+        '<ul class="related-topics"><li><a \x08>x</a></li></ul>'
     ),
-    KnownCrash(
-        "_int",
-        ValueError,
-        "",
-        "a page count of more than 4,300 digits",
-        (
-            ("page_count", _product(
-                f'<div class="document-details"><ul><li>Pages: {"9" * 5000}</li></ul></div>'
-            )),
-        ),
-    ),
-    KnownCrash(
-        None,
-        ValueError,
-        "All strings must be XML compatible",
-        "Selector.attrib on a tag with a control character in it",
-        (
-            ("pagination_tag", _topic('<div class="pagination-wrap"><a \x08>')),
-            ("teaser_tag", _topic('<ul class="teasers list"><li><h3 class="title">'
-                                  '<a \x08 href="/a">T</a></h3></li></ul>')),
-            ("related_topic_tag", _product('<ul class="related-topics">'
-                                           '<li><a \x08>x</a></li></ul>')),
-        ),
-    ),
-)  # fmt: skip
-
-
-@functools.cache
-def _still_crashes(crash: KnownCrash) -> bool:
-    return any(crash.reproduces(probe) for _, probe in crash.probes)
-
-
-def _known(exc: Exception) -> str | None:
-    """The still-reproducing known crash an exception matches, by the function that raised it."""
-    project = [
-        frame.name
-        for frame in traceback.extract_tb(exc.__traceback__)
-        if "/crawler/" in frame.filename or "/catalog/" in frame.filename
-    ]
-    for crash in KNOWN_CRASHES:
-        if not isinstance(exc, crash.kind) or crash.message not in str(exc):
-            continue
-        if crash.function is None or (project and project[-1] == crash.function):
-            return crash.description if _still_crashes(crash) else None
-    return None
+}
 
 
 def survives(call: Callable[[], Any]) -> Any:
-    """Run ``call``; an unknown exception fails the property, a known one is counted."""
-    try:
-        return call()
-    except Exception as exc:
-        known = _known(exc)
-        if known is None:
-            raise
-        event(f"known crash: {known}")
-        return None
+    """Run ``call``: any exception fails the property, with hypothesis's shrunk input."""
+    return call()
 
 
 # --- strategies ------------------------------------------------------------------------------
@@ -394,15 +302,9 @@ def test_parse_query_raises_only_query_error(text):
         assert "\n" not in str(exc) and len(str(exc)) < 400
 
 
-# --- known crashes elsewhere, pinned with the input that shows each --------------------------
+# --- inputs that once crashed ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("crash", "probe"),
-    [(crash, probe) for crash in KNOWN_CRASHES for _, probe in crash.probes],
-    ids=[name for crash in KNOWN_CRASHES for name, _ in crash.probes],
-)
-def test_known_crash_elsewhere(crash, probe):
-    """Passes once the owner's fix is in; until then an expected failure naming the crash."""
-    if crash.reproduces(probe):
-        pytest.xfail(f"known crash, reported to its owner: {crash.description}")
+@pytest.mark.parametrize("probe", list(REGRESSIONS.values()), ids=list(REGRESSIONS))
+def test_input_that_once_crashed_now_parses(probe):
+    probe()

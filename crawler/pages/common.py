@@ -173,15 +173,20 @@ def canonical_url(base: str, href: str) -> str:
     everywhere a URL is compared: lower-case scheme and host, one percent-encoding
     (``caf%c3%a9`` and ``caf%C3%A9`` are one URL), sorted query arguments, no fragment.
     ``url_query_cleaner`` drops the tracking parameters first (``utm_*``, ``fbclid``, ...).
+    Returns ``""`` for an href no URL can be made of (``http://[x``: a malformed host), so
+    that one broken link costs its teaser, not the page.
     """
-    absolute = urljoin(base, href.strip())
-    names = [name for name, _ in parse_qsl(urlsplit(absolute).query, keep_blank_values=True)]
-    tracking = sorted(
-        {n for n in names if n.lower() in TRACKING_PARAMS or n.lower().startswith("utm_")}
-    )
-    if tracking:
-        absolute = url_query_cleaner(absolute, tracking, remove=True, unique=False)
-    return canonicalize_url(absolute, keep_fragments=False)
+    try:
+        absolute = urljoin(base, href.strip())
+        names = [name for name, _ in parse_qsl(urlsplit(absolute).query, keep_blank_values=True)]
+        tracking = sorted(
+            {n for n in names if n.lower() in TRACKING_PARAMS or n.lower().startswith("utm_")}
+        )
+        if tracking:
+            absolute = url_query_cleaner(absolute, tracking, remove=True, unique=False)
+        return canonicalize_url(absolute, keep_fragments=False)
+    except ValueError:  # urllib: "Invalid IPv6 URL", bad port, ...
+        return ""
 
 
 def page_number(url: str) -> int:

@@ -208,11 +208,14 @@ class RandTopicPage:
             return SkippedTeaser(section=section, position=position, reason="no title")
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             return SkippedTeaser(section=section, position=position, reason="no link")
+        url = canonical_url(self.url, href)
+        if not url:
+            return SkippedTeaser(section=section, position=position, reason="malformed link")
         content_type = _text_in(li, TEASER_TYPE)
         date_text, published_on = self._teaser_date(li)
         image_url, caption = self._image(li, content_type)
         return ListingEntry(
-            url=canonical_url(self.url, href),
+            url=url,
             title=title,
             content_type=content_type,
             published_on=published_on,
@@ -248,7 +251,8 @@ class RandTopicPage:
         # Teasers without a photo show a generic icon whose alt text is just the content type.
         if not src or (content_type and alt == content_type and "icon" in src.lower()):
             return None, None
-        return canonical_url(self.url, src), alt or None
+        url = canonical_url(self.url, src)
+        return (url, alt or None) if url else (None, None)
 
     def _pagination(self, current: int) -> tuple[str | None, int | None]:
         links = []
@@ -263,6 +267,8 @@ class RandTopicPage:
             if not href or href.startswith(("javascript:", "#")):
                 continue
             absolute = canonical_url(self.url, href)
+            if not absolute:
+                continue
             number = page_number(absolute)
             pages.setdefault(number, listing_page_url(absolute, number))
             if "next" in (a.attrib.get("rel", "") + " " + text_of(a)).lower() and number > current:
@@ -606,7 +612,7 @@ class RandProductPage:
             if not href:
                 continue
             url = canonical_url(self.url, href)
-            if url in seen:
+            if not url or url in seen:
                 continue
             seen.add(url)
             downloads.append(
@@ -619,7 +625,8 @@ class RandProductPage:
             )
         if not downloads and self._meta("citation_pdf_url"):
             url = canonical_url(self.url, self._meta("citation_pdf_url") or "")
-            downloads.append(Download(label=FULL_DOCUMENT, format="PDF", url=url, size=None))
+            if url:
+                downloads.append(Download(label=FULL_DOCUMENT, format="PDF", url=url, size=None))
         return downloads
 
     @staticmethod
