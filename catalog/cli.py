@@ -487,6 +487,8 @@ def search_command(
     )
     if fmt != "table":
         output.render(rows, SEARCH_JSON_COLUMNS, fmt, keys=_citation_keys(engine, fmt), bom=bom)
+        if not rows:
+            click.echo("no matches", err=True)
     elif rows:
         output.render(
             rows,
