@@ -365,7 +365,9 @@ def runs(config: CatalogConfig, limit: int, fmt: str | None, as_json: bool) -> N
         "items_delisted",
         "error",
     )
-    output.render(rows, columns, "table", widths={"error": 60, "started_at": 19})
+    for row in rows:  # to the second: microseconds only widen the table
+        row["started_at"] = f"{row['started_at']:%Y-%m-%d %H:%M:%S}"
+    output.render(rows, columns, "table", widths={"error": 60})
 
 
 @cli.command()
@@ -579,11 +581,12 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
     output.render(figures["by_topic"], ("topic", "count"))
     run = figures["last_run"]
     if run:
-        click.echo(
-            f"\nlast run: #{run['id']} {run['status']} started {run['started_at']:%Y-%m-%d %H:%M} "
+        line = (
+            f"last run: #{run['id']} {run['status']} started {run['started_at']:%Y-%m-%d %H:%M} "
             f"UTC, pages {run['pages_fetched']}, new {run['items_new']}, "
             f"updated {run['items_updated']}"
         )
+        click.echo("\n" + "\n".join(output.wrap(line, output.terminal_width())))
 
 
 # --- export --------------------------------------------------------------------------------

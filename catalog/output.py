@@ -31,6 +31,10 @@ FORMATS = (*DATA_FORMATS, *CITATION_FORMATS)
 BOM = "\ufeff"
 # Columns a terminal table lets wrap (long prose); the others are kept to one line or folded.
 _WRAPPING = {"title", "snippet", "summary", "error", "old_value", "new_value", "topic"}
+_RATIOS = {"title": 3, "url": 2, "snippet": 2}  # how the long columns share a terminal
+_MAX_FIXED = 24  # a short column (date, type, count) wider than this is cut with an ellipsis
+_MIN_FLEXIBLE = 10
+_GAP = 2  # spaces between columns, as in the plain table
 _HIT = re.compile(r"\[[^\[\]\n]+\]")  # search snippets mark matches [like this]
 
 
@@ -144,6 +148,46 @@ def render(
     return count
 
 
+def _fit(
+    natural: dict[str, int],
+    floors: dict[str, int],
+    flexible: list[str],
+    fixed: dict[str, int],
+    room: int,
+) -> dict[str, int]:
+    """Column widths within ``room``: fixed columns as given, the rest share what is left.
+
+    When the fixed columns leave too little, the widest of them give way one character at a
+    time: first down to their values' width (a long header gets an ellipsis), then further.
+    Flexible columns are filled like water: one that needs less than its share (by ratio)
+    gets what it needs and the others split the remainder.
+    """
+    widths = dict(fixed)
+    excess = sum(widths.values()) + _MIN_FLEXIBLE * len(flexible) - room
+    for floor in (floors, dict.fromkeys(fixed, 4)):
+        while excess > 0:
+            shrinkable = [c for c in fixed if widths[c] > floor[c]]
+            if not shrinkable:
+                break
+            widest = max(shrinkable, key=lambda c: widths[c])
+            widths[widest] -= 1
+            excess -= 1
+    spare = room - sum(widths.values())
+    pending = list(flexible)
+    while pending:
+        total = sum(_RATIOS.get(c, 1) for c in pending)
+        share = {c: max(1, spare * _RATIOS.get(c, 1) // total) for c in pending}
+        settled = [c for c in pending if natural[c] <= share[c]]
+        if not settled:
+            widths.update(share)
+            break
+        for column in settled:
+            widths[column] = natural[column]
+            spare -= natural[column]
+            pending.remove(column)
+    return widths
+
+
 def render_table(
     rows: Iterable[dict[str, Any]],
     columns: Sequence[str],
@@ -151,37 +195,47 @@ def render_table(
     width: int,
     widths: dict[str, int] | None = None,
 ) -> int:
-    """A table fitted to ``width`` columns: prose wraps, URLs fold, short columns stay whole.
+    """A table no wider than ``width``: titles wrap, URLs fold, snippets get one line.
 
-    Cells are plain text (never rich markup), so a snippet's ``[match]`` is shown, in bold.
+    Short columns (dates, types, counts) keep their width, up to ``widths``; the long ones
+    share the rest. Cells are plain text (never rich markup); a snippet's ``[match]`` is bold.
     """
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    texts = [[" ".join(_cell(row.get(c)).split()) for c in columns] for row in rows]
+    values = {c: max([4] + [len(line[i]) for line in texts]) for i, c in enumerate(columns)}
+    natural = {c: max(len(c), values[c]) for c in columns}
+    flexible = [c for c in columns if c in _WRAPPING or c == "url" or c.endswith("_url")]
     limits = widths or {}
+    fixed = {
+        c: min(natural[c], limits.get(c, natural[c]), _MAX_FIXED)
+        for c in columns
+        if c not in flexible
+    }
+    room = width - _GAP * (len(columns) - 1)
+    floors = {c: min(values[c], fixed[c]) for c in fixed}
+    sizes = _fit(natural, floors, flexible, fixed, room)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, _GAP - 1, 0, 0))
     for column in columns:
-        prose = column in _WRAPPING
+        url = column in flexible and column not in _WRAPPING
         table.add_column(
             column,
-            overflow="fold" if column == "url" or column.endswith("_url") else "ellipsis",
-            no_wrap=not prose and column != "url",
-            max_width=limits.get(column) if prose else None,
-            ratio=2 if column in ("title", "snippet") else 1 if prose else None,
+            width=sizes[column],
+            overflow="fold" if url else "ellipsis",
+            no_wrap=column not in flexible or column == "snippet",
         )
-    count = 0
-    for row in rows:
+    for line in texts:
         cells = []
-        for column in columns:
-            text = Text(" ".join(_cell(row.get(column)).split()))
+        for column, value in zip(columns, line, strict=True):
+            text = Text(value)
             if column == "snippet":
                 text.highlight_regex(_HIT, "bold")
             cells.append(text)
         table.add_row(*cells)
-        count += 1
     _console(out, width).print(table)
-    return count
+    return len(texts)
 
 
 @contextmanager
@@ -229,8 +283,8 @@ def atomic_output(target: Path, *, encoding: str = "utf-8") -> Iterator[TextIO]:
         raise
 
 
-def _wrap(text: str, width: int | None, indent: str = "") -> list[str]:
-    """Each line of ``text`` wrapped to ``width``; "- " points hang under their first word."""
+def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
+    """Each line of ``text`` wrapped to ``width`` (none: as it is); "- " points hang."""
     if not width:
         return [indent + line if line else line for line in text.splitlines()]
     lines = []
@@ -256,16 +310,16 @@ def render_publication(record: dict[str, Any], width: int | None = None) -> str:
     With ``width`` (a terminal's) long lines wrap to it; without, each paragraph stays on one
     line, as scripts reading piped output expect.
     """
-    lines = _wrap(record["title"], width) or [""]
+    lines = wrap(record["title"], width) or [""]
     if record.get("subtitle"):
-        lines += _wrap(record["subtitle"], width)
+        lines += wrap(record["subtitle"], width)
     facts = [
         record.get("content_type") or "",
         _cell(record.get("published_on")) or record.get("date_text") or "",
     ]
     lines.append(" · ".join(f for f in facts if f))
     if record.get("authors"):
-        lines += _wrap("by " + ", ".join(record["authors"]), width)
+        lines += wrap("by " + ", ".join(record["authors"]), width)
     lines += [record["url"], ""]
     identifiers = [
         ("Document number", record.get("document_number")),
@@ -290,7 +344,7 @@ def render_publication(record: dict[str, Any], width: int | None = None) -> str:
         ("Text", "body_text"),
     ):
         if record.get(key):
-            lines += ["", f"{title}:", *_wrap(record[key], width)]
+            lines += ["", f"{title}:", *wrap(record[key], width)]
     if record.get("topics"):
         lines += ["", "Topics:"]
         lines += [
@@ -300,7 +354,7 @@ def render_publication(record: dict[str, Any], width: int | None = None) -> str:
     if record.get("details_error"):
         lines += [
             "",
-            *_wrap(f"Publication page: last attempt failed ({record['details_error']})", width),
+            *wrap(f"Publication page: last attempt failed ({record['details_error']})", width),
         ]
     lines += [
         "",

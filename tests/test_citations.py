@@ -278,9 +278,9 @@ def test_csl_json_export_renders_with_citeproc(crawled_home, catalog_records):
     assert "RAND Corporation" in rr3125 and "Thickening Web" in rr3125
     for item in items:
         family = item["author"][0]["family"] if item.get("author") else None
-        assert any(
-            item["title"][:20] in r and (family is None or family in r) for r in rendered
-        ), item["id"]
+        assert any(item["title"][:20] in r and (family is None or family in r) for r in rendered), (
+            item["id"]
+        )
 
 
 def test_search_and_show_give_the_keys_of_the_full_export(crawled_home):
