@@ -338,10 +338,10 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@format_option(output.DATA_FORMATS, "table")
 @json_option
+@format_option(output.DATA_FORMATS, "table")
 @pass_config
-def runs(config: CatalogConfig, limit: int, fmt: str | None, as_json: bool) -> None:
+def runs(config: CatalogConfig, limit: int, as_json: bool, fmt: str | None) -> None:
     """List recent crawl runs, newest first, with their counts and errors.
 
     \b
@@ -443,9 +443,9 @@ SEARCH_JSON_COLUMNS = (
 @click.option("--author", metavar="NAME", help="Only publications by this author (or surname).")
 @click.option("--sort", type=click.Choice(search.SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@json_option
 @format_option(output.FORMATS, "table")
 @bom_option
-@json_option
 @pass_config
 def search_command(
     config: CatalogConfig,
@@ -457,9 +457,9 @@ def search_command(
     author: str | None,
     sort: str,
     limit: int,
+    as_json: bool,
     fmt: str | None,
     bom: bool,
-    as_json: bool,
 ) -> None:
     """Full-text search (Whoosh syntax: phrases, AND/OR/NOT, field:term).
 

@@ -66,7 +66,7 @@ def next_commands(
         base += ["--db", config.db_url]
     commands = [
         [*base, "search", query],
-        [*base, "search", '"security cooperation"', "--format", "ris"],
+        [*base, "search", '"security cooperation"'],
     ]
     if hits:
         commands.append([*base, "show", str(hits[0]["id"])])
