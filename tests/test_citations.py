@@ -307,3 +307,49 @@ def test_search_format_options(crawled_home):
     assert bom.exit_code == 2
     none = invoke(crawled_home, "search", "nosuchwordanywhere", "--format", "bibtex")
     assert none.exit_code == 0 and none.stdout == "" and "no matches" in none.stderr
+
+
+def test_article_post_and_testimony_fields_read_back():
+    """The `journal` column (when the catalog has it) and the non-report types' fields."""
+    base = {"published_on": date(2020, 11, 20), "date_text": "Nov 20, 2020", "summary": "S."}
+    article = {
+        **base,
+        "id": 1,
+        "url": "https://www.rand.org/pubs/external_publications/EP68456.html",
+        "title": "Alliances and Reassurance",
+        "content_type": "Journal Article",
+        "authors": ["Heather J. Williams"],
+        "journal": "Survival",
+        "doi": "10.1080/00396338.2020.1",
+    }
+    post = {**base, "id": 2, "url": "https://www.rand.org/blog/2020/11/x.html", "title": "Quad"}
+    post.update(content_type="Commentary", authors=["Derek Grossman"])
+    testimony = {**base, "id": 3, "url": "https://www.rand.org/pubs/testimonies/CT530.html"}
+    testimony.update(title="Strengthening Alliances", content_type="Testimony", authors=[])
+    testimony["document_number"] = "CT-530"
+    records = [article, post, testimony]
+
+    out = io.StringIO()
+    citations.write("ris", records, out)
+    ris = rispy.loads(out.getvalue())
+    assert [e["type_of_reference"] for e in ris] == ["JOUR", "BLOG", "HEAR"]
+    assert ris[0]["secondary_title"] == "Survival" and ris[0]["doi"] == article["doi"]
+    assert ris[1]["authors"] == ["Grossman, Derek"] and ris[1]["abstract"] == "S."
+    assert ris[2]["note"] == "CT-530" and "authors" not in ris[2]
+
+    out = io.StringIO()
+    citations.write("bibtex", records, out, citations.citation_keys(records))
+    entries = bibtexparser.parse_string(out.getvalue()).entries
+    assert [(e.entry_type, e.key) for e in entries] == [
+        ("article", "williams2020alliances"),
+        ("misc", "grossman2020quad"),
+        ("misc", "anon2020strengthening"),
+    ]
+    assert entries[0].fields_dict["journal"].value == "Survival"
+
+    out = io.StringIO()
+    citations.write("csl-json", records, out)
+    items = json.loads(out.getvalue())
+    assert [i["type"] for i in items] == ["article-journal", "post-weblog", "speech"]
+    assert items[0]["container-title"] == "Survival" and "publisher" not in items[0]
+    assert items[2]["number"] == "CT-530" and items[2]["genre"] == "Testimony"
