@@ -207,7 +207,13 @@ def render_table(
     texts = [[" ".join(_cell(row.get(c)).split()) for c in columns] for row in rows]
     values = {c: max([4] + [len(line[i]) for line in texts]) for i, c in enumerate(columns)}
     natural = {c: max(len(c), values[c]) for c in columns}
-    flexible = [c for c in columns if c in _WRAPPING or c == "url" or c.endswith("_url")]
+    # Known prose and URLs share the spare width, and so does any column too long to cut
+    # (e.g. an abstract from `catalog sql`): those wrap rather than lose their text.
+    flexible = [
+        c
+        for c in columns
+        if c in _WRAPPING or c == "url" or c.endswith("_url") or values[c] > _MAX_FIXED
+    ]
     limits = widths or {}
     fixed = {
         c: min(natural[c], limits.get(c, natural[c]), _MAX_FIXED)
@@ -219,7 +225,7 @@ def render_table(
     sizes = _fit(natural, floors, flexible, fixed, room)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, _GAP - 1, 0, 0))
     for column in columns:
-        url = column in flexible and column not in _WRAPPING
+        url = column == "url" or column.endswith("_url")
         table.add_column(
             column,
             width=sizes[column],

@@ -62,6 +62,17 @@ def test_table_fits_80_columns_and_shows_every_title():
     assert flat.count("goes on and on") >= 5  # the wrapped titles' words are all there
 
 
+def test_long_unknown_columns_wrap_instead_of_losing_text():
+    """`catalog sql` can select anything: a long column wraps like a title, never cut."""
+    abstract = " ".join(f"word{i}" for i in range(60))
+    rows = [{"id": 1, "name": "Scott W. Harold", "abstract": abstract}]
+    text = io.StringIO()
+    output.render(rows, ["id", "name", "abstract"], "table", out=text, width=60)
+    lines = text.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 60 and len(lines) > 4
+    assert [w for w in " ".join(lines).split() if w.startswith("word")] == abstract.split()
+
+
 def test_search_table_in_an_80_column_terminal(crawled_home):
     hits = search_rows(crawled_home, "japan", "--limit", "10")
     text = in_terminal(crawled_home, "search", "japan", "--limit", "10")
