@@ -19,12 +19,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
-import bibtexparser
-import rispy
-from bibtexparser.model import Entry, Field
+if TYPE_CHECKING:
+    from bibtexparser.model import Entry
 
 FORMATS = ("ris", "bibtex", "csl-json")
 PUBLISHER = "RAND Corporation"
@@ -371,16 +370,17 @@ def ris_entry(record: Mapping[str, Any]) -> dict[str, Any]:
     return entry
 
 
-class _RisWriter(rispy.RisWriter):
-    """rispy's writer without its "1." line before each reference, which RIS lacks."""
-
-    def set_header(self, count: int) -> str:
-        return ""
-
-
 def write_ris(records: Iterable[Mapping[str, Any]], out: TextIO) -> int:
+    import rispy  # imported on use, like bibtexparser: other commands start faster
+
+    class RisWriter(rispy.RisWriter):
+        """rispy's writer without its "1." line before each reference, which RIS lacks."""
+
+        def set_header(self, count: int) -> str:
+            return ""
+
     count = 0
-    writer = _RisWriter()
+    writer = RisWriter()
     for record in records:
         if count:
             out.write("\n")
@@ -412,6 +412,8 @@ def _bibtex_name(author: str) -> str:
 
 def bibtex_entry(record: Mapping[str, Any], key: str) -> Entry:
     """One record as a bibtexparser entry: @techreport, @article or @misc."""
+    from bibtexparser.model import Entry, Field
+
     kind_ = kind(record)
     fields: list[Field] = []
 
@@ -452,6 +454,8 @@ def bibtex_entry(record: Mapping[str, Any], key: str) -> Entry:
 def write_bibtex(
     records: Iterable[Mapping[str, Any]], out: TextIO, keys: Mapping[int, str] | None = None
 ) -> int:
+    import bibtexparser
+
     count = 0
     for record in records:
         library = bibtexparser.Library([bibtex_entry(record, _key(record, keys))])

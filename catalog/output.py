@@ -72,7 +72,15 @@ def terminal_width(out: TextIO | None = None) -> int | None:
     Follows rich's detection, so ``COLUMNS`` sets the width and ``TTY_COMPATIBLE=1`` (or
     ``FORCE_COLOR``) makes any output count as a terminal.
     """
-    console = _console(out or sys.stdout)
+    out = out or sys.stdout
+    forced = os.environ.get("TTY_COMPATIBLE", "") == "1" or bool(os.environ.get("FORCE_COLOR"))
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed file
+        tty = False
+    if not (tty or forced):
+        return None  # a pipe or a file: answered without importing rich
+    console = _console(out)
     return console.width if console.is_terminal else None
 
 
