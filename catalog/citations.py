@@ -178,6 +178,8 @@ def split_name(name: str) -> Name:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if len(parts) > 1 and parts[-1].lower() in _SUFFIXES:
         suffix = parts.pop()
+    if len(parts) == 3 and not suffix and parts[1].lower() in _SUFFIXES:
+        return Name(parts[0], parts[2], parts[1])  # BibTeX's "Family, Jr., Given"
     if len(parts) == 2:  # "Family, Given"
         return Name(parts[0], parts[1], suffix)
     words = " ".join(parts).split()

@@ -85,6 +85,7 @@ def title_of(record: dict) -> str:
         ("Angela O'Mahony", Name("O'Mahony", "Angela")),
         ("Martin Luther King Jr.", Name("King", "Martin Luther", "Jr.")),
         ("John Smith, Jr.", Name("Smith", "John", "Jr.")),
+        ("Smith, Jr., John", Name("Smith", "John", "Jr.")),
         ("Charles de Gaulle", Name("de Gaulle", "Charles")),
         ("Vincent van der Berg III", Name("van der Berg", "Vincent", "III")),
         ("  Dalia   Dassa Kaye ", Name("Kaye", "Dalia Dassa")),
