@@ -20,8 +20,8 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from catalog import citations, output, queries, search
 from catalog import config as catalog_config
-from catalog import output, queries, search
 from catalog.config import CatalogConfig
 from catalog.db import make_engine, needs_upgrade, upgrade
 from catalog.errors import CatalogError
@@ -148,6 +148,37 @@ pass_config = click.make_pass_decorator(CatalogConfig)
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print JSON instead of text (keys are stable)."
 )
+# CSV and TSV for spreadsheets: Excel on Windows reads UTF-8 only after a byte order mark.
+bom_option = click.option(
+    "--bom", is_flag=True, help="Start CSV or TSV with a UTF-8 byte order mark (for Excel)."
+)
+
+
+def format_option(choices: tuple[str, ...], default: str) -> Any:
+    """The one --format option: the same name, choices and help wherever data is printed."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        help=f"Output format (default {default}).",
+    )
+
+
+def _pick_format(fmt: str | None, as_json: bool, default: str, bom: bool = False) -> str:
+    """--json is an alias of --format json, kept for the scripts that use it."""
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json means --format json; it cannot go with --format {fmt}")
+    chosen = "json" if as_json else fmt or default
+    if bom and chosen not in ("csv", "tsv"):
+        raise click.UsageError("--bom applies to --format csv and tsv only")
+    return chosen
+
+
+def _citation_keys(engine, fmt: str) -> dict[int, str] | None:
+    """BibTeX/CSL keys from the whole catalog, so a subset gets the keys a full export gives."""
+    if fmt not in ("bibtex", "csl-json"):
+        return None
+    return citations.citation_keys(queries.index_documents(engine))
 
 
 @click.group(cls=CatalogGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -169,10 +200,13 @@ json_option = click.option(
 def cli(ctx: click.Context, home: Path | None, db_url: str | None) -> None:
     """A searchable catalog of think-tank publications.
 
+    Shell completion (bash): eval "$(_CATALOG_COMPLETE=bash_source catalog)"
+
     \b
     Example:
         catalog crawl --topic security-cooperation
         catalog search 'alliance AND japan' --since 2021
+        catalog search '"security cooperation"' --format bibtex > refs.bib
     """
     ctx.obj = catalog_config.resolve(home, db_url)
 
@@ -182,7 +216,12 @@ def cli(ctx: click.Context, home: Path | None, db_url: str | None) -> None:
 
 @cli.group()
 def db() -> None:
-    """Database schema commands."""
+    """Database schema commands.
+
+    \b
+    Example:
+        catalog db upgrade
+    """
 
 
 @db.command("upgrade")
@@ -301,7 +340,13 @@ def crawl(
 
 @cli.group()
 def topics() -> None:
-    """The topics `catalog crawl` visits by default (kept in <home>/catalog.toml)."""
+    """The topics `catalog crawl` visits by default (kept in <home>/catalog.toml).
+
+    \b
+    Example:
+        catalog topics add national-security-and-terrorism
+        catalog topics list
+    """
 
 
 @topics.command("list")
@@ -351,17 +396,20 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
 @cli.command()
 @click.option("--limit", type=Count(MAX_ROWS), default=20, show_default=True)
 @json_option
+@format_option(output.DATA_FORMATS, "table")
 @pass_config
-def runs(config: CatalogConfig, limit: int, as_json: bool) -> None:
+def runs(config: CatalogConfig, limit: int, as_json: bool, fmt: str | None) -> None:
     """List recent crawl runs, newest first, with their counts and errors.
 
     \b
     Example:
         catalog runs --limit 5
+        catalog runs --format csv > runs.csv
     """
+    fmt = _pick_format(fmt, as_json, "table")
     rows = queries.recent_runs(_engine(config), limit)
-    if as_json:
-        output.render(rows, queries.RUN_COLUMNS, "json")
+    if fmt != "table":
+        output.render(rows, queries.RUN_COLUMNS, fmt)
         return
     columns = (
         "id",
@@ -374,15 +422,24 @@ def runs(config: CatalogConfig, limit: int, as_json: bool) -> None:
         "items_delisted",
         "error",
     )
-    output.render(rows, columns, "table", widths={"error": 60, "started_at": 19})
+    for row in rows:  # to the second: microseconds only widen the table
+        row["started_at"] = f"{row['started_at']:%Y-%m-%d %H:%M:%S}"
+    output.render(rows, columns, "table", widths={"error": 60})
 
 
 @cli.command()
 @click.option("--since", type=DateBound(), help="Changes recorded on or after this date (UTC).")
 @click.option("--since-last-run", is_flag=True, help="Changes made by the latest run (default).")
+@format_option(output.DATA_FORMATS, "table")
 @json_option
 @pass_config
-def changes(config: CatalogConfig, since: date | None, since_last_run: bool, as_json: bool) -> None:
+def changes(
+    config: CatalogConfig,
+    since: date | None,
+    since_last_run: bool,
+    fmt: str | None,
+    as_json: bool,
+) -> None:
     """What crawls added, changed or delisted, per topic.
 
     \b
@@ -390,6 +447,7 @@ def changes(config: CatalogConfig, since: date | None, since_last_run: bool, as_
         catalog changes --since-last-run
         catalog changes --since 2026-11-01 --json
     """
+    fmt = _pick_format(fmt, as_json, "table")
     if since and since_last_run:
         raise click.UsageError("choose one of --since and --since-last-run")
     engine = _engine(config)
@@ -398,8 +456,8 @@ def changes(config: CatalogConfig, since: date | None, since_last_run: bool, as_
     else:
         last = queries.last_run(engine)
         rows = queries.changes(engine, run_id=last["id"]) if last else []
-    if as_json:
-        output.render(rows, queries.CHANGE_COLUMNS, "json")
+    if fmt != "table":
+        output.render(rows, queries.CHANGE_COLUMNS, fmt)
         return
     if not rows:
         click.echo("no changes", err=True)
@@ -443,6 +501,8 @@ SEARCH_JSON_COLUMNS = (
 @click.option("--sort", type=click.Choice(search.SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=Count(search.MAX_LIMIT), default=20, show_default=True)
 @json_option
+@format_option(output.FORMATS, "table")
+@bom_option
 @pass_config
 def search_command(
     config: CatalogConfig,
@@ -455,6 +515,8 @@ def search_command(
     sort: str,
     limit: int,
     as_json: bool,
+    fmt: str | None,
+    bom: bool,
 ) -> None:
     """Full-text search (Whoosh syntax: phrases, AND/OR/NOT, field:term).
 
@@ -466,9 +528,12 @@ def search_command(
     Example:
         catalog search '"security cooperation" AND japan' --type Report --sort newest
         catalog search 'author:"Derek Grossman"'
+        catalog search japan --type Report --format ris > japan.ris
     """
+    fmt = _pick_format(fmt, as_json, "table", bom)
+    engine = _engine(config)
     rows = queries.search_publications(
-        _engine(config),
+        engine,
         config.index_dir,
         query,
         content_type=content_type,
@@ -479,8 +544,10 @@ def search_command(
         sort=sort,
         limit=limit,
     )
-    if as_json:
-        output.render(rows, SEARCH_JSON_COLUMNS, "json")
+    if fmt != "table":
+        output.render(rows, SEARCH_JSON_COLUMNS, fmt, keys=_citation_keys(engine, fmt), bom=bom)
+        if not rows:
+            click.echo("no matches", err=True)
     elif rows:
         output.render(
             rows,
@@ -520,23 +587,30 @@ def sql(config: CatalogConfig, statement: str, as_csv: bool, as_json: bool) -> N
 
 @cli.command()
 @click.argument("publication", type=PublicationKey())
+@format_option(("text", "json", *output.CITATION_FORMATS), "text")
 @json_option
 @pass_config
-def show(config: CatalogConfig, publication: str, as_json: bool) -> None:
+def show(config: CatalogConfig, publication: str, fmt: str | None, as_json: bool) -> None:
     """Print one publication whole, by URL or id: listing, page details, topics, history.
 
     \b
     Example:
         catalog show https://www.rand.org/pubs/research_reports/RR3125.html
         catalog show 17 --json
+        catalog show 17 --format bibtex
     """
-    record = queries.publication(_engine(config), publication)
+    fmt = _pick_format(fmt, as_json, "text")
+    engine = _engine(config)
+    record = queries.publication(engine, publication)
     if record is None:
         raise CliError(f"no publication {publication!r} in the catalog (try `catalog search`)")
-    if as_json:
+    if fmt == "json":
         click.echo(output.to_json(record))
-        return
-    click.echo(output.render_publication(record), nl=False)
+    elif fmt in output.CITATION_FORMATS:
+        output.render([record], (), fmt, keys=_citation_keys(engine, fmt))
+    else:
+        text = output.render_publication(record, width=output.terminal_width())
+        click.echo(text, nl=False)
 
 
 # --- stats ---------------------------------------------------------------------------------
@@ -564,11 +638,12 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
     output.render(figures["by_topic"], ("topic", "count"))
     run = figures["last_run"]
     if run:
-        click.echo(
-            f"\nlast run: #{run['id']} {run['status']} started {run['started_at']:%Y-%m-%d %H:%M} "
+        line = (
+            f"last run: #{run['id']} {run['status']} started {run['started_at']:%Y-%m-%d %H:%M} "
             f"UTC, pages {run['pages_fetched']}, new {run['items_new']}, "
             f"updated {run['items_updated']}"
         )
+        click.echo("\n" + "\n".join(output.wrap(line, output.terminal_width())))
 
 
 # --- export --------------------------------------------------------------------------------
@@ -580,34 +655,41 @@ EXPORT_COLUMNS = (*queries.ALL_COLUMNS, "topics", "authors")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "json", "jsonl"]),
+    type=click.Choice([f for f in output.FORMATS if f != "table"]),
     default="jsonl",
     show_default=True,
+    help="csv/tsv/json/jsonl: every column; ris/bibtex/csl-json: citations.",
 )
 @click.option(
     "--output",
     "output_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of stdout.",
+    help="Write to this file instead of stdout; it is replaced only once complete.",
 )
+@bom_option
 @pass_config
-def export(config: CatalogConfig, fmt: str, output_path: Path | None) -> None:
-    """Export every publication with its topics.
+def export(config: CatalogConfig, fmt: str, output_path: Path | None, bom: bool) -> None:
+    """Export every publication with its topics, or the catalog as citations.
+
+    An existing file is replaced only when the export is complete; a symlink, FIFO or
+    device is never replaced (exit 1).
 
     \b
     Example:
-        catalog export --format csv --output publications.csv
+        catalog export --format csv --bom --output publications.csv
+        catalog export --format bibtex --output catalog.bib
     """
+    fmt = _pick_format(fmt, False, "jsonl", bom)
     if output_path is not None and not output_path.parent.is_dir():
         raise click.UsageError(f"no folder {output_path.parent} to write {output_path.name} in")
-    rows = queries.export_rows(_engine(config))
+    engine = _engine(config)
+    keys = _citation_keys(engine, fmt)
+    rows = queries.export_rows(engine)
     if output_path is None:
-        count = output.render(rows, EXPORT_COLUMNS, fmt)
+        count = output.render(rows, EXPORT_COLUMNS, fmt, keys=keys, bom=bom)
     else:
-        partial = output_path.with_name(output_path.name + ".partial")
-        with partial.open("w", encoding="utf-8", newline="") as handle:
-            count = output.render(rows, EXPORT_COLUMNS, fmt, out=handle)
-        partial.replace(output_path)
+        with output.atomic_output(output_path) as handle:
+            count = output.render(rows, EXPORT_COLUMNS, fmt, out=handle, keys=keys, bom=bom)
     click.echo(f"exported {count} publications", err=True)
 
 
@@ -616,7 +698,12 @@ def export(config: CatalogConfig, fmt: str, output_path: Path | None) -> None:
 
 @cli.group()
 def index() -> None:
-    """Search index commands."""
+    """Search index commands.
+
+    \b
+    Example:
+        catalog index rebuild
+    """
 
 
 @index.command("rebuild")
@@ -650,12 +737,13 @@ def demo(config: CatalogConfig, query: str) -> None:
     Example:
         catalog --home ./demo-home demo
     """
-    from catalog.demo import run_demo
+    from catalog.demo import next_commands, run_demo
 
     summary, hits = run_demo(config, query)
+    commands = next_commands(config, query, hits)
     click.echo(f"catalog home: {config.home}")
     click.echo(_summary_line(summary))
-    click.echo(f"\nsample search: catalog search {query!r}")
+    click.echo(f"\nsample search: {commands[0]}")
     output.render(
         hits,
         ("published_on", "content_type", "title", "snippet"),
@@ -664,3 +752,6 @@ def demo(config: CatalogConfig, query: str) -> None:
     )
     if summary.status != "succeeded":
         raise CliError(f"demo crawl {summary.status}: {summary.error}")
+    click.echo("\ntry next:")
+    for command in commands[1:]:
+        click.echo(f"  {command}")

@@ -32,6 +32,10 @@ class SQLError(CatalogError):
     """A read-only SQL statement failed (syntax error, unknown table...)."""
 
 
+class OutputError(CatalogError):
+    """An output file cannot be written safely (e.g. the target is a symlink or a FIFO)."""
+
+
 class CrawlFailed(CatalogError):
     """A crawl ended without success; what it stored before failing stays stored."""
 

@@ -1,18 +1,41 @@
-"""Renderers shared by every command: aligned table, CSV, JSON and JSON Lines.
+"""Renderers shared by every command: table, CSV, TSV, JSON, JSON Lines and citations.
 
-Data goes to stdout in the chosen format; nothing else is printed there.
+Data goes to stdout in the chosen format; nothing else is printed there. Tables are drawn to
+fit the terminal (with ``rich``) only when stdout is one; piped or redirected output keeps the
+plain, unwrapped layout scripts have always read. Files are written through
+``atomic_output`` so that a failed export never leaves a broken or half-written file.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import re
+import stat
 import sys
-from collections.abc import Iterable, Sequence
+import tempfile
+import textwrap
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
-FORMATS = ("table", "csv", "json", "jsonl")
+from catalog import citations
+from catalog.errors import OutputError
+
+DATA_FORMATS = ("table", "csv", "tsv", "json", "jsonl")
+CITATION_FORMATS = citations.FORMATS
+FORMATS = (*DATA_FORMATS, *CITATION_FORMATS)
+BOM = "\ufeff"
+# Columns a terminal table lets wrap (long prose); the others are kept to one line or folded.
+_WRAPPING = {"title", "snippet", "summary", "error", "old_value", "new_value", "topic"}
+_RATIOS = {"title": 3, "url": 2, "snippet": 2}  # how the long columns share a terminal
+_MAX_FIXED = 24  # a short column (date, type, count) wider than this is cut with an ellipsis
+_MIN_FLEXIBLE = 10
+_GAP = 2  # spaces between columns, as in the plain table
+_HIT = re.compile(r"\[[^\[\]\n]+\]")  # search snippets mark matches [like this]
 
 
 def _json_default(value: Any) -> Any:
@@ -37,19 +60,52 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _console(out: TextIO, width: int | None = None):
+    from rich.console import Console  # imported on use: plain output never needs it
+
+    return Console(file=out, width=width, highlight=False, soft_wrap=False)
+
+
+def terminal_width(out: TextIO | None = None) -> int | None:
+    """The width of the terminal ``out`` writes to; None when it is a pipe or a file.
+
+    Follows rich's detection, so ``COLUMNS`` sets the width and ``TTY_COMPATIBLE=1`` (or
+    ``FORCE_COLOR``) makes any output count as a terminal.
+    """
+    out = out or sys.stdout
+    forced = os.environ.get("TTY_COMPATIBLE", "") == "1" or bool(os.environ.get("FORCE_COLOR"))
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed file
+        tty = False
+    if not (tty or forced):
+        return None  # a pipe or a file: answered without importing rich
+    console = _console(out)
+    return console.width if console.is_terminal else None
+
+
 def render(
     rows: Iterable[dict[str, Any]],
     columns: Sequence[str],
     fmt: str = "table",
     out: TextIO | None = None,
     widths: dict[str, int] | None = None,
+    *,
+    keys: dict[int, str] | None = None,
+    bom: bool = False,
+    width: int | None = None,
 ) -> int:
     """Write ``rows`` to ``out`` in ``fmt``; returns the number of rows written.
 
-    ``widths`` caps table columns (longer cells are cut with an ellipsis); CSV and JSON are
-    never cut.
+    ``widths`` caps plain table columns (longer cells are cut with an ellipsis); CSV, TSV and
+    JSON are never cut. A table goes to a terminal fitted to ``width`` (default: the
+    terminal's). Citation formats ignore ``columns`` and take their BibTeX keys from ``keys``
+    (see ``citations.citation_keys``). ``bom`` starts CSV and TSV with a UTF-8 byte order
+    mark, which Excel on Windows needs to read UTF-8.
     """
     out = out or sys.stdout
+    if fmt in CITATION_FORMATS:
+        return citations.write(fmt, rows, out, keys)
     count = 0
     if fmt == "json":
         out.write("[")
@@ -62,12 +118,26 @@ def render(
             out.write(to_json({c: row.get(c) for c in columns}) + "\n")
             count += 1
     elif fmt == "csv":
+        if bom:
+            out.write(BOM)
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
             writer.writerow([_cell(row.get(c)) for c in columns])
             count += 1
+    elif fmt == "tsv":
+        # IANA text/tab-separated-values: no field may hold a tab or a line break, so runs of
+        # them become one space (no quoting, which `cut` and `awk` would not undo).
+        if bom:
+            out.write(BOM)
+        out.write("\t".join(columns) + "\n")
+        for row in rows:
+            out.write("\t".join(" ".join(_cell(row.get(c)).split()) for c in columns) + "\n")
+            count += 1
     elif fmt == "table":
+        width = width or terminal_width(out)
+        if width:
+            return render_table(rows, columns, out, width, widths)
         cells = [[_cell(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
         count = len(cells)
         limits = widths or {}
@@ -86,24 +156,191 @@ def render(
     return count
 
 
-def render_publication(record: dict[str, Any]) -> str:
-    """One publication as readable text: heading, facts, then each section that has content."""
-    lines = [record["title"]]
+def _fit(
+    natural: dict[str, int],
+    floors: dict[str, int],
+    flexible: list[str],
+    fixed: dict[str, int],
+    room: int,
+) -> dict[str, int]:
+    """Column widths within ``room``: fixed columns as given, the rest share what is left.
+
+    When the fixed columns leave too little, the widest of them give way one character at a
+    time: first down to their values' width (a long header gets an ellipsis), then further.
+    Flexible columns are filled like water: one that needs less than its share (by ratio)
+    gets what it needs and the others split the remainder.
+    """
+    widths = dict(fixed)
+    excess = sum(widths.values()) + _MIN_FLEXIBLE * len(flexible) - room
+    for floor in (floors, dict.fromkeys(fixed, 4)):
+        while excess > 0:
+            shrinkable = [c for c in fixed if widths[c] > floor[c]]
+            if not shrinkable:
+                break
+            widest = max(shrinkable, key=lambda c: widths[c])
+            widths[widest] -= 1
+            excess -= 1
+    spare = room - sum(widths.values())
+    pending = list(flexible)
+    while pending:
+        total = sum(_RATIOS.get(c, 1) for c in pending)
+        share = {c: max(1, spare * _RATIOS.get(c, 1) // total) for c in pending}
+        settled = [c for c in pending if natural[c] <= share[c]]
+        if not settled:
+            widths.update(share)
+            break
+        for column in settled:
+            widths[column] = natural[column]
+            spare -= natural[column]
+            pending.remove(column)
+    return widths
+
+
+def render_table(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    out: TextIO,
+    width: int,
+    widths: dict[str, int] | None = None,
+) -> int:
+    """A table no wider than ``width``: titles wrap, URLs fold, snippets get one line.
+
+    Short columns (dates, types, counts) keep their width, up to ``widths``; the long ones
+    share the rest. Cells are plain text (never rich markup); a snippet's ``[match]`` is bold.
+    """
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    texts = [[" ".join(_cell(row.get(c)).split()) for c in columns] for row in rows]
+    values = {c: max([4] + [len(line[i]) for line in texts]) for i, c in enumerate(columns)}
+    natural = {c: max(len(c), values[c]) for c in columns}
+    # Known prose and URLs share the spare width, and so does any column too long to cut
+    # (e.g. an abstract from `catalog sql`): those wrap rather than lose their text.
+    flexible = [
+        c
+        for c in columns
+        if c in _WRAPPING or c == "url" or c.endswith("_url") or values[c] > _MAX_FIXED
+    ]
+    limits = widths or {}
+    fixed = {
+        c: min(natural[c], limits.get(c, natural[c]), _MAX_FIXED)
+        for c in columns
+        if c not in flexible
+    }
+    room = width - _GAP * (len(columns) - 1)
+    floors = {c: min(values[c], fixed[c]) for c in fixed}
+    sizes = _fit(natural, floors, flexible, fixed, room)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, _GAP - 1, 0, 0))
+    for column in columns:
+        url = column == "url" or column.endswith("_url")
+        table.add_column(
+            column,
+            width=sizes[column],
+            overflow="fold" if url else "ellipsis",
+            no_wrap=column not in flexible or column == "snippet",
+        )
+    for line in texts:
+        cells = []
+        for column, value in zip(columns, line, strict=True):
+            text = Text(value)
+            if column == "snippet":
+                text.highlight_regex(_HIT, "bold")
+            cells.append(text)
+        table.add_row(*cells)
+    _console(out, width).print(table)
+    return len(texts)
+
+
+@contextmanager
+def atomic_output(target: Path, *, encoding: str = "utf-8") -> Iterator[TextIO]:
+    """Write ``target`` all at once: into a temporary file beside it, renamed over it at the end.
+
+    If writing fails or is interrupted, the temporary file is removed and ``target`` is as it
+    was. A symlink, FIFO, device or folder at ``target`` is refused rather than replaced: the
+    user most likely did not mean to swap it for a regular file. The new file gets the mode of
+    the one it replaces (or the umask's default), not the temporary file's 0600.
+    """
+    try:
+        current = os.lstat(target)
+    except FileNotFoundError:
+        current = None
+    if current is not None and not stat.S_ISREG(current.st_mode):
+        what = (
+            "a symlink"
+            if stat.S_ISLNK(current.st_mode)
+            else "a folder"
+            if stat.S_ISDIR(current.st_mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(current.st_mode)
+            else "a device or special file"
+        )
+        raise OutputError(f"refusing to replace {target}: it is {what}")
+    if current is not None:
+        mode = stat.S_IMODE(current.st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    descriptor, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".partial"
+    )
+    try:
+        with open(descriptor, "w", encoding=encoding, newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
+    """Each line of ``text`` wrapped to ``width`` (none: as it is); "- " points hang."""
+    if not width:
+        return [indent + line if line else line for line in text.splitlines()]
+    lines = []
+    for line in text.splitlines():
+        if not line.strip():
+            lines.append("")
+            continue
+        lead = re.match(r"\s*(?:[-*•]\s+)?", line).group()
+        lines += textwrap.wrap(
+            line,
+            width=max(20, width),
+            initial_indent=indent,
+            subsequent_indent=indent + " " * len(lead),
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [indent]
+    return lines
+
+
+def render_publication(record: dict[str, Any], width: int | None = None) -> str:
+    """One publication as readable text: heading, facts, then each section that has content.
+
+    With ``width`` (a terminal's) long lines wrap to it; without, each paragraph stays on one
+    line, as scripts reading piped output expect.
+    """
+    lines = wrap(record["title"], width) or [""]
     if record.get("subtitle"):
-        lines.append(record["subtitle"])
+        lines += wrap(record["subtitle"], width)
     facts = [
         record.get("content_type") or "",
         _cell(record.get("published_on")) or record.get("date_text") or "",
     ]
     lines.append(" · ".join(f for f in facts if f))
     if record.get("authors"):
-        lines.append("by " + ", ".join(record["authors"]))
+        lines += wrap("by " + ", ".join(record["authors"]), width)
     lines += [record["url"], ""]
     identifiers = [
         ("Document number", record.get("document_number")),
         ("DOI", record.get("doi")),
         ("ISBN", record.get("isbn")),
         ("Series", record.get("series")),
+        ("Journal", record.get("journal")),
         ("Pages", record.get("page_count")),
         ("PDF", " ".join(str(v) for v in (record.get("pdf_url"), record.get("pdf_size")) if v)),
         (
@@ -121,7 +358,7 @@ def render_publication(record: dict[str, Any]) -> str:
         ("Text", "body_text"),
     ):
         if record.get(key):
-            lines += ["", f"{title}:", record[key]]
+            lines += ["", f"{title}:", *wrap(record[key], width)]
     if record.get("topics"):
         lines += ["", "Topics:"]
         lines += [
@@ -129,7 +366,10 @@ def render_publication(record: dict[str, Any]) -> str:
             for t in record["topics"]
         ]
     if record.get("details_error"):
-        lines += ["", f"Publication page: last attempt failed ({record['details_error']})"]
+        lines += [
+            "",
+            *wrap(f"Publication page: last attempt failed ({record['details_error']})", width),
+        ]
     lines += [
         "",
         f"First seen {_cell(record['first_seen_at'])[:19]} UTC, "

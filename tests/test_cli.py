@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 import shutil
+import subprocess
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from catalog.cli import cli
-from tests.conftest import DEMO_PUBLICATIONS, invoke, run_catalog
+from tests.conftest import DEMO_PUBLICATIONS, clean_env, invoke, run_catalog
 
 
 def search_json(home, *args):
@@ -145,14 +148,14 @@ def test_stats(crawled_home):
     assert figures["last_run"]["status"] == "succeeded"
 
 
-@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "jsonl"])
 def test_export(crawled_home, tmp_path, fmt):
     target = tmp_path / f"out.{fmt}"
     result = invoke(crawled_home, "export", "--format", fmt, "--output", str(target))
     assert result.exit_code == 0 and f"exported {DEMO_PUBLICATIONS}" in result.stderr
     text = target.read_text(encoding="utf-8")
-    if fmt == "csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
+    if fmt in ("csv", "tsv"):
+        rows = list(csv.DictReader(io.StringIO(text), delimiter="," if fmt == "csv" else "\t"))
     elif fmt == "json":
         rows = json.loads(text)
     else:
@@ -177,8 +180,12 @@ def test_index_rebuild_gives_the_same_results(home_copy):
 
 
 def _commands(group: click.Group, prefix: str = ""):
+    """Every command and every group (the top level included), by its full name."""
+    if not prefix:
+        yield "(top level)", group
     for name, command in group.commands.items():
         if isinstance(command, click.Group):
+            yield f"{prefix}{name}", command
             yield from _commands(command, f"{prefix}{name} ")
         else:
             yield f"{prefix}{name}", command
@@ -190,13 +197,43 @@ def test_every_command_has_help_with_an_example(name, command):
 
 
 def test_demo_runs_offline(tmp_path):
-    home = tmp_path / "demo"
+    home = tmp_path / "demo home"  # a space: the printed commands must quote it
     result = run_catalog(home, "demo")
     assert result.returncode == 0, result.stderr
     assert "succeeded" in result.stdout and "sample search" in result.stdout
     assert "Alliances Are an Asset" in result.stdout
     again = run_catalog(home, "demo")
     assert "new 0, updated 0" in again.stdout
+    # The closing hint's commands work as printed, from another folder, in a shell.
+    tried = result.stdout.split("try next:\n", 1)[1].splitlines()
+    commands = [line.strip() for line in tried if line.strip()]
+    assert any(" search " in c for c in commands)
+    assert shlex.quote(str(home.resolve())) in commands[0]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for command in commands:
+        ran = subprocess.run(
+            command, shell=True, cwd=elsewhere, capture_output=True, text=True, env=clean_env()
+        )
+        assert ran.returncode == 0, (command, ran.stderr)
+        assert ran.stdout.strip() or (elsewhere / "demo.bib").read_text().startswith("@")
+
+
+def test_shell_completion_script_and_choices():
+    runner = CliRunner()
+    script = runner.invoke(cli, [], prog_name="catalog", env={"_CATALOG_COMPLETE": "bash_source"})
+    assert "_catalog_completion" in script.output and "complete " in script.output
+    choices = runner.invoke(
+        cli,
+        [],
+        prog_name="catalog",
+        env={
+            "_CATALOG_COMPLETE": "bash_complete",
+            "COMP_WORDS": "catalog export --format b",
+            "COMP_CWORD": "3",
+        },
+    )
+    assert "plain,bibtex" in choices.output
 
 
 def test_index_rebuild_refuses_to_race_a_crawl(home_copy):

@@ -1,0 +1,224 @@
+"""The shared renderers: tables that fit a terminal, plain output for pipes, CSV/TSV, and
+exports that never destroy the file they replace."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from catalog import output
+from catalog.cli import cli
+from catalog.errors import OutputError
+from tests.conftest import DEMO_PUBLICATIONS, invoke
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\s")
+
+
+def in_terminal(home: Path, *args: str, columns: int = 80):
+    """Run a command as if stdout were a terminal COLUMNS wide (rich honours TTY_COMPATIBLE)."""
+    result = CliRunner().invoke(
+        cli,
+        ["--home", str(home), *args],
+        env={"TTY_COMPATIBLE": "1", "COLUMNS": str(columns), "NO_COLOR": "1"},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return ANSI.sub("", result.stdout)
+
+
+def search_rows(home: Path, *args: str) -> list[dict]:
+    return json.loads(invoke(home, "search", *args, "--format", "json").stdout)
+
+
+def test_table_fits_80_columns_and_shows_every_title():
+    rows = [
+        {
+            "published_on": "2021-03-0" + str(i),
+            "content_type": "Conference Proceedings",
+            "title": f"Title {i} " + "a very long title that goes on and on " * 3,
+            "url": f"https://www.rand.org/pubs/conf_proceedings/CFA{i}/a-long-path-{i}.html",
+            "snippet": "words [around] the hit " * 10,
+        }
+        for i in range(1, 6)
+    ]
+    text = io.StringIO()
+    count = output.render_table(rows, list(rows[0]), text, 80)
+    lines = text.getvalue().splitlines()
+    assert count == 5
+    assert max(len(line) for line in lines) <= 80
+    assert sum(bool(DATE.match(line)) for line in lines) == 5  # one row each, dates whole
+    words = " ".join(lines).split()
+    for i in range(1, 6):
+        assert f"{i}" in words and "Title" in words  # wrapped, never cut off
+    flat = " ".join(line[30:] for line in lines)
+    assert flat.count("goes on and on") >= 5  # the wrapped titles' words are all there
+
+
+def test_long_unknown_columns_wrap_instead_of_losing_text():
+    """`catalog sql` can select anything: a long column wraps like a title, never cut."""
+    abstract = " ".join(f"word{i}" for i in range(60))
+    rows = [{"id": 1, "name": "Scott W. Harold", "abstract": abstract}]
+    text = io.StringIO()
+    output.render(rows, ["id", "name", "abstract"], "table", out=text, width=60)
+    lines = text.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 60 and len(lines) > 4
+    assert [w for w in " ".join(lines).split() if w.startswith("word")] == abstract.split()
+
+
+def test_search_table_in_an_80_column_terminal(crawled_home):
+    hits = search_rows(crawled_home, "japan", "--limit", "10")
+    text = in_terminal(crawled_home, "search", "japan", "--limit", "10")
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert lines[0].split() == ["published_on", "content_type", "title", "url", "snippet"]
+    starts = [i for i, line in enumerate(lines) if DATE.match(line)]
+    assert len(starts) == len(hits) == 10
+    title_start = lines[0].index("title")
+    title_end = lines[0].index("url")
+    for hit, begin, end in zip(hits, starts, [*starts[1:], len(lines)], strict=True):
+        cell = " ".join(line[title_start:title_end].strip() for line in lines[begin:end])
+        assert " ".join(cell.split()) == hit["title"], "a title wraps whole, in its column"
+
+
+def test_piped_table_is_plain_and_unwrapped(crawled_home):
+    hits = search_rows(crawled_home, "japan", "--limit", "10")
+    lines = invoke(crawled_home, "search", "japan", "--limit", "10").stdout.splitlines()
+    assert lines[0].split() == ["published_on", "content_type", "title", "url", "snippet"]
+    assert set(lines[1]) == {"-", " "}
+    assert len(lines) == 2 + len(hits)  # one line per row, whatever its length
+    assert "\x1b" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("command", [["runs"], ["stats"], ["changes"]])
+def test_other_tables_fit_the_terminal(crawled_home, command):
+    text = in_terminal(crawled_home, *command, columns=60)
+    assert text.strip() and max(len(line) for line in text.splitlines()) <= 60
+
+
+def test_show_wraps_on_a_terminal_and_not_in_a_pipe(crawled_home):
+    [hit] = search_rows(crawled_home, "'Thickening Web'")
+    wrapped = in_terminal(crawled_home, "show", hit["url"], columns=72)
+    lines = wrapped.splitlines()
+    long_lines = [line for line in lines if len(line) > 72]
+    assert all(line.startswith(("PDF: ", "http")) for line in long_lines)  # only unbreakable
+    plain = invoke(crawled_home, "show", hit["url"]).stdout
+    abstract = plain.split("Abstract:\n", 1)[1].split("\n\n", 1)[0]
+    assert len(abstract) > 300 and "\n" not in abstract  # a paragraph is one line in a pipe
+    assert " ".join(abstract.split()) in " ".join(wrapped.split())
+
+
+def test_tsv_and_csv_with_bom(crawled_home, tmp_path):
+    tsv = invoke(crawled_home, "export", "--format", "tsv").stdout
+    lines = tsv.splitlines()
+    header = lines[0].split("\t")
+    assert header[:3] == ["id", "url", "title"] and len(lines) == 1 + DEMO_PUBLICATIONS
+    assert all(len(line.split("\t")) == len(header) for line in lines)  # no tab inside a cell
+    target = tmp_path / "excel.csv"
+    result = invoke(crawled_home, "export", "--format", "csv", "--bom", "--output", str(target))
+    assert result.exit_code == 0
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfid,url,")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == DEMO_PUBLICATIONS and "id" in rows[0]
+    assert invoke(crawled_home, "export", "--format", "json", "--bom").exit_code == 2
+
+
+# --- exports never destroy -----------------------------------------------------------------
+
+
+def test_atomic_output_keeps_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "catalog.bib"
+    target.write_text("old contents\n")
+    with pytest.raises(RuntimeError), output.atomic_output(target) as handle:
+        handle.write("half of the new ")
+        raise RuntimeError("disk on fire")
+    assert target.read_text() == "old contents\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog.bib"]
+
+
+def test_atomic_output_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    target = tmp_path / "shared.csv"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    with output.atomic_output(target) as handle:
+        handle.write("new\n")
+    assert target.read_text() == "new\n" and (target.stat().st_mode & 0o777) == 0o640
+
+
+def test_export_failing_midway_leaves_no_partial_file(home_copy, tmp_path, monkeypatch):
+    from catalog import queries
+
+    real = queries.export_rows
+
+    def broken(engine):
+        for n, row in enumerate(real(engine)):
+            if n == 5:
+                raise RuntimeError("database went away")
+            yield row
+
+    monkeypatch.setattr(queries, "export_rows", broken)
+    target = tmp_path / "out" / "refs.bib"
+    target.parent.mkdir()
+    target.write_text("my precious bibliography\n")
+    for fmt in ("bibtex", "csv"):
+        result = CliRunner().invoke(
+            cli, ["--home", str(home_copy), "export", "--format", fmt, "--output", str(target)]
+        )
+        assert isinstance(result.exception, RuntimeError)
+        assert target.read_text() == "my precious bibliography\n"
+        assert [p.name for p in target.parent.iterdir()] == ["refs.bib"]
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "device"])
+def test_export_refuses_to_replace_special_files(crawled_home, tmp_path, kind):
+    if kind == "symlink":
+        real = tmp_path / "real.csv"
+        real.write_text("keep me\n")
+        target = tmp_path / "link.csv"
+        target.symlink_to(real)
+    elif kind == "fifo":
+        target = tmp_path / "pipe.csv"
+        os.mkfifo(target)
+    else:
+        target = Path(os.devnull)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = invoke(crawled_home, "export", "--format", "csv", "--output", str(target))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: refusing to replace {target}: it is ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    if kind == "symlink":
+        assert target.is_symlink() and (tmp_path / "real.csv").read_text() == "keep me\n"
+    with pytest.raises(OutputError, match="refusing"), output.atomic_output(target):
+        pass
+
+
+def test_export_into_a_folder_it_cannot_write(crawled_home, tmp_path):
+    # /proc refuses new files even to root, so this runs wherever the suite does.
+    result = invoke(crawled_home, "export", "--format", "csv", "--output", "/proc/refs.csv")
+    assert result.exit_code == 1 and result.stderr.startswith("Error: ")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert not Path("/proc/refs.csv").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_export_into_a_read_only_folder(crawled_home, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "refs.csv").write_text("old\n")
+    folder.chmod(0o555)
+    try:
+        result = invoke(crawled_home, "export", "--output", str(folder / "refs.csv"))
+        assert result.exit_code == 1 and "Permission denied" in result.stderr
+        assert [p.name for p in folder.iterdir()] == ["refs.csv"]
+        assert (folder / "refs.csv").read_text() == "old\n"
+    finally:
+        folder.chmod(0o755)
