@@ -318,6 +318,15 @@ def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
     return lines
 
 
+def _print_copy(record: dict[str, Any]) -> str:
+    """"Paperback $31.20 (list price $39.00)" when a web discount applies."""
+    text = " ".join(str(v) for v in (record.get("print_format"), record.get("print_price")) if v)
+    listed = record.get("list_price")
+    if listed and listed != record.get("print_price"):
+        text += f" (list price {listed})"
+    return text
+
+
 def render_publication(record: dict[str, Any], width: int | None = None) -> str:
     """One publication as readable text: heading, facts, then each section that has content.
 
@@ -343,12 +352,15 @@ def render_publication(record: dict[str, Any], width: int | None = None) -> str:
         ("Journal", record.get("journal")),
         ("Pages", record.get("page_count")),
         ("PDF", " ".join(str(v) for v in (record.get("pdf_url"), record.get("pdf_size")) if v)),
-        (
-            "Print",
-            " ".join(str(v) for v in (record.get("print_format"), record.get("print_price")) if v),
-        ),
+        ("Print", _print_copy(record)),
     ]
     lines += [f"{label}: {value}" for label, value in identifiers if value]
+    downloads = record.get("downloads") or []
+    if len(downloads) > 1:  # one is the PDF line above
+        lines += ["Downloads:"] + [
+            f"  {d['label']} ({d['format']}{', ' + d['size'] if d.get('size') else ''}): {d['url']}"
+            for d in downloads
+        ]
     for title, key in (
         ("Summary", "summary"),
         ("Abstract", "abstract"),
