@@ -1,48 +1,20 @@
 """The same code on PostgreSQL: migrations, a crawl with details, read-only SQL.
 
 Runs against the server named by CATALOG_TEST_POSTGRES (default: the local one, user postgres)
-in a database of its own, created and dropped here; skipped when no server answers.
+in a database of its own (the ``pg_url`` fixture in conftest); skipped when no server answers,
+except under CI=true, where that fails.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Iterator
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from catalog.db import make_engine, upgrade
 from catalog.models import Base
 from tests.conftest import Site, invoke, run_catalog
-
-SERVER = os.environ.get(
-    "CATALOG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    pytest.importorskip("psycopg")
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    name = f"catalog_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as exc:  # no server here: nothing to test against
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server at {SERVER}: {type(exc).__name__}")
-    try:
-        yield make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def test_migrations_match_the_models_on_postgres(pg_url):
