@@ -502,7 +502,7 @@ def sql(
         raise click.UsageError("choose one output format (--format, --csv or --json)")
     fmt = chosen.pop() if chosen else "table"
     if statement == "-":
-        statement = click.get_text_stream("stdin").read()
+        statement = sys.stdin.read()
     names = [name for name, _ in params]
     if len(set(names)) != len(names):
         raise click.UsageError("each -p NAME may be given once")

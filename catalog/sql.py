@@ -46,7 +46,9 @@ SERVER_STATEMENTS = ("select", "with", "values", "table", "explain", "show")
 # is small, so they run on an ordinary cursor.
 UNSTREAMABLE = ("explain", "show")
 
-_READ_ONLY_MESSAGES = re.compile(r"read-?only|read only|query_only|not authorized", re.I)
+_READ_ONLY_MESSAGES = re.compile(
+    r"read-?only|read only|query_only|not authorized|data-modifying", re.I
+)
 _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.S)
 
 # --- SQLite's authorizer ---------------------------------------------------------------------
@@ -128,6 +130,7 @@ ARGUMENT_PRAGMAS = frozenset(
         "table_xinfo",
     ]
 )
+SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_temp_master", "sqlite_schema"})
 # Functions that reach outside the database file.
 REFUSED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
 
@@ -175,6 +178,10 @@ def refusal(
     means allowed. ``VACUUM`` shows up as an ``ATTACH`` of its output (which is how it would
     create a file), so the statement's first keyword names it instead.
     """
+    if action == sqlite3.SQLITE_UPDATE and arg1 in SCHEMA_TABLES:
+        # Not a write: SQLite reports reading the schema (e.g. for pragma_table_info) this
+        # way. Writing the schema needs PRAGMA writable_schema, refused below, and query_only.
+        return None
     if action in _ALLOWED_ACTIONS:
         if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in REFUSED_FUNCTIONS:
             return f"{arg2}()"
@@ -213,7 +220,7 @@ class _Watch:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout if timeout else None
         self.cancelled = False
-        self.refused: str | None = None
+        self.refused: str | None = None  # what the SQLite authorizer refused, for the message
 
     def expired(self) -> bool:
         return self.deadline is not None and time.monotonic() > self.deadline
@@ -268,19 +275,20 @@ def readonly_query(
                 f"catalog sql is read-only: {keyword.upper() or 'this statement'} is not "
                 f"allowed (only {', '.join(k.upper() for k in SERVER_STATEMENTS)})"
             )
-        conn = conn.execution_options(
-            stream_results=keyword not in UNSTREAMABLE,
-            max_row_buffer=FETCH_ROWS,
-            no_parameters=bound is None,
-        )
+        # Only the user's statement streams (DECLARE ... CURSOR cannot take the guards' SETs).
+        options = {
+            "stream_results": keyword not in UNSTREAMABLE,
+            "max_row_buffer": FETCH_ROWS,
+            "no_parameters": bound is None,
+        }
         transaction = conn.begin()
         try:
             with _guards(conn, watch, keyword):
                 result: CursorResult[Any]
                 if bound is None:
-                    result = conn.exec_driver_sql(statement)
+                    result = conn.exec_driver_sql(statement, execution_options=options)
                 else:
-                    result = conn.execute(bound, dict(params or {}))
+                    result = conn.execute(bound, dict(params or {}), execution_options=options)
                 if not result.returns_rows:
                     raise ReadOnlyError(
                         "catalog sql is read-only: only statements that return rows are run"
@@ -351,6 +359,8 @@ def _guards(conn: Connection, watch: _Watch, keyword: str) -> Iterator[None]:
         what = refusal(action, arg1, arg2, keyword)
         if what is None:
             return sqlite3.SQLITE_OK
+        if str(arg1 or "") in SCHEMA_TABLES and keyword:
+            what = keyword.upper()  # CREATE and DROP first ask to write sqlite_master
         watch.refused = watch.refused or what
         return sqlite3.SQLITE_DENY
 
