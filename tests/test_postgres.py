@@ -11,6 +11,7 @@ import json
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
 
 from catalog.db import make_engine, upgrade
 from catalog.models import Base
@@ -56,3 +57,16 @@ def test_crawl_search_and_sql_on_postgres(pg_url, demo_site: Site, tmp_path):
     ) == [{"n": 42}]
     hits = json.loads(invoke(home, "--db", pg_url, "search", "alliances", "--json").stdout)
     assert hits and all(h["title"] for h in hits)
+
+
+def test_read_commands_on_an_empty_database_create_nothing(pg_url, tmp_path):
+    home = tmp_path / "home"
+    for command in (["stats"], ["sql", "SELECT 1 AS one"], ["runs"], ["export"]):
+        result = invoke(home, "--db", pg_url, *command)
+        assert result.exit_code == 1
+        assert result.stderr == f"Error: no catalog at {pg_url}; run `catalog crawl` first\n"
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        assert inspect(conn).get_table_names() == []  # no migration ran
+    engine.dispose()
+    assert not home.exists()
