@@ -6,6 +6,7 @@ timeout; every other backend is taken as SQLAlchemy configures it.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -78,12 +79,19 @@ def _readonly_sqlite_url(path: Path) -> URL:
 
 
 def _opens_read_only(location: str) -> bool:
-    """Whether ``mode=ro`` can read this file (it cannot when a WAL ``-shm`` is out of reach)."""
+    """Whether ``mode=ro`` can read this file (it cannot when a WAL ``-shm`` is out of reach).
+
+    Only that failure (SQLite says the folder or file is read-only, or cannot be opened)
+    leads to ``immutable=1``; any other error is left for the real connection to report.
+    """
     try:
         with closing(sqlite3.connect(f"{location}?mode=ro", uri=True, timeout=30)) as conn:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.OperationalError:
-        return False
+    except sqlite3.Error as exc:
+        name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
+        if name:
+            return not (name.startswith("SQLITE_READONLY") or name == "SQLITE_CANTOPEN")
+        return not re.search(r"readonly|unable to open", str(exc))
     return True
 
 

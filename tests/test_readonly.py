@@ -223,3 +223,15 @@ def test_a_home_path_with_space_hash_question_mark_and_percent(tmp_path):
     missing = invoke(home, "show", "1")
     assert missing.exit_code == 1 and "no publication '1'" in missing.stderr
     assert list(tmp_path.iterdir()) == [home]
+
+
+def test_a_file_that_is_not_a_catalog_is_one_line(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "catalog.db").write_text("not a database\n")
+    result = invoke(home, "stats")
+    assert result.exit_code == 1
+    assert _one_error_line(result.stderr) == (
+        f"Error: cannot read the catalog at {home / 'catalog.db'}: file is not a database"
+    )
+    assert sorted(p.name for p in home.iterdir()) == ["catalog.db"]
