@@ -443,7 +443,6 @@ def search_command(
 # --- sql -----------------------------------------------------------------------------------
 
 
-SQL_FORMATS = ("table", "csv", "json", "jsonl")
 TABLE_PAGE = 1000  # rows a table is sized on; longer results print page by page
 
 
@@ -461,7 +460,7 @@ TABLE_PAGE = 1000  # rows a table is sized on; longer results print page by page
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(SQL_FORMATS),
+    type=click.Choice(output.FORMATS),
     help="Output format (default table).",
 )
 @click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
