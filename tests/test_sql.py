@@ -158,10 +158,6 @@ def test_a_long_table_prints_every_row_page_by_page(crawled_home):
 # --- read-only: nothing is written, no file appears ------------------------------------------
 
 
-def _state(home: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in [home / "catalog.db"]}
-
-
 @pytest.mark.parametrize(
     "statement,refused",
     [
@@ -187,14 +183,14 @@ def _state(home: Path) -> dict[str, bytes]:
 def test_sqlite_refuses_by_name_and_creates_no_file(home_copy, tmp_path, statement, refused):
     target = tmp_path / "elsewhere" / "new.db"
     target.parent.mkdir()
-    before = _state(home_copy)
+    before = (home_copy / "catalog.db").read_bytes()
     result = CliRunner().invoke(
         cli, ["--home", str(home_copy), "sql", statement.format(target=target)]
     )
     assert result.exit_code == 1
     assert result.stderr == f"Error: catalog sql is read-only: {refused} is not allowed\n"
     assert list(target.parent.iterdir()) == []
-    assert _state(home_copy) == before
+    assert (home_copy / "catalog.db").read_bytes() == before
 
 
 def test_sqlite_read_pragmas_are_allowed(crawled_home):
