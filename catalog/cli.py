@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog import citations, output, queries, search
 from catalog import config as catalog_config
+from catalog import sql as catalog_sql
 from catalog.config import CatalogConfig
-from catalog.db import make_engine, needs_upgrade, upgrade
+from catalog.db import check_schema, make_engine, upgrade
 from catalog.errors import CatalogError
 
 
@@ -134,12 +136,15 @@ class PublicationKey(click.ParamType):
         return text
 
 
-def _engine(config: CatalogConfig, *, read_only: bool = False):
-    if read_only:
-        return make_engine(config.db_url, read_only=True)
-    engine = make_engine(config.db_url)
-    if needs_upgrade(engine):
-        upgrade(engine)
+def _engine(config: CatalogConfig) -> Engine:
+    """The catalog opened for reading, as every command that only reads it opens it.
+
+    Reading never creates or migrates anything: a home without a catalog, or one whose schema
+    is behind, is a one-line error (run `catalog crawl` / `catalog db upgrade`), and a catalog
+    on a read-only filesystem or owned by someone else is read as it is.
+    """
+    engine = make_engine(config.db_url, read_only=True)
+    check_schema(engine)
     return engine
 
 
@@ -562,24 +567,83 @@ def search_command(
 # --- sql -----------------------------------------------------------------------------------
 
 
-@cli.command()
-@click.argument("statement")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
-@json_option
-@pass_config
-def sql(config: CatalogConfig, statement: str, as_csv: bool, as_json: bool) -> None:
-    """Run one read-only SQL statement against the catalog.
+TABLE_PAGE = 1000  # rows a table is sized on; longer results print page by page
 
-    Statements that would write are refused and the catalog is left unchanged.
+
+@cli.command()
+@click.argument("statement", metavar="QUERY")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Bind :NAME in the query to VALUE, safely (repeatable). Values are text.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(output.FORMATS),
+    help="Output format (default table).",
+)
+@click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=catalog_sql.DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop the statement after this long (0: no limit).",
+)
+@pass_config
+def sql(
+    config: CatalogConfig,
+    statement: str,
+    params: tuple[tuple[str, str], ...],
+    fmt: str | None,
+    as_csv: bool,
+    as_json: bool,
+    timeout: float,
+) -> None:
+    """Run one read-only SQL statement against the catalog; QUERY `-` reads it from stdin.
+
+    Statements that would write or create files (ATTACH, VACUUM, setting PRAGMAs) are
+    refused and nothing changes. Rows stream as they are read (csv, json and jsonl never
+    hold the result in memory). Ctrl-C or the time limit stops the statement: one line on
+    stderr, exit code 1 (output already written stays, so json may be cut short).
 
     \b
     Example:
         catalog sql "SELECT content_type, count(*) FROM publications GROUP BY 1" --csv
+        catalog sql "SELECT title FROM publications WHERE url LIKE :u" -p u '%/blog/%'
+        echo "SELECT * FROM crawl_runs" | catalog sql - --format jsonl
     """
-    if as_csv and as_json:
-        raise click.UsageError("choose one of --csv and --json")
-    columns, rows = queries.run_readonly_sql(_engine(config, read_only=True), statement)
-    output.render(rows, columns, "csv" if as_csv else "json" if as_json else "table")
+    chosen = {f for f, on in (("csv", as_csv), ("json", as_json), (fmt, fmt is not None)) if on}
+    if len(chosen) > 1:
+        raise click.UsageError("choose one output format (--format, --csv or --json)")
+    fmt = chosen.pop() if chosen else "table"
+    if statement == "-":
+        statement = sys.stdin.read()
+    names = [name for name, _ in params]
+    if len(set(names)) != len(names):
+        raise click.UsageError("each -p NAME may be given once")
+    engine = _engine(config)
+    with catalog_sql.readonly_query(
+        engine, statement, dict(params), timeout=timeout or None
+    ) as result:
+        columns = result.columns
+        rows = (dict(zip(columns, row, strict=True)) for row in result)
+        if fmt != "table":
+            output.render(rows, columns, fmt)
+            return
+        # A table needs its rows to size the columns: print it a bounded page at a time.
+        page = list(itertools.islice(rows, TABLE_PAGE))
+        output.render(page, columns, "table")
+        while page := list(itertools.islice(rows, TABLE_PAGE)):
+            click.echo()
+            output.render(page, columns, "table")
 
 
 # --- show ----------------------------------------------------------------------------------

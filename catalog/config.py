@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 import tomlkit
+from sqlalchemy.engine import URL
 from tomlkit.exceptions import TOMLKitError
 
 from catalog.errors import ConfigError
@@ -45,8 +46,18 @@ def resolve(home: str | os.PathLike[str] | None = None, db: str | None = None) -
     home_path = Path(
         home or os.environ.get(ENV_HOME) or platformdirs.user_data_dir(APP_NAME)
     ).expanduser()
-    db_url = db or os.environ.get(ENV_DB) or f"sqlite:///{(home_path / 'catalog.db').resolve()}"
+    db_url = db or os.environ.get(ENV_DB) or sqlite_url(home_path.resolve() / "catalog.db")
     return CatalogConfig(home=home_path.resolve(), db_url=db_url)
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file, for any path.
+
+    Built with ``URL.create`` rather than by formatting, so a home such as
+    ``~/my cat #1 ?x %20`` keeps its ``#``, ``?`` and ``%`` (rendered percent-encoded, and
+    decoded again by ``make_url``).
+    """
+    return URL.create(drivername="sqlite", database=str(path)).render_as_string()
 
 
 # --- <home>/catalog.toml -------------------------------------------------------------------

@@ -6,16 +6,20 @@ timeout; every other backend is taken as SQLAlchemy configures it.
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.errors import DatabaseError
+from catalog.errors import DatabaseError, NoCatalog, SchemaMismatch
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # The newest Alembic revision. Kept here so that checking a database needs no migration files
@@ -23,31 +27,72 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 HEAD_REVISION = "0004"
 
 
-def is_sqlite(url: str) -> bool:
+def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
-    """An engine for ``url``; ``read_only`` opens SQLite files with ``mode=ro``."""
+def make_engine(url: str | URL, *, read_only: bool = False) -> Engine:
+    """An engine for ``url``.
+
+    ``read_only`` is for commands that only read: a SQLite file must already exist (nothing
+    is created, not even its folder) and is opened read-only; PostgreSQL sessions default to
+    read-only transactions. Writers get the SQLite file's folder created for them.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseError(f"not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not parsed.query.get("uri"):
+            path = Path(database)
             if read_only:
-                if not Path(database).exists():
-                    raise DatabaseError(f"no catalog at {database}: run a crawl or `db upgrade`")
-                url = f"sqlite:///file:{database}?mode=ro&uri=true"
-        engine = create_engine(url, connect_args={"timeout": 30})
+                parsed = _readonly_sqlite_url(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas(read_only))
         return engine
+    connect_args: dict[str, Any] = {}
+    if read_only and parsed.get_backend_name() == "postgresql":
+        # Every transaction of this engine is read-only, whatever the code above it does.
+        connect_args["options"] = "-c default_transaction_read_only=on"
     try:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     except (ImportError, SQLAlchemyError) as exc:
         raise DatabaseError(f"cannot use database {parsed.render_as_string()}: {exc}") from exc
+
+
+def _readonly_sqlite_url(path: Path) -> URL:
+    """A ``file:`` URI that opens ``path`` read-only, or ``NoCatalog`` when there is none.
+
+    ``mode=ro`` still needs the ``-shm`` file of a WAL database, which cannot be created in a
+    folder we may not write (a read-only mount, another user's catalog). There the file is
+    opened ``immutable=1``: no locks and no ``-shm``, which is safe because nobody who shares
+    our lack of write access can be changing it.
+    """
+    if not path.is_file():
+        raise NoCatalog(f"no catalog at {path}; run `catalog crawl` first")
+    location = "file:" + quote(str(path.resolve()))
+    options = {"mode": "ro"} if _opens_read_only(location) else {"immutable": "1"}
+    return URL.create(drivername="sqlite", database=location, query={**options, "uri": "true"})
+
+
+def _opens_read_only(location: str) -> bool:
+    """Whether ``mode=ro`` can read this file (it cannot when a WAL ``-shm`` is out of reach).
+
+    Only that failure (SQLite says the folder or file is read-only, or cannot be opened)
+    leads to ``immutable=1``; any other error is left for the real connection to report.
+    """
+    try:
+        with closing(sqlite3.connect(f"{location}?mode=ro", uri=True, timeout=30)) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
+        if name:
+            return not (name.startswith("SQLITE_READONLY") or name == "SQLITE_CANTOPEN")
+        return not re.search(r"readonly|unable to open", str(exc))
+    return True
 
 
 def _sqlite_pragmas(read_only: bool):
@@ -111,12 +156,52 @@ def upgrade(engine: Engine) -> None:
         ) from exc
 
 
-def needs_upgrade(engine: Engine) -> bool:
-    """True when the database lacks the newest revision (a new home, or an older schema)."""
+def schema_revisions(engine: Engine) -> set[str] | None:
+    """The Alembic revisions the database is at; None when it has no catalog schema at all."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
-            return True
-        current = set(MigrationContext.configure(connection).get_current_heads())
-    return current != {HEAD_REVISION}
+            return None
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def needs_upgrade(engine: Engine) -> bool:
+    """True when the database lacks the newest revision (a new home, or an older schema)."""
+    return schema_revisions(engine) != {HEAD_REVISION}
+
+
+def check_schema(engine: Engine) -> None:
+    """Make sure a catalog is there at the revision this version reads, without migrating.
+
+    Read commands call this instead of ``upgrade``: reading must never change the catalog,
+    and an old schema is the user's to upgrade (``catalog db upgrade``) when they choose.
+    """
+    try:
+        revisions = schema_revisions(engine)
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise DatabaseError(f"cannot read the catalog at {_where(engine)}: {first}") from exc
+    if not revisions:
+        raise NoCatalog(f"no catalog at {_where(engine)}; run `catalog crawl` first")
+    if revisions == {HEAD_REVISION}:
+        return
+    current = ", ".join(sorted(revisions))
+    # Revision ids are zero-padded numbers, so a newer catalog sorts after our head.
+    if max(revisions) > HEAD_REVISION:
+        raise SchemaMismatch(
+            f"catalog schema is at revision {current}, newer than this version reads "
+            f"({HEAD_REVISION}): upgrade thinktank-catalog"
+        )
+    raise SchemaMismatch(
+        f"catalog schema is at revision {current}, this version needs {HEAD_REVISION}: "
+        "run `catalog db upgrade`"
+    )
+
+
+def _where(engine: Engine) -> str:
+    """The catalog's file path (SQLite) or its URL without password, for messages."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        return unquote(url.database.removeprefix("file:"))
+    return url.render_as_string()

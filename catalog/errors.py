@@ -52,3 +52,19 @@ class ConfigError(UsageError):
 
 class DatabaseError(CatalogError):
     """The catalog database cannot be opened or is not at the expected schema."""
+
+
+class NoCatalog(DatabaseError):
+    """A read command was pointed at a home or database that holds no catalog yet."""
+
+
+class SchemaMismatch(DatabaseError):
+    """The catalog's schema is not the revision this version reads; read commands never migrate."""
+
+
+class SQLTimeout(CatalogError):
+    """A `catalog sql` statement ran past its time limit and was stopped."""
+
+
+class Interrupted(CatalogError):
+    """The user pressed Ctrl-C (SIGINT) while a statement ran; it was cancelled."""

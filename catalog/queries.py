@@ -1,22 +1,19 @@
-"""Read-side queries: what search, stats, export and `catalog sql` read from the database.
+"""Read-side queries: what search, stats, export and the crawl read from the database.
 
-Nothing here writes; ``run_readonly_sql`` goes further and makes writing impossible.
+Nothing here writes. Users' own SQL (`catalog sql`) runs in ``catalog.sql`` alone.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, func, select, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
+from sqlalchemy import Engine, String, cast, func, select
 
 from catalog import search
-from catalog.errors import ReadOnlyError, SQLError
 from catalog.models import (
     Author,
     CrawlRun,
@@ -50,7 +47,6 @@ D = Download.__table__
 PUBLICATION_COLUMNS = ("id", "url", *LISTING_FIELDS, "first_seen_at", "last_seen_at")
 DETAIL_COLUMNS = (*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error")
 ALL_COLUMNS = PUBLICATION_COLUMNS + DETAIL_COLUMNS
-_READ_ONLY_MESSAGES = re.compile(r"read-?only|read only|query_only|not authorized", re.I)
 
 
 def _topics_for(engine: Engine, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
@@ -248,40 +244,6 @@ def stats(engine: Engine) -> dict[str, Any]:
         "by_topic": [{"topic": s, "count": n} for s, n in by_topic],
         "last_run": dict(last_run) if last_run else None,
     }
-
-
-def run_readonly_sql(engine: Engine, sql: str) -> tuple[list[str], list[dict[str, Any]]]:
-    """Run one statement in a transaction that cannot write, and always roll it back.
-
-    SQLite engines come from ``make_engine(read_only=True)`` (``mode=ro`` plus
-    ``query_only``); other backends get ``SET TRANSACTION READ ONLY``.
-    """
-    statement = sql.strip().rstrip(";").strip()
-    if not statement:
-        raise SQLError("empty SQL statement")
-    try:
-        with engine.connect() as conn:
-            transaction = conn.begin()
-            try:
-                if conn.dialect.name != "sqlite":
-                    conn.execute(text("SET TRANSACTION READ ONLY"))
-                result = conn.exec_driver_sql(statement)
-                if not result.returns_rows:
-                    raise ReadOnlyError(
-                        "catalog sql is read-only: only statements that return rows are run"
-                    )
-                columns = list(result.keys())
-                rows = [dict(zip(columns, row, strict=True)) for row in result]
-            finally:
-                transaction.rollback()
-    except (DBAPIError, StatementError) as exc:
-        message = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        if _READ_ONLY_MESSAGES.search(message):
-            raise ReadOnlyError(f"catalog sql is read-only; statement refused ({message})") from exc
-        raise SQLError(f"SQL error: {message}") from exc
-    except SQLAlchemyError as exc:
-        raise SQLError(f"SQL error: {str(exc).splitlines()[0]}") from exc
-    return columns, rows
 
 
 # --- what incremental crawls ask of the catalog ----------------------------------------------

@@ -1,4 +1,5 @@
-"""Shared fixtures: local RAND-shaped sites on 127.0.0.1 and catalogs built from them.
+"""Shared fixtures: local RAND-shaped sites on 127.0.0.1, catalogs built from them, and
+PostgreSQL databases of their own.
 
 Crawls run the real command line in a subprocess (Scrapy's reactor starts once per process);
 read-only commands run in-process through click's CliRunner.
@@ -11,12 +12,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from catalog.cli import cli
 from catalog.demo import DEMO_SITE
@@ -26,6 +31,10 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TOPIC = "security-cooperation"
 DEMO_PUBLICATIONS = 42  # distinct publications in the demo's security-cooperation topic
+# The PostgreSQL server tests create their databases on (default: the local one, user postgres).
+PG_SERVER = os.environ.get(
+    "CATALOG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @dataclass
@@ -116,3 +125,52 @@ def home_copy(crawled_home: Path, tmp_path: Path) -> Path:
     target = tmp_path / "home"
     shutil.copytree(crawled_home, target)
     return target
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+def _no_postgres(reason: str) -> None:
+    """Skip on a developer's machine without a server; in CI a missing server is a failure."""
+    message = f"no PostgreSQL server at {PG_SERVER}: {reason}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the test server's maintenance database."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _no_postgres("psycopg is not installed (pip install -e '.[test]')")
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to connect means: no server to test against
+        admin.dispose()
+        _no_postgres(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    yield admin
+    admin.dispose()
+
+
+@contextmanager
+def pg_database(admin: Engine) -> Iterator[str]:
+    """A new, uniquely named database on the test server, dropped (connections and all)."""
+    name = f"catalog_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def pg_url(pg_admin: Engine) -> Iterator[str]:
+    """The URL of an empty database of this test's own."""
+    with pg_database(pg_admin) as url:
+        yield url

@@ -1,48 +1,21 @@
 """The same code on PostgreSQL: migrations, a crawl with details, read-only SQL.
 
 Runs against the server named by CATALOG_TEST_POSTGRES (default: the local one, user postgres)
-in a database of its own, created and dropped here; skipped when no server answers.
+in a database of its own (the ``pg_url`` fixture in conftest); skipped when no server answers,
+except under CI=true, where that fails.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Iterator
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from catalog.db import make_engine, upgrade
 from catalog.models import Base
 from tests.conftest import Site, invoke, run_catalog
-
-SERVER = os.environ.get(
-    "CATALOG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    pytest.importorskip("psycopg")
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    name = f"catalog_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as exc:  # no server here: nothing to test against
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server at {SERVER}: {type(exc).__name__}")
-    try:
-        yield make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def test_migrations_match_the_models_on_postgres(pg_url):
@@ -84,3 +57,16 @@ def test_crawl_search_and_sql_on_postgres(pg_url, demo_site: Site, tmp_path):
     ) == [{"n": 42}]
     hits = json.loads(invoke(home, "--db", pg_url, "search", "alliances", "--json").stdout)
     assert hits and all(h["title"] for h in hits)
+
+
+def test_read_commands_on_an_empty_database_create_nothing(pg_url, tmp_path):
+    home = tmp_path / "home"
+    for command in (["stats"], ["sql", "SELECT 1 AS one"], ["runs"], ["export"]):
+        result = invoke(home, "--db", pg_url, *command)
+        assert result.exit_code == 1
+        assert result.stderr == f"Error: no catalog at {pg_url}; run `catalog crawl` first\n"
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        assert inspect(conn).get_table_names() == []  # no migration ran
+    engine.dispose()
+    assert not home.exists()
