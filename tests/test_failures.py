@@ -20,7 +20,8 @@ from catalog import cli as cli_module
 from catalog.config import resolve
 from catalog.crawl import Progress, crawl_settings, progress_line, stderr_handler
 from crawler.middlewares import retry_delay
-from tests.conftest import REPO, Site, catalog_command, clean_env, db_rows, invoke
+from crawler.spiders.rand_topic import RandTopicSpider
+from tests.conftest import REPO, Site, catalog_command, clean_env, db_rows
 
 TOPIC = "regional-security"
 PAGE_2 = f"/topics/{TOPIC}.html?page=2"
@@ -48,6 +49,7 @@ def assert_failed(result: subprocess.CompletedProcess, home: Path, *reasons: str
     """The run failed, said so in one short block, and journalled a one-line reason."""
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert "succeeded" not in result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert 1 <= len(lines) <= 3, result.stderr
     [(status, error)] = db_rows(
@@ -108,8 +110,20 @@ def test_redirect_off_the_site_fails_the_run(long_site: Site, tmp_path, path):
     home = tmp_path / "home"
     result = crawl(home, "--start-url", long_site.topic_url(TOPIC))
     assert_failed(result, home, "off the site", "localhost")
-    assert "succeeded" not in result.stdout + result.stderr
     assert long_site.server.paths().count(PAGE_2) == (1 if path == PAGE_2 else 0)
+
+
+def test_a_walk_that_ends_without_reaching_its_end_fails_the_run():
+    """Whatever dropped its last request (here: nothing answered), an open walk is a failure."""
+    spider = RandTopicSpider(start_url="http://127.0.0.1:9/topics/x.html")
+    spider.open_walks.add(spider.start_urls[0])
+    spider.spider_idle()
+    assert spider.failures == [
+        "the walk of http://127.0.0.1:9/topics/x.html ended before its listing did "
+        "(a request was dropped; see the log)"
+    ]
+    spider.spider_idle()
+    assert len(spider.failures) == 1
 
 
 # --- pagination ----------------------------------------------------------------------------
@@ -200,9 +214,7 @@ def test_unreachable_site_is_three_lines_at_most(tmp_path, url):
     result = crawl(home, "--start-url", url)
     assert_failed(result, home, url)
     assert url in result.stderr
-    assert (
-        "Traceback" in (home / "crawl.log").read_text() or url in (home / "crawl.log").read_text()
-    )
+    assert url in (home / "crawl.log").read_text()
 
 
 def test_unreachable_site_under_quiet_is_as_short(tmp_path):
@@ -238,7 +250,7 @@ def invoke_catching(home: Path, *args: str):
 
 
 def test_unexpected_error_in_a_crawl_goes_to_the_crawl_log(long_site: Site, tmp_path):
-    """A crash outside Scrapy's callbacks (here: a topic list that is not a list of str)."""
+    """A crash outside Scrapy's callbacks (here: Scrapy itself cannot be set up)."""
     home = tmp_path / "home"
     script = (
         "import sys, catalog.crawl as c\n"
@@ -422,7 +434,3 @@ def test_crawl_through_a_pipe_prints_no_progress(long_site: Site, tmp_path):
     result = crawl(tmp_path / "home", "--start-url", long_site.topic_url(TOPIC))
     assert result.returncode == 0
     assert "listing pages" not in result.stderr and "\r" not in result.stderr + result.stdout
-
-
-def test_runs_still_work(tmp_path):
-    assert invoke(tmp_path / "home", "runs").exit_code == 0

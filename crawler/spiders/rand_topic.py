@@ -11,8 +11,8 @@ pages that failed before are tried again at the start of the next crawl.
 A walk ends in exactly one of three ways: it reached its end (or pages it already had), it was
 cut short on purpose (``max_pages``), or it failed and the run fails with it. A listing request
 that Scrapy drops on its own (a redirect loop, a redirect to another host, a repeat) fails the
-walk too, and a walk that ends without any of these (no listing page ever came) fails the run
-when the crawl goes idle: a run never "succeeds" with nothing walked.
+walk too, and a walk that ended none of these ways (a request lost anywhere else) fails the
+run when the crawl goes idle: a run never "succeeds" with a topic left unwalked.
 """
 
 from __future__ import annotations
@@ -319,7 +319,11 @@ class RandTopicSpider(scrapy.Spider):
     def spider_idle(self, spider: scrapy.Spider | None = None) -> None:
         """Nothing left to fetch: a walk that never ended one way or another fails the run."""
         for walk in sorted(self.open_walks):
-            self.fail(f"the walk of {walk} ended without a listing page", walk)
+            self.fail(
+                f"the walk of {walk} ended before its listing did "
+                "(a request was dropped; see the log)",
+                walk,
+            )
 
     def fail(self, message: str, walk: str | None = None) -> None:
         """Record why the run failed; the crawl of other topics goes on, the run ends failed."""
