@@ -10,9 +10,11 @@ from __future__ import annotations
 import calendar
 import collections
 import itertools
+import logging
 import os
 import re
 import sys
+import tempfile
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -37,12 +39,25 @@ class CliError(click.ClickException):
         self.exit_code = exit_code
 
 
+# Commands whose unexpected errors belong in the crawl log (they run a crawl).
+CRAWL_COMMANDS = ("crawl", "demo")
+# Unexpected errors are written here only: never to a terminal, whatever else is configured.
+error_logger = logging.getLogger("catalog.unexpected")
+error_logger.propagate = False
+
+
 class CatalogGroup(click.Group):
-    """Turns library errors into one-line messages instead of tracebacks."""
+    """Turns library errors into one-line messages instead of tracebacks.
+
+    An error nobody anticipated is a bug; its traceback goes to the home's log (the crawl
+    log for crawls, else ``catalog.log``) and the terminal gets one line saying where.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except CatalogError as exc:
             raise CliError(str(exc), exc.exit_code) from exc
         except SQLAlchemyError as exc:
@@ -55,6 +70,41 @@ class CatalogGroup(click.Group):
             sys.exit(1)
         except OSError as exc:
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from exc
+        except Exception as exc:
+            path = _log_unexpected(ctx, exc)
+            first = (str(exc).splitlines() or [""])[0]
+            raise CliError(f"unexpected {type(exc).__name__}: {first} (details in {path})") from exc
+
+
+def _log_unexpected(ctx: click.Context, exc: Exception) -> Path:
+    """Write ``exc``'s traceback to the home's log (or a temporary file); return the file."""
+    config = ctx.find_object(CatalogConfig)
+    if config is None:
+        try:
+            config = catalog_config.resolve()
+        except Exception:  # the home itself is the problem: fall back to a temporary file
+            config = None
+    candidates = []
+    if config is not None:
+        crawling = ctx.invoked_subcommand in CRAWL_COMMANDS
+        candidates.append(config.log_file if crawling else config.home / "catalog.log")
+    candidates.append(Path(tempfile.gettempdir()) / "thinktank-catalog.log")
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(path, encoding="utf-8")
+        except OSError:
+            continue
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
+        error_logger.addHandler(handler)
+        try:
+            command = " ".join(sys.argv[1:]) or ctx.info_name or "catalog"
+            error_logger.error("unexpected error in `catalog %s`", command, exc_info=exc)
+        finally:
+            error_logger.removeHandler(handler)
+            handler.close()
+        return path
+    return candidates[-1]
 
 
 _DATE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
@@ -324,20 +374,48 @@ def crawl(
     if quiet and verbose:
         raise click.UsageError("choose one of --quiet and --verbose")
     level = None if quiet else "INFO" if verbose else "WARNING"
-    summary = run_crawl(
-        config,
-        topics=list(topics),
-        start_urls=list(start_urls),
-        max_pages=max_pages,
-        full=full,
-        details=not no_details,
-        stderr_level=level,
-    )
+    display = TerminalProgress() if not quiet and sys.stderr.isatty() else None
+    try:
+        summary = run_crawl(
+            config,
+            topics=list(topics),
+            start_urls=list(start_urls),
+            max_pages=max_pages,
+            full=full,
+            details=not no_details,
+            stderr_level=level,
+            progress=display,
+        )
+    finally:
+        if display is not None:
+            display.clear()
     if summary.status != "succeeded":
         click.echo(_summary_line(summary), err=quiet)
-        raise CliError(f"crawl {summary.status}: {summary.error or 'see ' + str(config.log_file)}")
+        raise CliError(
+            f"crawl {summary.status}: {summary.error or 'stopped before the end'} "
+            f"(details in {config.log_file})"
+        )
     if not quiet:
         click.echo(_summary_line(summary))
+
+
+class TerminalProgress:
+    """Redraws one progress line on stderr (a terminal); cleared before the summary."""
+
+    def __init__(self) -> None:
+        self.drawn = False
+
+    def __call__(self, progress) -> None:
+        from catalog.crawl import progress_line
+
+        sys.stderr.write("\r" + progress_line(progress) + "\x1b[K")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def clear(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 # --- topics --------------------------------------------------------------------------------

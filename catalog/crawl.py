@@ -1,4 +1,10 @@
-"""Run the listing spider in-process, under the home's lock, and report what the run did."""
+"""Run the listing spider in-process, under the home's lock, and report what the run did.
+
+Logging: everything goes to ``<home>/crawl.log`` with tracebacks; stderr (when asked for) gets
+one line per record and never a traceback. At the default level it shows only the catalog's own
+warnings and errors: Scrapy's messages about the same failures ("Gave up retrying", "Error
+downloading") repeat what the spider reports and stay in the file.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,17 @@ import ipaddress
 import logging
 import logging.handlers
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy.crawler import CrawlerProcess
+from scrapy import signals
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from twisted.internet import task
 
 from catalog import queries
 from catalog.config import (
@@ -24,13 +35,16 @@ from catalog.config import (
 from catalog.db import make_engine, needs_upgrade, upgrade
 from catalog.errors import ConfigError, CrawlFailed, UsageError
 from catalog.lock import crawl_lock
-from crawler.pipelines import SETTING_LOCK_HELD, STAT_RUN_ID
+from crawler.pipelines import SETTING_LOCK_HELD, STAT_RUN_ID, CatalogPipeline
 from crawler.settings import user_agent
-from crawler.spiders.rand_topic import RandTopicSpider, topic_url
+from crawler.spiders.rand_topic import RandTopicSpider, page_cap, topic_url
 
 RAND_HOST = "rand.org"
 RAND_MIN_DELAY = 1.0
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
+# Loggers whose records reach stderr at the default level: ours, and the spider's (its name).
+OWN_LOGGERS = ("catalog", "crawler", RandTopicSpider.name)
+PROGRESS_INTERVAL = 0.5  # seconds between progress updates on a terminal
 
 
 @dataclass(slots=True)
@@ -101,6 +115,10 @@ def crawl_settings(
         settings.set("DOWNLOAD_TIMEOUT", float(options.timeout), priority="cmdline")
     if options.retries is not None:
         settings.set("RETRY_TIMES", int(options.retries), priority="cmdline")
+    try:
+        page_cap(settings.get("CATALOG_MAX_PAGES"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     # Our own handlers (below) do the logging: a rotating file in the home, stderr as asked.
     settings.set("LOG_ENABLED", False, priority="cmdline")
     settings.set("LOG_LEVEL", "INFO", priority="cmdline")
@@ -108,23 +126,130 @@ def crawl_settings(
     return settings
 
 
-def _attach_logging(config: CatalogConfig, stderr_level: str | None) -> list[logging.Handler]:
-    formatter = logging.Formatter(LOG_FORMAT)
-    file_handler = logging.handlers.RotatingFileHandler(
-        config.log_file, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+class OneLineFormatter(logging.Formatter):
+    """The record's first line alone: no traceback, no stack, so a terminal gets one line each.
+
+    Only the text is formatted; ``exc_info`` stays on the record for the file handler.
+    """
+
+    def __init__(self, fmt: str = LOG_FORMAT, *, clear_line: bool = False) -> None:
+        super().__init__(fmt)
+        self.clear_line = clear_line  # erase a progress line drawn on the same terminal line
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        lines = self.formatMessage(record).splitlines()
+        text = lines[0] if lines else ""
+        return "\r\x1b[K" + text if self.clear_line else text
+
+
+def _own_records(record: logging.LogRecord) -> bool:
+    return record.name.split(".")[0] in OWN_LOGGERS
+
+
+def stderr_handler(level: str, *, clear_line: bool = False) -> logging.Handler:
+    """A stderr handler that never prints a traceback (the log file keeps them).
+
+    Below INFO (the default, WARNING) only the catalog's own records pass: each failure is
+    reported once, in the catalog's words. ``clear_line`` erases a progress line first.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
+    handler.setFormatter(OneLineFormatter(clear_line=clear_line))
+    if logging.getLevelName(level) > logging.INFO:
+        handler.addFilter(_own_records)
+    return handler
+
+
+def log_file_handler(path: Path) -> logging.Handler:
+    """The home's rotating log file: everything, tracebacks included."""
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
     )
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    return handler
+
+
+def _attach_logging(
+    config: CatalogConfig, stderr_level: str | None, *, progress: bool = False
+) -> list[logging.Handler]:
+    file_handler = log_file_handler(config.log_file)
     file_handler.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [file_handler]
     if stderr_level is not None:
-        stream = logging.StreamHandler(sys.stderr)
-        stream.setLevel(stderr_level)
-        handlers.append(stream)
+        handlers.append(stderr_handler(stderr_level, clear_line=progress))
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     for handler in handlers:
-        handler.setFormatter(formatter)
         root.addHandler(handler)
     return handlers
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a running crawl has got; new and changed count stored batches only."""
+
+    listing_pages: int
+    found: int
+    new: int
+    changed: int
+    detail_pages: int
+    elapsed: float
+
+
+def progress_line(progress: Progress) -> str:
+    """One short line for a terminal: what a person watching a crawl wants to know."""
+    minutes, seconds = divmod(int(progress.elapsed), 60)
+    return (
+        f"listing pages {progress.listing_pages} | publications {progress.found} found, "
+        f"{progress.new} new, {progress.changed} changed | "
+        f"detail pages {progress.detail_pages} | {minutes}:{seconds:02d}"
+    )
+
+
+def read_progress(crawler: Crawler, started: float) -> Progress:
+    """The crawl's counters now: Scrapy stats for pages, the pipeline's for publications."""
+    stats = crawler.stats
+    pipeline = crawler.get_item_pipeline(CatalogPipeline) if crawler.engine else None
+    counts = pipeline.counts if pipeline is not None else None
+
+    def stat(name: str) -> int:
+        return int(stats.get_value(name, 0) or 0) if stats else 0
+
+    return Progress(
+        listing_pages=stat("catalog/pages_fetched"),
+        found=counts.items_seen if counts else 0,
+        new=counts.items_new if counts else 0,
+        changed=counts.items_updated if counts else 0,
+        detail_pages=stat("catalog/detail_pages"),
+        elapsed=time.monotonic() - started,
+    )
+
+
+def _report_progress(crawler: Crawler, report: Callable[[Progress], None]) -> None:
+    """Call ``report`` every PROGRESS_INTERVAL seconds from engine start to engine stop."""
+    started = time.monotonic()
+    loops: list[task.LoopingCall] = []
+
+    def start() -> None:
+        # Made here, not before: a LoopingCall built before Scrapy installs its reactor would
+        # install Twisted's default one instead.
+        loops.append(task.LoopingCall(lambda: report(read_progress(crawler, started))))
+        loops[0].start(PROGRESS_INTERVAL, now=True)
+
+    def stop() -> None:
+        for loop in loops:
+            if loop.running:
+                loop.stop()
+        report(read_progress(crawler, started))
+
+    crawler.signals.connect(start, signal=signals.engine_started, weak=False)
+    crawler.signals.connect(stop, signal=signals.engine_stopped, weak=False)
 
 
 def _topic_start(topic: str) -> str:
@@ -163,21 +288,26 @@ def run_crawl(
     full: bool = False,
     details: bool = True,
     stderr_level: str | None = "WARNING",
+    progress: Callable[[Progress], None] | None = None,
 ) -> CrawlSummary:
     """Crawl topics into the catalog; one process, one run, one crawl per home at a time.
 
     Scrapy's reactor cannot be restarted, so call this once per process. ``stderr_level``
-    None keeps stderr silent (the log file in the home still gets everything).
+    None keeps stderr silent (the log file in the home still gets everything). ``progress``
+    is called about twice a second while the crawl runs (the CLI draws it on a terminal).
     """
     urls, options = resolve_start_urls(config, topics, start_urls)
+    settings = crawl_settings(config, start_urls=urls, options=options)
     with crawl_lock(config.home):
         engine = make_engine(config.db_url)
         if needs_upgrade(engine):
             upgrade(engine)
-        process = CrawlerProcess(crawl_settings(config, start_urls=urls, options=options))
-        handlers = _attach_logging(config, stderr_level)
+        process = CrawlerProcess(settings)
+        handlers = _attach_logging(config, stderr_level, progress=progress is not None)
         try:
             crawler = process.create_crawler(RandTopicSpider)
+            if progress is not None:
+                _report_progress(crawler, progress)
             process.crawl(crawler, start_url=urls, max_pages=max_pages, full=full, details=details)
             process.start()
         finally:

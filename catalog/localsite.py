@@ -6,8 +6,18 @@ an ETag and Last-Modified and answer conditional requests with 304, like rand.or
 
 For tests, a ``_status.json`` at the root maps a request path (with its query) to a status to
 answer instead: ``{"/topics/x.html?page=2": 500}``, or ``{"...": {"status": 429, "times": 1,
-"headers": {"Retry-After": "0"}}}`` to fail only the first ``times`` requests. ``LocalSite``
-also records every request and can hold one path until a test releases it.
+"headers": {"Retry-After": "0"}}}`` to fail only the first ``times`` requests. A redirect is
+``{"status": 302, "headers": {"Location": "..."}}`` (a loop points back at itself; another host
+name for this server, ``localhost`` for ``127.0.0.1``, is off the site). ``{"status": 304}``
+answers "not modified" whatever the request sent. A rule without a status serves the file as
+usual with its ``"content_type"`` sent exactly as given (``"text/html"``: no charset, so the
+client must guess the encoding of the bytes on disk).
+
+Endless pagination: when ``topics/x--page-N.html`` does not exist but ``topics/x--page-any.html``
+does, that template answers every page N >= 2 with ``@PAGE@`` and ``@NEXT@`` replaced by N and
+N + 1, so its "next" link always points one page further.
+
+``LocalSite`` also records every request and can hold one path until a test releases it.
 
 ``python -m catalog.localsite DIR`` serves a folder and prints ``serving URL`` once ready.
 """
@@ -41,6 +51,24 @@ def resolve_page(root: Path, raw_path: str) -> Path | None:
     if root.resolve() not in candidate.parents or not candidate.is_file():
         return None
     return candidate
+
+
+ENDLESS_SUFFIX = "--page-any.html"
+
+
+def endless_page(root: Path, raw_path: str) -> bytes | None:
+    """Page N of a listing whose pagination never ends, from its ``--page-any`` template."""
+    parts = urlsplit(raw_path)
+    page = dict(parse_qsl(parts.query)).get("page", "1")
+    relative = parts.path.lstrip("/")
+    if not (page.isdigit() and int(page) > 1 and relative.endswith(".html")):
+        return None
+    template = (root / (relative[: -len(".html")] + ENDLESS_SUFFIX)).resolve()
+    if root.resolve() not in template.parents or not template.is_file():
+        return None
+    number = int(page)
+    text = template.read_text(encoding="utf-8")
+    return text.replace("@PAGE@", str(number)).replace("@NEXT@", str(number + 1)).encode()
 
 
 @dataclass
@@ -82,11 +110,16 @@ class _Handler(BaseHTTPRequestHandler):
         if hold is not None:
             hold.arrived.set()
             hold.release.wait(HOLD_TIMEOUT)
-        if self._forced():
+        rule = self._rule()
+        if rule.get("status") is not None and self._forced(rule):
             return
         path = resolve_page(site.root, self.path)
         if path is None:
-            self._send(404, b"<html><body>not found</body></html>", "text/html")
+            generated = endless_page(site.root, self.path)
+            if generated is None:
+                self._send(404, b"<html><body>not found</body></html>", "text/html")
+            else:
+                self._send(200, generated, "text/html; charset=utf-8")
             return
         body = path.read_bytes()
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
@@ -98,17 +131,19 @@ class _Handler(BaseHTTPRequestHandler):
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if ctype.startswith("text/"):
             ctype += "; charset=utf-8"
-        self._send(200, body, ctype, validators)
+        self._send(200, body, rule.get("content_type", ctype), validators)
 
-    def _forced(self) -> bool:
+    def _rule(self) -> dict:
+        """This path's entry in ``_status.json`` as a dict; empty when there is none."""
         status_file = self.site.root / "_status.json"
         if not status_file.is_file():
-            return False
+            return {}
         rule = json.loads(status_file.read_text(encoding="utf-8")).get(self.path)
         if not rule:
-            return False
-        if isinstance(rule, int):
-            rule = {"status": rule}
+            return {}
+        return {"status": rule} if isinstance(rule, int) else rule
+
+    def _forced(self, rule: dict) -> bool:
         with self.site.lock:
             count = self.site.forced_counts.get(self.path, 0)
             self.site.forced_counts[self.path] = count + 1

@@ -153,5 +153,6 @@ class CatalogPipeline:
                 errors.append(f"spider closed: {reason}")
         else:
             status = "succeeded"
+        self.crawler.stats.set_value("catalog/run_status", status)
         self.store.finish_run(self.run_id, status, self.counts, "; ".join(errors) or None)
         self.store.engine.dispose()

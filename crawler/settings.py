@@ -9,6 +9,8 @@ import os
 BOT_NAME = "thinktank_catalog"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# Our `scrapy crawl` exits 1 when the catalog run failed or was interrupted (Scrapyd, cron).
+COMMANDS_MODULE = "crawler.commands"
 
 
 def user_agent(contact: str) -> str:
@@ -37,6 +39,12 @@ RETRY_AFTER_MAX = 300.0  # a Retry-After longer than this gives up instead of wa
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # Same filter, but a redirect off the site is reported to the spider instead of vanishing.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.ReportingOffsiteMiddleware": 50,
+    # Between decompression (590) and meta refresh (580), the first to read the text:
+    # undeclared non-UTF-8 pages are read as cp1252.
+    "crawler.middlewares.LegacyEncodingMiddleware": 585,
 }
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # a listing page is ~100 KB; anything this big is not one
@@ -49,7 +57,19 @@ CATALOG_DB = os.environ.get("CATALOG_DB")
 CATALOG_BATCH_SIZE = 200
 # Publication pages retried or backfilled at the start of a crawl, at most.
 CATALOG_DETAILS_PER_RUN = 500
+# Listing pages per topic walk, at most: a walk that reaches this fails the run (a listing
+# whose pagination never ends). `--max-pages N` / `-a max_pages=N` is a deliberate short walk.
+CATALOG_MAX_PAGES = os.environ.get("CATALOG_MAX_PAGES") or 500
 
+# Feeds (`scrapy crawl rand_topic -O out.jsonl`) hold publication records only, never the
+# crawl's control records (topic walks, listing validators, detail failures).
+EXTENSIONS = {
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "crawler.extensions.PublicationFeedExporter": 0,
+}
+
+# No consoles into a running crawl: the catalog needs no code-execution endpoint.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -7,6 +7,12 @@ that left the listing.
 
 Each new or changed publication's own page is fetched too (``details=0`` turns that off), and
 pages that failed before are tried again at the start of the next crawl.
+
+A walk ends in exactly one of three ways: it reached its end (or pages it already had), it was
+cut short on purpose (``max_pages``), or it failed and the run fails with it. A listing request
+that Scrapy drops on its own (a redirect loop, a redirect to another host, a repeat) fails the
+walk too, and a walk that ended none of these ways (a request lost anywhere else) fails the
+run when the crawl goes idle: a run never "succeeds" with a topic left unwalked.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.http import Response, TextResponse
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.items import (
@@ -27,15 +35,32 @@ from crawler.items import (
     TopicRef,
     TopicWalk,
 )
+from crawler.middlewares import META_ROLE, request_left_site
 from crawler.pages.common import listing_page_url, page_number
 from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
 
 RAND_BASE = "https://www.rand.org"
 DEFAULT_TOPIC = "security-cooperation"
+DEFAULT_PAGE_CAP = 500  # CATALOG_MAX_PAGES: no real topic listing is this long
+ROLE_LISTING = "listing"
+ROLE_DETAILS = "details"
+META_WALK = "catalog_walk"  # the start URL of the walk a listing request belongs to
+VALIDATORS = ("If-None-Match", "If-Modified-Since")
 
 
 def topic_url(slug: str, base: str = RAND_BASE) -> str:
     return f"{base.rstrip('/')}/topics/{slug.strip()}.html"
+
+
+def page_cap(value: Any) -> int:
+    """The ``CATALOG_MAX_PAGES`` setting as a number; ValueError names it when it is not one."""
+    try:
+        cap = int(str(value).strip())
+    except ValueError:
+        cap = 0
+    if cap < 1:
+        raise ValueError(f"CATALOG_MAX_PAGES must be a whole number of pages, not {value!r}")
+    return cap
 
 
 def _as_list(value: Any) -> list[str]:
@@ -56,6 +81,10 @@ class RandTopicSpider(scrapy.Spider):
 
     The catalog pipeline hands the spider a read-only ``catalog`` view; without one (e.g.
     ``scrapy shell``) every walk is full and no request is conditional.
+
+    ``max_pages`` is a deliberate short walk (the run succeeds, the topic stays partial);
+    without it a walk stops at the ``CATALOG_MAX_PAGES`` setting and fails the run, because a
+    listing that long means its pagination never ends.
     """
 
     name = "rand_topic"
@@ -71,20 +100,33 @@ class RandTopicSpider(scrapy.Spider):
     ) -> None:
         super().__init__(**kwargs)
         urls = [topic_url(slug) for slug in _as_list(topic)] + _as_list(start_url)
-        self.start_urls = urls or [topic_url(DEFAULT_TOPIC)]
+        # Each listing once: a repeated start URL would be dropped as a duplicate request.
+        self.start_urls = list(dict.fromkeys(urls)) or [topic_url(DEFAULT_TOPIC)]
         # Allow whatever hosts the user pointed us at (tests and mirrors use other hosts).
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.start_urls})
         self.max_pages = int(max_pages) if max_pages not in (None, "") else None
         self.full = _as_bool(full)
         self.details = _as_bool(details)
+        self.page_cap = DEFAULT_PAGE_CAP
         self.failures: list[str] = []
+        self.open_walks: set[str] = set()  # start URLs of walks that have not ended yet
         self.catalog: Any = None  # set by crawler.pipelines.CatalogPipeline
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> RandTopicSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.page_cap = page_cap(crawler.settings.get("CATALOG_MAX_PAGES", DEFAULT_PAGE_CAP))
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider.request_left_site, signal=request_left_site)
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls:
             slug = topic_slug_from_url(url)
             known = self._walk_state(slug) == "complete" if slug else False
-            yield self._listing_request(url, page_count=1, topic=None, incremental=known)
+            self.open_walks.add(url)
+            yield self._listing_request(url, page_count=1, topic=None, incremental=known, walk=url)
         if self.details and self.catalog is not None:
             limit = self.settings.getint("CATALOG_DETAILS_PER_RUN", 500)
             for url in self.catalog.pending_details(limit):
@@ -102,6 +144,7 @@ class RandTopicSpider(scrapy.Spider):
             callback=self.parse_details,
             errback=self.details_failed,
             priority=-10,
+            meta={META_ROLE: ROLE_DETAILS},
             cb_kwargs={"publication_url": url},
         )
 
@@ -111,7 +154,7 @@ class RandTopicSpider(scrapy.Spider):
         return self.catalog.walk_state(slug)
 
     def _listing_request(
-        self, url: str, page_count: int, topic: TopicRef | None, incremental: bool
+        self, url: str, page_count: int, topic: TopicRef | None, incremental: bool, walk: str
     ) -> scrapy.Request:
         headers = {}
         if incremental and self.catalog is not None:
@@ -125,7 +168,7 @@ class RandTopicSpider(scrapy.Spider):
             headers=headers,
             callback=self.parse,
             errback=self.listing_failed,
-            meta={"handle_httpstatus_list": [304]},
+            meta={"handle_httpstatus_list": [304], META_ROLE: ROLE_LISTING, META_WALK: walk},
             cb_kwargs={"page_count": page_count, "topic": topic, "incremental": incremental},
             dont_filter=False,
         )
@@ -137,19 +180,26 @@ class RandTopicSpider(scrapy.Spider):
         topic: TopicRef | None = None,
         incremental: bool = False,
     ) -> Iterator[Any]:
+        walk = response.meta.get(META_WALK, response.url)
         self.crawler.stats.inc_value("catalog/pages_fetched")
         if response.status == 304:
+            if not any(response.request.headers.get(name) for name in VALIDATORS):
+                # "Not modified" since when? Without validators a 304 is a broken server or
+                # proxy, and treating it as "the rest is known" would silently skip a topic.
+                self.fail(f"HTTP 304 to a request without validators: {response.url}", walk)
+                return
             self.crawler.stats.inc_value("catalog/pages_not_modified")
             self.logger.info("%s not modified: the rest of its topic is known", response.url)
+            self.open_walks.discard(walk)
             if topic is not None:  # page 1 changed earlier in this walk: close the walk
                 yield TopicWalk(topic, WALK_COMPLETED, full=False)
             return
         if not isinstance(response, TextResponse):
-            self.fail(f"{response.url} is not an HTML page")
+            self.fail(f"{response.url} is not an HTML page", walk)
             return
         listing = RandTopicPage(response.url, response.text).listing()
         if listing.teaser_count == 0:
-            self.fail(f"no teasers on {response.url}: the listing layout may have changed")
+            self.fail(f"no teasers on {response.url}: the listing layout may have changed", walk)
             return
         # Ask the catalog before yielding: the pipeline may store these entries while they
         # are handed over, and then every one of them would look known and unchanged.
@@ -166,14 +216,25 @@ class RandTopicSpider(scrapy.Spider):
             self.logger.info(
                 "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
             )
+            self.open_walks.discard(walk)
             yield TopicWalk(listing.topic, WALK_COMPLETED, full=False)
         elif listing.next_page_url is None:
+            self.open_walks.discard(walk)
             yield TopicWalk(listing.topic, WALK_COMPLETED, full=self.full)
-        elif self.max_pages is None or page_count < self.max_pages:
-            yield self._listing_request(
-                listing.next_page_url, page_count + 1, listing.topic, incremental
+        elif self.max_pages is not None and page_count >= self.max_pages:
+            # asked for a short walk: the topic stays "partial" and the next run goes on
+            self.logger.info("stopping the walk of %s after %d pages", walk, page_count)
+            self.open_walks.discard(walk)
+        elif self.max_pages is None and page_count >= self.page_cap:
+            self.fail(
+                f"stopped after {page_count} listing pages of {listing.topic.slug}: "
+                "pagination never ended",
+                walk,
             )
-        # else: --max-pages cut the walk short; the topic stays "partial" for the next run
+        else:
+            yield self._listing_request(
+                listing.next_page_url, page_count + 1, listing.topic, incremental, walk
+            )
 
     def _records(self, listing: TopicListing, response: Response) -> Iterator[Any]:
         for teaser in listing.skipped:
@@ -199,6 +260,7 @@ class RandTopicSpider(scrapy.Spider):
 
     def parse_details(self, response: Response, publication_url: str) -> Iterator[Any]:
         """The publication's own page; stored under the listing's URL even after redirects."""
+        self.crawler.stats.inc_value("catalog/detail_pages")
         if not isinstance(response, TextResponse):
             yield DetailFailure(publication_url, f"not an HTML page ({response.url})")
             return
@@ -213,6 +275,7 @@ class RandTopicSpider(scrapy.Spider):
     def details_failed(self, failure: Failure) -> Iterator[Any]:
         """A publication page that failed is recorded, never fatal: the listing record stands."""
         url = failure.request.cb_kwargs["publication_url"]  # type: ignore[attr-defined]
+        self.crawler.stats.inc_value("catalog/detail_pages")
         response = getattr(failure.value, "response", None)
         cause = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
         self.logger.warning("publication page %s failed: %s", url, cause)
@@ -222,12 +285,57 @@ class RandTopicSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
         cause = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
-        self.fail(f"listing page {request.url} failed: {cause or failure.type.__name__}")
+        first = _first_url(request)
+        self.fail(
+            f"listing page {first} failed: {cause or failure.type.__name__}",
+            request.meta.get(META_WALK),
+        )
 
-    def fail(self, message: str) -> None:
+    def request_dropped(self, request: Request, spider: scrapy.Spider | None = None) -> None:
+        """The scheduler refused a request as a repeat: for a listing, a redirect loop."""
+        if request.meta.get(META_ROLE) != ROLE_LISTING:
+            return  # a publication listed twice: its page is fetched once
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if len(chain) > 1:
+            message = f"listing page {chain[0]} is a redirect loop: {' -> '.join(chain)}"
+        else:
+            message = f"listing page {request.url} was requested twice: its pagination loops"
+        self.fail(message, request.meta.get(META_WALK))
+
+    def request_left_site(self, request: Request) -> None:
+        """A redirect led to a host the crawl does not visit; Scrapy dropped it silently."""
+        first = _first_url(request)
+        if request.meta.get(META_ROLE) == ROLE_LISTING:
+            self.fail(
+                f"listing page {first} redirected off the site to {request.url}",
+                request.meta.get(META_WALK),
+            )
+        else:
+            self.crawler.stats.inc_value("catalog/details_off_site")
+            self.logger.warning(
+                "publication page %s redirected off the site to %s", first, request.url
+            )
+
+    def spider_idle(self, spider: scrapy.Spider | None = None) -> None:
+        """Nothing left to fetch: a walk that never ended one way or another fails the run."""
+        for walk in sorted(self.open_walks):
+            self.fail(
+                f"the walk of {walk} ended before its listing did "
+                "(a request was dropped; see the log)",
+                walk,
+            )
+
+    def fail(self, message: str, walk: str | None = None) -> None:
         """Record why the run failed; the crawl of other topics goes on, the run ends failed."""
+        if walk is not None:
+            self.open_walks.discard(walk)
         self.failures.append(message)
         self.logger.error(message)
+
+
+def _first_url(request: Request) -> str:
+    """The URL the spider asked for, before any redirect."""
+    return (request.meta.get("redirect_urls") or [request.url])[0]
 
 
 def _header(response: Response, name: str) -> str | None:
