@@ -307,6 +307,8 @@ def _summary_line(summary) -> str:
     )
     if summary.details_failed:
         line += f", detail pages failed {summary.details_failed} (retried next run)"
+    if summary.warnings:
+        line += f", warnings {summary.warnings} (see the log)"
     if summary.status == "succeeded" and summary.changed_nothing:
         line += "\nnothing new or changed"
     return line

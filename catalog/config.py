@@ -78,6 +78,7 @@ topics = [
 # delay = 1.0     # seconds between requests to one host, 0 to 3600 (rand.org: >= 1)
 # timeout = 30    # seconds before a request gives up, more than 0 and at most 600
 # retries = 3     # retries of 429, 5xx and timeouts, with backoff, 0 to 10
+# max_pages = 500 # a topic walk that reaches this many listing pages fails the run
 """
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # A catalog.toml is a few lines; anything this big is not one, and is not worth parsing.
@@ -147,6 +148,8 @@ CRAWL_KEYS: dict[str, NumberRule | TextRule] = {
     "delay": NumberRule("seconds", high=3600),
     "timeout": NumberRule("seconds", high=600, low_open=True),
     "retries": NumberRule("", high=10, whole=True),
+    # A walk that reaches this many listing pages fails the run: pagination never ended.
+    "max_pages": NumberRule("pages", high=100_000, low=1, whole=True),
 }
 
 
@@ -156,6 +159,7 @@ class CrawlOptions:
     delay: float | None = None
     timeout: float | None = None
     retries: int | None = None
+    max_pages: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import logging.handlers
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ from catalog.config import (
 )
 from catalog.db import make_engine, needs_upgrade, upgrade
 from catalog.errors import ConfigError, CrawlFailed, UsageError
-from catalog.lock import crawl_lock
+from catalog.lock import crawl_lock, topic_locks
+from crawler.pages.rand import topic_slug_from_url
 from crawler.pipelines import SETTING_LOCK_HELD, STAT_RUN_ID, CatalogPipeline
 from crawler.settings import user_agent
 from crawler.spiders.rand_topic import RandTopicSpider, page_cap, topic_url
@@ -62,6 +64,7 @@ class CrawlSummary:
     items_delisted: int
     details_fetched: int
     details_failed: int
+    warnings: int
     error: str | None
 
     @property
@@ -115,6 +118,8 @@ def crawl_settings(
         settings.set("DOWNLOAD_TIMEOUT", float(options.timeout), priority="cmdline")
     if options.retries is not None:
         settings.set("RETRY_TIMES", int(options.retries), priority="cmdline")
+    if options.max_pages is not None:
+        settings.set("CATALOG_MAX_PAGES", int(options.max_pages), priority="cmdline")
     try:
         page_cap(settings.get("CATALOG_MAX_PAGES"))
     except ValueError as exc:
@@ -298,8 +303,12 @@ def run_crawl(
     """
     urls, options = resolve_start_urls(config, topics, start_urls)
     settings = crawl_settings(config, start_urls=urls, options=options)
-    with crawl_lock(config.home):
+    slugs = [slug for slug in map(topic_slug_from_url, urls) if slug]
+    with ExitStack() as locks:
+        locks.enter_context(crawl_lock(config.home))
         engine = make_engine(config.db_url)
+        # Crawlers on other machines sharing this (PostgreSQL) catalog: one crawl per topic.
+        locks.enter_context(topic_locks(engine, slugs))
         if needs_upgrade(engine):
             upgrade(engine)
         process = CrawlerProcess(settings)

@@ -319,7 +319,7 @@ def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
 
 
 def _print_copy(record: dict[str, Any]) -> str:
-    """"Paperback $31.20 (list price $39.00)" when a web discount applies."""
+    """ "Paperback $31.20 (list price $39.00)" when a web discount applies."""
     text = " ".join(str(v) for v in (record.get("print_format"), record.get("print_price")) if v)
     listed = record.get("list_price")
     if listed and listed != record.get("print_price"):

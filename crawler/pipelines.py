@@ -29,6 +29,7 @@ from crawler.items import (
     TopicWalk,
 )
 from crawler.pages.rand import topic_slug_from_url
+from crawler.spiders.rand_topic import STAT_WARNINGS
 
 RECORD_TYPES = (ListingEntry, ListingPageSeen, TopicWalk, PublicationDetails, DetailFailure)
 
@@ -140,7 +141,7 @@ class CatalogPipeline:
         self.counts.pages_fetched = stats.get_value("catalog/pages_fetched", 0)
         self.counts.pages_not_modified = stats.get_value("catalog/pages_not_modified", 0)
         self.counts.items_skipped = stats.get_value("catalog/items_skipped", 0)
-        self.counts.warnings = stats.get_value("catalog/dates_unparsed", 0)
+        self.counts.warnings = stats.get_value(STAT_WARNINGS, 0)
         errors = list(getattr(spider, "failures", [])) + self.errors
         exceptions = stats.get_value("spider_exceptions/count", 0)
         if exceptions:

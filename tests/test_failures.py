@@ -152,6 +152,16 @@ def test_pagination_that_never_ends_stops_at_the_cap_and_fails(long_site: Site, 
     assert db_rows(home, "SELECT walk_state FROM topics") == [("partial",)]
 
 
+def test_page_cap_from_catalog_toml(long_site: Site, tmp_path):
+    endless_topic(long_site)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "catalog.toml").write_text("topics = []\n[crawl]\nmax_pages = 4\n")
+    result = crawl(home, "--no-details", "--start-url", long_site.topic_url(TOPIC))
+    error = assert_failed(result, home)
+    assert error == f"stopped after 4 listing pages of {TOPIC}: pagination never ended"
+
+
 def test_max_pages_is_a_deliberate_short_walk(long_site: Site, tmp_path):
     endless_topic(long_site)
     home = tmp_path / "home"

@@ -36,10 +36,12 @@ from crawler.items import (
     TopicWalk,
 )
 from crawler.middlewares import META_ROLE, request_left_site
-from crawler.pages.common import listing_page_url, page_number
+from crawler.pages.common import date_problem, listing_page_url, page_number
 from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
 
 RAND_BASE = "https://www.rand.org"
+# Problems that cost a field but not the run (crawl_runs.warnings).
+STAT_WARNINGS = "catalog/warnings"
 DEFAULT_TOPIC = "security-cooperation"
 DEFAULT_PAGE_CAP = 500  # CATALOG_MAX_PAGES: no real topic listing is this long
 ROLE_LISTING = "listing"
@@ -248,8 +250,7 @@ class RandTopicSpider(scrapy.Spider):
             )
         for entry in listing.entries:
             if entry.date_text and entry.published_on is None:
-                self.crawler.stats.inc_value("catalog/dates_unparsed")
-                self.logger.warning("unparseable date %r for %s", entry.date_text, entry.url)
+                self._date_warning(entry.date_text, entry.url)
             yield entry
         yield ListingPageSeen(
             url=listing_page_url(response.url, listing.page),
@@ -270,7 +271,15 @@ class RandTopicSpider(scrapy.Spider):
             yield DetailFailure(publication_url, record.reason)
             return
         record.url = publication_url
+        if record.date_text and record.published_on is None:
+            self._date_warning(record.date_text, publication_url)
         yield record
+
+    def _date_warning(self, text: str, url: str) -> None:
+        """A printed date we cannot use: stored as NULL (text kept), counted on the run."""
+        self.crawler.stats.inc_value(STAT_WARNINGS)
+        problem = date_problem(text) or "not a date we know"
+        self.logger.warning("unparseable date %r for %s (%s): stored as NULL", text, url, problem)
 
     def details_failed(self, failure: Failure) -> Iterator[Any]:
         """A publication page that failed is recorded, never fatal: the listing record stands."""
