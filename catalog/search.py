@@ -583,11 +583,15 @@ def _write_state(folder: Path, state: IndexState) -> None:
     """Atomically replace the state file, durably: written, fsynced, renamed, folder fsynced."""
     data = {"catalog_id": state.catalog_id, "revision": state.revision, "index": INDEX_NAME}
     temporary = folder / f".{STATE_FILE}.{os.getpid()}.tmp"
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, folder / STATE_FILE)
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, folder / STATE_FILE)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # disk full: leave no half-written file behind
+        raise
     _fsync_folder(folder, files=False)
 
 

@@ -134,7 +134,10 @@ def test_kill_9_at_random_moments_of_crawls(long_site: Site, tmp_path):
         assert crawl_killed_after(long_site, home, rng.randint(1, most), "--full")
         assert_never_ahead(home)
         assert_index_follows_database(home)
+    # Nothing is left running: `catalog runs` closes the last killed run (its pid is gone).
+    assert invoke(home, "runs").exit_code == 0
     assert db_rows(home, "SELECT count(*) FROM crawl_runs WHERE status = 'running'") == [(0,)]
+    assert db_rows(home, "SELECT count(*) FROM crawl_runs WHERE status = 'interrupted'") == [(4,)]
 
 
 @pytest.fixture
