@@ -193,5 +193,14 @@ class CatalogPipeline:
                 errors.append(f"spider closed: {reason}")
         else:
             status = "succeeded"
-        self.store.finish_run(self.run_id, status, self.counts, "; ".join(errors) or None)
-        self.store.engine.dispose()
+        try:
+            self.store.finish_run(self.run_id, status, self.counts, "; ".join(errors) or None)
+        except Exception as exc:  # the database is gone or full: say so in one line
+            logger.error("cannot record the end of run %s: %s", self.run_id, _first_line(exc))
+        finally:
+            self.store.engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+import socket
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from catalog.db import make_engine, upgrade
 from catalog.models import (
@@ -251,13 +254,6 @@ def test_listing_page_validators_are_kept(store):
 
 def test_abandoned_runs_are_closed_and_live_ones_left_alone(store):
     """A run of this live process stays running; one whose process died is interrupted."""
-    import socket
-    import subprocess
-    import sys
-    from datetime import datetime, timedelta
-
-    from sqlalchemy import insert
-
     finished = subprocess.Popen([sys.executable, "-c", "pass"])  # its pid is dead once waited
     finished.wait()
     now = datetime.now()
