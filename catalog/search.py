@@ -183,12 +183,12 @@ def _rebuild(index_dir: Path, docs: Iterable[dict[str, Any]], state: IndexState 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _crash_point("rebuild-staged")
+    crash_point("rebuild-staged")
     retired = _retired(index_dir)
     shutil.rmtree(retired, ignore_errors=True)
     if index_dir.exists():
         index_dir.rename(retired)
-    _crash_point("rebuild-mid-swap")
+    crash_point("rebuild-mid-swap")
     staging.rename(index_dir)
     _fsync_folder(index_dir.parent, files=False)
     shutil.rmtree(retired, ignore_errors=True)
@@ -530,7 +530,7 @@ def _apply(
         for doc in source.documents(upsert) if upsert else ():
             writer.update_document(**_document(doc))
             updated += 1
-        _crash_point("sync-before-commit")
+        crash_point("sync-before-commit")
     except BaseException:
         writer.cancel()
         ix.close()
@@ -538,7 +538,7 @@ def _apply(
     writer.commit()
     ix.close()
     _fsync_folder(index_dir)
-    _crash_point("sync-after-commit")
+    crash_point("sync-after-commit")
     return updated, len(delete)
 
 
@@ -628,7 +628,7 @@ def _lock_path(index_dir: Path) -> Path:
     return index_dir.with_name(index_dir.name + ".lock")
 
 
-def _crash_point(name: str) -> None:
+def crash_point(name: str) -> None:
     """Die here, as kill -9 would, when the crash tests ask for it (``CATALOG_CRASH_AT``)."""
     if os.environ.get(CRASH_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)

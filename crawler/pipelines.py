@@ -145,6 +145,7 @@ class CatalogPipeline:
             )
             return
         self.counts.add(result)
+        search.crash_point("batch-stored")  # crash tests: stored, not yet indexed
         if not result.reindex_ids or self.errors:
             return  # nothing new for the index; or it already failed: the next command syncs
         try:

@@ -140,6 +140,26 @@ def test_kill_9_at_random_moments_of_crawls(long_site: Site, tmp_path):
     assert db_rows(home, "SELECT count(*) FROM crawl_runs WHERE status = 'interrupted'") == [(4,)]
 
 
+def test_kill_9_between_a_batch_commit_and_its_index_update(long_site: Site, tmp_path):
+    """The window every crawl batch has: the database committed, the index not yet."""
+    home = tmp_path / "home"
+    killed = subprocess.run(
+        catalog_command(home, "crawl", "--start-url", long_site.topic_url(TOPIC)),
+        capture_output=True,
+        text=True,
+        env=clean_env(CATALOG_BATCH_SIZE=BATCH, **{search.CRASH_ENV: "batch-stored"}),
+        cwd=REPO,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    stored = db_rows(home, "SELECT count(*) FROM publications")[0][0]
+    assert stored > 0
+    behind = invoke(home, "index", "check")
+    assert behind.exit_code == 1 and behind.stdout.count("missing") == stored
+    assert_never_ahead(home)
+    assert_index_follows_database(home)
+
+
 @pytest.fixture
 def indexed(tmp_path) -> Path:
     """A home with 50 publications, indexed, then changed behind its index's back."""
