@@ -492,7 +492,7 @@ def runs(config: CatalogConfig, limit: int, as_json: bool, fmt: str | None) -> N
         catalog runs --format csv > runs.csv
     """
     fmt = _pick_format(fmt, as_json, "table")
-    rows = queries.recent_runs(_engine(config), limit)
+    rows = queries.recent_runs(_closing_abandoned_runs(config, _engine(config)), limit)
     if fmt != "table":
         output.render(rows, queries.RUN_COLUMNS, fmt)
         return
@@ -616,7 +616,8 @@ def search_command(
         catalog search japan --type Report --format ris > japan.ris
     """
     fmt = _pick_format(fmt, as_json, "table", bom)
-    engine = _engine(config)
+    engine = _engine(config)  # no catalog, or an old schema: one line, before the index
+    _index_up_to_date(config)
     rows = queries.search_publications(
         engine,
         config.index_dir,
@@ -863,9 +864,111 @@ def index_rebuild(config: CatalogConfig) -> None:
     """
     from catalog.lock import crawl_lock
 
-    with crawl_lock(config.home):  # a crawl writing meanwhile would be lost from the new index
-        count = search.rebuild(config.index_dir, queries.index_documents(_engine(config)))
+    engine = _closing_abandoned_runs(_engine(config))
+    with crawl_lock(config.home):  # a crawl of this home keeps its index up to date itself
+        count = search.rebuild_from(config.index_dir, queries.CatalogIndexSource(engine))
     click.echo(f"indexed {count} publications into {config.index_dir}")
+
+
+@index.command("check")
+@pass_config
+def index_check(config: CatalogConfig) -> None:
+    """Compare the search index with the database, publication by publication.
+
+    Prints each difference (missing: in the catalog, not the index; stale: indexed at another
+    revision or URL; extra: in the index, not the catalog) and exits 1 when there is one.
+    `catalog index sync` repairs them.
+
+    \b
+    Example:
+        catalog index check && echo "the index matches the catalog"
+    """
+    engine = _engine(config)
+    diff = search.check(config.index_dir, queries.CatalogIndexSource(engine))
+    for entry in diff.missing:
+        click.echo(f"missing\t{entry.id}\t{entry.url}\trevision {entry.revision}")
+    for entry, indexed in diff.stale:
+        click.echo(
+            f"stale\t{entry.id}\t{entry.url}\trevision {entry.revision}, indexed at {indexed}"
+        )
+    for entry in diff.extra:
+        click.echo(f"extra\t{entry.id}\t{entry.url}\trevision {entry.revision}")
+    recorded = "none" if diff.recorded is None else str(diff.recorded.revision)
+    if not diff.ok:
+        raise CliError(
+            f"the search index differs from the catalog: {len(diff.missing)} missing, "
+            f"{len(diff.stale)} stale, {len(diff.extra)} extra (run `catalog index sync`)"
+        )
+    click.echo(
+        f"the search index matches the catalog: {diff.indexed} publications, "
+        f"catalog revision {diff.head.revision}, index recorded {recorded}",
+        err=True,
+    )
+
+
+@index.command("sync")
+@pass_config
+def index_sync(config: CatalogConfig) -> None:
+    """Bring the search index up to the database and repair any difference.
+
+    Applies what changed since the index's recorded revision, then compares every document
+    with the catalog and rewrites or deletes what differs. Homes sharing one --db each keep
+    their own index: a home that never crawled can search the shared catalog after a sync.
+
+    \b
+    Example:
+        catalog --home ~/reader --db postgresql+psycopg://host/catalog index sync
+    """
+    engine = _closing_abandoned_runs(_engine(config))
+    report = search.sync(config.index_dir, queries.CatalogIndexSource(engine), full=True)
+    if report.rebuilt:
+        click.echo(f"rebuilt the search index: {report.updated} publications", err=True)
+    else:
+        click.echo(
+            f"search index at revision {report.after}: {report.updated} updated, "
+            f"{report.deleted} deleted",
+            err=True,
+        )
+
+
+def _closing_abandoned_runs(config: CatalogConfig, engine: Engine) -> Engine:
+    """The engine, after marking runs whose process died as interrupted (never left running).
+
+    A catalog this user may only read is shown as it is.
+    """
+    from catalog.store import CatalogStore
+
+    try:
+        writer = make_engine(config.db_url)
+        try:
+            CatalogStore(writer).close_abandoned_runs()
+        finally:
+            writer.dispose()
+    except (CatalogError, SQLAlchemyError, OSError):
+        pass
+    return engine
+
+
+# Seconds a search waits for another process writing the index before searching it as it is.
+SEARCH_SYNC_WAIT = 10.0
+
+
+def _index_up_to_date(config: CatalogConfig) -> None:
+    """Before a search: catch the index up with the catalog (a no-op when it is level).
+
+    When the index cannot be written (a read-only home, another process writing it for long)
+    the search goes on over what it holds, with one warning on stderr.
+    """
+    try:
+        engine = _engine(config)
+    except (CatalogError, SQLAlchemyError):  # a catalog we may only read: read it so
+        engine = make_engine(config.db_url, read_only=True)
+    try:
+        search.sync(config.index_dir, queries.CatalogIndexSource(engine), wait=SEARCH_SYNC_WAIT)
+    except search.IndexUnavailable as exc:
+        click.echo(f"warning: searching an index that may be behind the catalog: {exc}", err=True)
+    finally:
+        engine.dispose()
 
 
 # --- demo ----------------------------------------------------------------------------------

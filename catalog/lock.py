@@ -17,7 +17,7 @@ import os
 import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -143,3 +143,47 @@ def _holder(connection: Connection, key: int) -> str:
     if name and name.startswith(APPLICATION_PREFIX):
         return f"{name[len(APPLICATION_PREFIX) :]}{since}"
     return f"another PostgreSQL session (server pid {backend_pid}){since}"
+
+def process_alive(pid: int, started_at: datetime | None = None) -> bool:
+    """Whether process ``pid`` of this host still runs (and, if known, began before ``started_at``).
+
+    ``started_at`` (naive UTC) guards against a recycled pid: on Linux a process that started
+    after the run did cannot be the run's. Where the start time cannot be read, a live pid counts.
+    """
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, owned by someone else
+    except OSError:
+        return False
+    if started_at is None:
+        return True
+    began = _process_start(pid)
+    if began is None:
+        return True
+    return began <= started_at + PID_START_SLACK
+
+
+PID_START_SLACK = timedelta(seconds=5)
+
+
+def _process_start(pid: int) -> datetime | None:
+    """The start time of a Linux process (naive UTC) from /proc, or None elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: starttime, in clock ticks
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        seconds = boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     ForeignKey,
     Integer,
     MetaData,
+    Sequence,
     String,
     Text,
 )
@@ -33,6 +35,11 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# PostgreSQL hands out publication revisions from this sequence (see ``catalog.store``); SQLite
+# has no sequences and counts in ``catalog_state`` instead. Created by migration 0005.
+REVISION_SEQUENCE = Sequence("publication_revision_seq", metadata=Base.metadata)
 
 
 class Publication(Base):
@@ -72,6 +79,11 @@ class Publication(Base):
     journal: Mapped[str | None] = mapped_column(String(500))  # external publications
     details_fetched_at: Mapped[datetime | None] = mapped_column(DateTime)
     details_error: Mapped[str | None] = mapped_column(Text)  # why the last attempt failed
+    # The catalog-wide change counter's value when anything the search index holds about this
+    # publication last changed (listing fields, page details, authors, topics). Each search
+    # index records the highest revision it has absorbed; ``revision > recorded`` is what it
+    # still has to apply.
+    revision: Mapped[int] = mapped_column(BigInteger, index=True)
 
     listings: Mapped[list[PublicationTopic]] = relationship(back_populates="publication")
     authorships: Mapped[list[PublicationAuthor]] = relationship(
@@ -191,6 +203,10 @@ class CrawlRun(Base):
     details_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Problems that cost a field but not the run (a date out of range, ...); see the log.
     warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Which process runs it: a ``running`` row whose process is gone is closed by the next
+    # command (same host: the pid is not alive; another host: only once it is very old).
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class ListingPage(Base):
@@ -223,3 +239,31 @@ class PublicationChange(Base):
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class DeletedPublication(Base):
+    """A tombstone: a publication removed from the catalog, so every search index drops it.
+
+    Rows are deleted rarely (a migration merging duplicates); ``store.delete_publications``
+    writes the tombstone in the same transaction, under a fresh revision.
+    """
+
+    __tablename__ = "deleted_publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the publication's former id
+    url: Mapped[str] = mapped_column(String(2048))
+    revision: Mapped[int] = mapped_column(BigInteger, index=True)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CatalogState(Base):
+    """Small catalog-wide values: ``revision`` (SQLite's change counter) and ``catalog_id``.
+
+    ``catalog_id`` is a random number fixed when the schema is created, so that a search
+    index can tell that it was built from another database (a home pointed at a new --db).
+    """
+
+    __tablename__ = "catalog_state"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -16,7 +16,9 @@ from sqlalchemy import Engine, String, cast, func, select
 from catalog import search
 from catalog.models import (
     Author,
+    CatalogState,
     CrawlRun,
+    DeletedPublication,
     Download,
     ListingPage,
     Publication,
@@ -43,6 +45,8 @@ C = PublicationChange.__table__
 A = Author.__table__
 PA = PublicationAuthor.__table__
 D = Download.__table__
+DP = DeletedPublication.__table__
+S = CatalogState.__table__
 
 PUBLICATION_COLUMNS = ("id", "url", *LISTING_FIELDS, "first_seen_at", "last_seen_at")
 DETAIL_COLUMNS = (*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error")
@@ -95,8 +99,11 @@ def _with_topics(engine: Engine, rows: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def index_documents(engine: Engine, ids: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
-    """Publications as the search index wants them, streamed in chunks (all when ids is None)."""
-    columns = [P.c[name] for name in ALL_COLUMNS]
+    """Publications as the search index wants them, streamed in chunks (all when ids is None).
+
+    Each carries its ``revision``, read with the row, so the index records the state it holds.
+    """
+    columns = [P.c[name] for name in ALL_COLUMNS] + [P.c.revision]
     if ids is not None:
         id_list = sorted(ids)
         for start in range(0, len(id_list), CHUNK):
@@ -114,6 +121,51 @@ def index_documents(engine: Engine, ids: Iterable[int] | None = None) -> Iterato
             return
         last_id = rows[-1]["id"]
         yield from _with_topics(engine, rows)
+
+
+class CatalogIndexSource:
+    """What a search index reads to follow the catalog (see ``search.sync``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def head(self) -> search.IndexState:
+        """The catalog's id and newest revision: one statement, two index lookups.
+
+        Revisions commit in order (see ``catalog.store``), so everything up to this one is
+        visible to the statements that follow.
+        """
+        query = select(
+            select(S.c.value).where(S.c.key == "catalog_id").scalar_subquery(),
+            select(func.max(P.c.revision)).scalar_subquery(),
+            select(func.max(DP.c.revision)).scalar_subquery(),
+        )
+        with self.engine.connect() as conn:
+            catalog_id, published, deleted = conn.execute(query).one()
+        return search.IndexState(int(catalog_id or 0), max(int(published or 0), int(deleted or 0)))
+
+    def changes(self, after: int, upto: int) -> tuple[list[int], list[int]]:
+        """Publications changed in ``(after, upto]``, and tombstones of that range whose id
+        is not in use again (SQLite may reuse the highest id)."""
+        changed = select(P.c.id).where(P.c.revision > after, P.c.revision <= upto)
+        deleted = (
+            select(DP.c.id)
+            .outerjoin(P, P.c.id == DP.c.id)
+            .where(DP.c.revision > after, DP.c.revision <= upto, P.c.id.is_(None))
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(changed).scalars()), list(conn.execute(deleted).scalars())
+
+    def documents(self, ids: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
+        return index_documents(self.engine, ids)
+
+    def entries(self) -> Iterator[search.Entry]:
+        """Every publication's id, URL and revision, streamed (one query)."""
+        query = select(P.c.id, P.c.url, P.c.revision).order_by(P.c.id)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=CHUNK).execute(query)
+            for pub_id, url, revision in result:
+                yield search.Entry(pub_id, url, revision)
 
 
 def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[str, Any]]:

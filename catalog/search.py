@@ -1,24 +1,43 @@
 """The only module that touches Whoosh: schema, incremental updates, rebuilds and queries.
 
-The database is the source of truth; the index holds what search needs and can always be
-rebuilt from it (``catalog index rebuild``).
+The database is the source of truth; the index holds what search needs and follows it:
+
+- Every document stores its publication's ``id`` (the key updates and deletes go by) and the
+  ``revision`` it was indexed at. The index folder holds ``revision.json``: the catalog it was
+  built from and the highest revision it has absorbed, written (atomically, after an fsync of
+  the index files) only after the Whoosh commit that absorbed it. A process killed between
+  the two leaves the recorded revision behind, never ahead; the next sync re-applies those
+  changes, which is harmless, as applying a publication's current state is idempotent.
+- :func:`sync` compares the recorded revision with the catalog's (one indexed query); when
+  they are equal it does nothing, otherwise it applies what changed, or rebuilds when the
+  index is missing, from another catalog or of an older schema.
+- Writers of one index (syncs, rebuilds) take ``<index>.lock``, an OS-level lock released even
+  when the process is killed, and read the database only while holding it, so a slow writer
+  can never put back an older state over a newer one.
+- A rebuild is staged beside the index and swapped in; an interrupted swap is completed (or
+  undone) by the next writer.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
-from collections.abc import Iterable
-from dataclasses import dataclass
+import signal
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.analysis import RegexTokenizer, StandardAnalyzer, StemmingAnalyzer
 from whoosh.analysis.filters import LowercaseFilter
-from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.highlight import ContextFragmenter, Formatter, get_text
 from whoosh.index import LockError
 from whoosh.qparser import MultifieldParser
@@ -28,13 +47,15 @@ from whoosh.searching import Hit
 from catalog.errors import CatalogError, QueryError
 
 # Bump when the schema changes: an index of another version is rebuilt, not misread.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 INDEX_NAME = f"publications_v{SCHEMA_VERSION}"
 
 NAME_ANALYZER = RegexTokenizer() | LowercaseFilter()
 
 SCHEMA = Schema(
-    url=ID(unique=True, stored=True),
+    id=ID(unique=True, stored=True),  # publications.id: updates and deletions go by it
+    revision=NUMERIC(numtype=int, bits=64, stored=True),  # publications.revision when indexed
+    url=ID(stored=True),
     title=TEXT(analyzer=StemmingAnalyzer(), field_boost=2.0, stored=True),
     summary=TEXT(analyzer=StemmingAnalyzer(), stored=True),
     type=TEXT(analyzer=StandardAnalyzer(stoplist=None)),
@@ -66,6 +87,9 @@ MAX_QUERY_TERMS = 100
 MAX_WILDCARDS = 5
 MAX_QUERY_DEPTH = 10
 MAX_LIMIT = 100_000  # results per search: more than a catalog holds, less than overflows
+STATE_FILE = "revision.json"
+# Set to a crash point's name to have the process SIGKILL itself there (crash tests only).
+CRASH_ENV = "CATALOG_CRASH_AT"
 _FIELD_REF = re.compile(r"(?<![\w\"])([A-Za-z_]\w*):")
 
 
@@ -91,6 +115,9 @@ def exists(index_dir: Path) -> bool:
 
 def _document(doc: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {
+        # Documents without an id (tests indexing bare records) are keyed by their URL.
+        "id": str(doc.get("id") or doc["url"]),
+        "revision": int(doc.get("revision") or 0),
         "url": doc["url"],
         "title": doc["title"] or "",
         "summary": doc.get("summary") or "",
@@ -127,30 +154,49 @@ def update_documents(index_dir: Path, docs: Iterable[dict[str, Any]]) -> int:
     return count
 
 
-def rebuild(index_dir: Path, docs: Iterable[dict[str, Any]]) -> int:
-    """Build a fresh index beside the old one and swap it in, so searches never see half of it."""
+def rebuild(
+    index_dir: Path, docs: Iterable[dict[str, Any]], state: IndexState | None = None
+) -> int:
+    """Build a fresh index beside the old one and swap it in, so searches never see half of it.
+
+    ``state`` (the catalog revision the documents were read at) is recorded with it.
+    """
     index_dir = Path(index_dir)
-    staging = index_dir.with_name(index_dir.name + ".rebuild")
+    with _writing(index_dir, WRITER_TIMEOUT):
+        return _rebuild(index_dir, docs, state)
+
+
+def _rebuild(index_dir: Path, docs: Iterable[dict[str, Any]], state: IndexState | None) -> int:
+    staging = _staging(index_dir)
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    ix = whoosh_index.create_in(str(staging), SCHEMA, indexname=INDEX_NAME)
-    writer = ix.writer(limitmb=256)
-    count = 0
     try:
-        for doc in docs:
-            writer.add_document(**_document(doc))
-            count += 1
+        staging.mkdir(parents=True)
+        ix = whoosh_index.create_in(str(staging), SCHEMA, indexname=INDEX_NAME)
+        writer = ix.writer(limitmb=256)
+        count = 0
+        try:
+            for doc in docs:
+                writer.add_document(**_document(doc))
+                count += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        ix.close()
+        _fsync_folder(staging)
+        # The state file marks the staged index complete: a swap cut short is finished from it.
+        _write_state(staging, state or IndexState(catalog_id=0, revision=0))
     except BaseException:
-        writer.cancel()
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    writer.commit()
-    ix.close()
-    retired = index_dir.with_name(index_dir.name + ".old")
+    crash_point("rebuild-staged")
+    retired = _retired(index_dir)
     shutil.rmtree(retired, ignore_errors=True)
     if index_dir.exists():
         index_dir.rename(retired)
+    crash_point("rebuild-mid-swap")
     staging.rename(index_dir)
+    _fsync_folder(index_dir.parent, files=False)
     shutil.rmtree(retired, ignore_errors=True)
     return count
 
@@ -326,3 +372,313 @@ def _hit(hit: Hit, scored: bool) -> SearchHit:
     )
     score = round(float(hit.score or 0.0), 4) if scored else None
     return SearchHit(url=hit["url"], score=score, snippet=snippet)
+
+
+# --- following the catalog: recorded revision, sync, check ----------------------------------
+
+
+class IndexUnavailable(CatalogError):
+    """The index cannot be brought up to the catalog: its folder cannot be written, or
+    another process holds it too long. Searches can still read what it holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexState:
+    """Which catalog an index follows (``catalog_id``) and the highest revision it absorbed."""
+
+    catalog_id: int
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One publication as the index and the catalog each know it."""
+
+    id: int
+    url: str
+    revision: int
+
+
+class IndexSource(Protocol):
+    """What the index reads from the catalog (``queries.CatalogIndexSource``)."""
+
+    def head(self) -> IndexState:
+        """The catalog's id and highest revision (publications and tombstones), one query."""
+        ...
+
+    def changes(self, after: int, upto: int) -> tuple[list[int], list[int]]:
+        """Ids to (re)index and ids to delete, for revisions in ``(after, upto]``."""
+        ...
+
+    def documents(self, ids: Iterable[int] | None = None) -> Iterable[dict[str, Any]]:
+        """Index documents of these publications (all when None), with id and revision."""
+        ...
+
+    def entries(self) -> Iterable[Entry]:
+        """Every publication's id, URL and revision."""
+        ...
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What a sync did: the revisions before and after, and how many documents it touched."""
+
+    before: int | None  # None: there was no usable index
+    after: int
+    updated: int = 0
+    deleted: int = 0
+    rebuilt: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.rebuilt or self.updated > 0 or self.deleted > 0
+
+
+@dataclass(slots=True)
+class IndexDiff:
+    """How an index differs from its catalog, document by document."""
+
+    head: IndexState
+    recorded: IndexState | None
+    indexed: int = 0
+    missing: list[Entry] = field(default_factory=list)  # in the catalog, not in the index
+    stale: list[tuple[Entry, int]] = field(default_factory=list)  # catalog entry, index revision
+    extra: list[Entry] = field(default_factory=list)  # in the index, not (or twice) in the catalog
+    duplicated: set[int] = field(default_factory=set)  # catalog ids the index holds twice
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+
+def read_state(index_dir: Path) -> IndexState | None:
+    """The recorded state, or None when there is no usable index of this schema version."""
+    index_dir = Path(index_dir)
+    try:
+        data = json.loads((index_dir / STATE_FILE).read_text(encoding="utf-8"))
+        state = IndexState(int(data["catalog_id"]), int(data["revision"]))
+        if data.get("index") != INDEX_NAME:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state if exists(index_dir) else None
+
+
+def sync(
+    index_dir: Path, source: IndexSource, *, wait: float = WRITER_TIMEOUT, full: bool = False
+) -> SyncReport:
+    """Bring the index up to the catalog's revision; cheap when it already is.
+
+    The check is one indexed query and one small file read. ``full`` also compares every
+    document with the catalog and repairs what differs (``catalog index sync``). Raises
+    :class:`IndexUnavailable` when the index cannot be written (read-only folder, disk full,
+    another writer holding it longer than ``wait`` seconds).
+    """
+    index_dir = Path(index_dir)
+    recorded = read_state(index_dir)
+    if not full and recorded is not None and recorded == source.head():
+        return SyncReport(before=recorded.revision, after=recorded.revision)
+    with _writing(index_dir, wait):
+        _recover(index_dir)
+        recorded = read_state(index_dir)  # again: another writer may have moved it meanwhile
+        head = source.head()
+        if (
+            recorded is None
+            or recorded.catalog_id != head.catalog_id
+            or recorded.revision > head.revision
+        ):
+            count = _rebuild(index_dir, source.documents(), head)
+            return SyncReport(before=None, after=head.revision, updated=count, rebuilt=True)
+        if full:
+            diff = _diff(index_dir, source, head, recorded)
+            upsert = [e.id for e in diff.missing] + [e.id for e, _ in diff.stale]
+            delete = sorted({e.id for e in diff.extra})
+            upsert += sorted(diff.duplicated)  # deleted (every copy), then written once again
+        elif recorded.revision < head.revision:
+            upsert, delete = source.changes(recorded.revision, head.revision)
+        else:
+            return SyncReport(before=recorded.revision, after=head.revision)
+        updated, deleted = _apply(index_dir, source, upsert, delete)
+        _write_state(index_dir, head)
+        return SyncReport(recorded.revision, head.revision, updated=updated, deleted=deleted)
+
+
+def rebuild_from(index_dir: Path, source: IndexSource) -> int:
+    """Rebuild the whole index from the catalog, recording the revision it was read at."""
+    index_dir = Path(index_dir)
+    with _writing(index_dir, WRITER_TIMEOUT):
+        _recover(index_dir)
+        return _rebuild(index_dir, source.documents(), source.head())
+
+
+def check(index_dir: Path, source: IndexSource) -> IndexDiff:
+    """Compare the index with the catalog document by document: ids, URLs and revisions."""
+    index_dir = Path(index_dir)
+    return _diff(index_dir, source, source.head(), read_state(index_dir))
+
+
+def _diff(
+    index_dir: Path, source: IndexSource, head: IndexState, recorded: IndexState | None
+) -> IndexDiff:
+    diff = IndexDiff(head=head, recorded=recorded)
+    indexed: dict[int, Entry] = {}
+    for entry in _indexed_entries(index_dir):
+        diff.indexed += 1
+        if entry.id in indexed:
+            diff.extra.append(entry)  # the same publication twice
+        else:
+            indexed[entry.id] = entry
+    twice = {e.id for e in diff.extra}
+    for entry in source.entries():
+        if entry.id in twice:
+            diff.duplicated.add(entry.id)
+        have = indexed.pop(entry.id, None)
+        if have is None:
+            diff.missing.append(entry)
+        elif (have.revision, have.url) != (entry.revision, entry.url):
+            diff.stale.append((entry, have.revision))
+    diff.extra.extend(indexed.values())
+    diff.extra.sort(key=lambda e: e.id)
+    return diff
+
+
+def _indexed_entries(index_dir: Path) -> Iterator[Entry]:
+    if not exists(index_dir):
+        return
+    ix = _open(index_dir, create=False)
+    try:
+        with ix.searcher() as searcher:
+            for stored in searcher.reader().all_stored_fields():
+                key = str(stored.get("id", ""))
+                yield Entry(
+                    id=int(key) if key.isdigit() else -1,
+                    url=stored.get("url", ""),
+                    revision=int(stored.get("revision") or 0),
+                )
+    finally:
+        ix.close()
+
+
+def _apply(
+    index_dir: Path, source: IndexSource, upsert: list[int], delete: list[int]
+) -> tuple[int, int]:
+    """One writer, one commit: delete then (re)write documents; fsync before returning."""
+    if not upsert and not delete:
+        return 0, 0
+    ix = _open(index_dir, create=False)
+    try:
+        writer = ix.writer(timeout=WRITER_TIMEOUT)
+    except LockError as exc:
+        ix.close()
+        raise IndexUnavailable(
+            f"the search index at {index_dir} is locked by another writer"
+        ) from exc
+    updated = 0
+    try:
+        for pub_id in delete:
+            writer.delete_by_term("id", str(pub_id))
+        for doc in source.documents(upsert) if upsert else ():
+            writer.update_document(**_document(doc))
+            updated += 1
+        crash_point("sync-before-commit")
+    except BaseException:
+        writer.cancel()
+        ix.close()
+        raise
+    writer.commit()
+    ix.close()
+    _fsync_folder(index_dir)
+    crash_point("sync-after-commit")
+    return updated, len(delete)
+
+
+@contextmanager
+def _writing(index_dir: Path, wait: float) -> Iterator[None]:
+    """Hold ``<index>.lock``: one writer of this index at a time, across processes."""
+    lock = FileLock(str(_lock_path(index_dir)), timeout=wait)
+    try:
+        index_dir.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Timeout:
+        raise IndexUnavailable(
+            f"the search index at {index_dir} is being written by another process"
+        ) from None
+    except OSError as exc:
+        raise IndexUnavailable(
+            f"the search index at {index_dir} cannot be written: {exc.strerror or exc}"
+        ) from exc
+    try:
+        yield
+    except OSError as exc:  # disk full, read-only folder: Whoosh has cancelled its writer
+        raise IndexUnavailable(
+            f"the search index at {index_dir} cannot be written: {exc.strerror or exc}"
+        ) from exc
+    finally:
+        lock.release()
+
+
+def _recover(index_dir: Path) -> None:
+    """Finish or undo a rebuild a killed process left half-swapped; drop leftover folders."""
+    staging, retired = _staging(index_dir), _retired(index_dir)
+    if not index_dir.exists():
+        if (staging / STATE_FILE).is_file():
+            staging.rename(index_dir)
+        elif retired.is_dir():
+            retired.rename(index_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _write_state(folder: Path, state: IndexState) -> None:
+    """Atomically replace the state file, durably: written, fsynced, renamed, folder fsynced."""
+    data = {"catalog_id": state.catalog_id, "revision": state.revision, "index": INDEX_NAME}
+    temporary = folder / f".{STATE_FILE}.{os.getpid()}.tmp"
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, folder / STATE_FILE)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # disk full: leave no half-written file behind
+        raise
+    _fsync_folder(folder, files=False)
+
+
+def _fsync_folder(folder: Path, *, files: bool = True) -> None:
+    """Make a folder's files (and its entries) durable before anything records them as done.
+
+    Whoosh does not fsync; without this a power cut could leave the recorded revision ahead
+    of an index whose last commit never reached the disk.
+    """
+    if files:
+        for path in folder.iterdir():
+            if path.is_file():
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _staging(index_dir: Path) -> Path:
+    return index_dir.with_name(index_dir.name + ".rebuild")
+
+
+def _retired(index_dir: Path) -> Path:
+    return index_dir.with_name(index_dir.name + ".old")
+
+
+def _lock_path(index_dir: Path) -> Path:
+    return index_dir.with_name(index_dir.name + ".lock")
+
+
+def crash_point(name: str) -> None:
+    """Die here, as kill -9 would, when the crash tests ask for it (``CATALOG_CRASH_AT``)."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -3,22 +3,55 @@
 Crawl records arrive in batches; each batch is one transaction of a few set-based statements
 (one SELECT to classify, one upsert per table, one insert of history rows), never a round trip
 per item.
+
+Revisions: every change to what a search index holds about a publication (listing fields, page
+details, authors, topics, listing and delisting, a new row, a deletion) sets the publication's
+``revision`` in the same transaction, from a catalog-wide counter. Each index records the
+highest revision it has absorbed, so ``revision > recorded`` is exactly what it must apply.
+That only holds if revisions become visible in the order they are handed out:
+
+- SQLite: the counter is the ``revision`` row of ``catalog_state``, bumped inside the writing
+  transaction. SQLite admits one writer at a time, so transactions commit in counter order and
+  a reader can never see revision 11 committed while 10 is still to come.
+- PostgreSQL: the counter is the sequence ``publication_revision_seq`` (``nextval`` never
+  hands two crawlers the same value and never blocks on a hot row). A sequence alone does not
+  order commits, though: a transaction holding 10 may commit after one holding 11, and an
+  index that absorbed 11 would never look at 10 again. So each writing transaction first
+  takes a transaction-scoped advisory lock: batches on one database commit one after another,
+  in revision order. Batches are short; crawls spend their time fetching, not writing.
+- Other backends (MySQL/MariaDB): the counter row, whose row lock orders commits the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 
 from catalog.errors import DatabaseError
+from catalog.lock import process_alive
 from catalog.models import (
+    REVISION_SEQUENCE,
     Author,
+    CatalogState,
     CrawlRun,
+    DeletedPublication,
     Download,
     ListingPage,
     Publication,
@@ -50,6 +83,12 @@ CHANGES: Table = PublicationChange.__table__  # type: ignore[assignment]
 AUTHORS: Table = Author.__table__  # type: ignore[assignment]
 AUTHORSHIPS: Table = PublicationAuthor.__table__  # type: ignore[assignment]
 DOWNLOADS: Table = Download.__table__  # type: ignore[assignment]
+TOMBSTONES: Table = DeletedPublication.__table__  # type: ignore[assignment]
+STATE: Table = CatalogState.__table__  # type: ignore[assignment]
+# pg_advisory_xact_lock key serialising revision-stamping transactions ("tankrev1").
+REVISION_LOCK_KEY = 0x74616E6B72657631
+# A `running` run of another host (whose pid we cannot check) is taken as dead this late.
+STALE_REMOTE_RUN = timedelta(days=2)
 SECTION_RELATED = "related"  # publication_topics rows from a publication page's related topics
 
 # The listing fields whose change makes a publication "updated" (re-indexed, kept in history).
@@ -174,11 +213,19 @@ class CatalogStore:
     # --- crawl-run journal -------------------------------------------------------------
 
     def start_run(self, spider: str, *, full: bool = False) -> int:
-        """Record a run as ``running`` before anything is fetched, so a crash still leaves a row."""
+        """Record a run as ``running`` before anything is fetched, so a crash still leaves a row.
+
+        The host and pid let a later command tell a live run from one whose process died.
+        """
         with self.engine.begin() as conn:
             result = conn.execute(
                 RUNS.insert().values(
-                    started_at=utcnow(), status="running", spider=spider, full=full
+                    started_at=utcnow(),
+                    status="running",
+                    spider=spider,
+                    full=full,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
                 )
             )
             return int(result.inserted_primary_key[0])
@@ -195,22 +242,81 @@ class CatalogStore:
         with self.engine.begin() as conn:
             conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
 
-    def close_abandoned_runs(self) -> int:
-        """Mark runs still ``running`` as interrupted: their process died without closing them.
+    def close_abandoned_runs(self, *, stale_after: timedelta = STALE_REMOTE_RUN) -> int:
+        """Mark ``running`` runs whose process is gone as interrupted; returns how many.
 
-        Call only while holding the crawl lock, when no other crawl can be running.
+        Several crawlers may share one database (PostgreSQL), so a ``running`` row is not
+        proof of a dead process. On this host the pid answers the question; a run of another
+        host (or from before runs recorded theirs) is closed only once older than
+        ``stale_after``, far longer than any crawl.
         """
+        here = socket.gethostname()
+        now = utcnow()
+        with self.engine.connect() as conn:
+            running = conn.execute(
+                select(RUNS.c.id, RUNS.c.host, RUNS.c.pid, RUNS.c.started_at).where(
+                    RUNS.c.status == "running"
+                )
+            ).all()
+        dead = [
+            run_id
+            for run_id, host, pid, started_at in running
+            if (
+                not process_alive(pid, started_at)
+                if host == here and pid is not None
+                else started_at < now - stale_after
+            )
+        ]
+        if not dead:
+            return 0
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(RUNS)
-                .where(RUNS.c.status == "running")
+                .where(RUNS.c.id.in_(dead), RUNS.c.status == "running")
                 .values(
                     status="interrupted",
-                    finished_at=utcnow(),
+                    finished_at=now,
                     error="the crawl process ended without closing its run (killed?)",
                 )
             )
             return result.rowcount or 0
+
+    # --- deletions ---------------------------------------------------------------------
+
+    def delete_publications(self, ids: Sequence[int]) -> int:
+        """Delete publications (their listings, authors and history go with them).
+
+        Each leaves a tombstone under a fresh revision in the same transaction, so that every
+        search index sharing the catalog drops it on its next sync. Returns how many went.
+        """
+        ids = sorted(set(ids))
+        if not ids:
+            return 0
+        with self.engine.begin() as conn:
+            revision = Revision(conn)
+            gone = []
+            for chunk in _chunks(ids):
+                gone += conn.execute(
+                    select(PUBLICATIONS.c.id, PUBLICATIONS.c.url).where(
+                        PUBLICATIONS.c.id.in_(chunk)
+                    )
+                ).all()
+            if not gone:
+                return 0
+            now = utcnow()
+            _upsert(
+                conn,
+                TOMBSTONES,
+                [
+                    {"id": pub_id, "url": url, "revision": revision.value, "deleted_at": now}
+                    for pub_id, url in gone
+                ],
+                keys=["id"],
+                update=["url", "revision", "deleted_at"],
+            )
+            for chunk in _chunks([pub_id for pub_id, _ in gone]):
+                conn.execute(delete(PUBLICATIONS).where(PUBLICATIONS.c.id.in_(chunk)))
+            return len(gone)
 
     # --- crawl records -----------------------------------------------------------------
 
@@ -230,15 +336,17 @@ class CatalogStore:
         result = BatchResult()
         now = utcnow()
         with self.engine.begin() as conn:
+            revision = Revision(conn)
             topic_ids = _upsert_topics(
                 conn,
                 [e.topic for e in entries]
                 + [p.topic for p in pages]
                 + [w.topic for w in walks]
                 + [t for d in details for t in d.related_topics],
+                result.reindex_ids,
             )
             if entries:
-                _write_entries(conn, entries, topic_ids, run_id, now, result)
+                _write_entries(conn, entries, topic_ids, run_id, now, result, revision)
             if pages:
                 _upsert(
                     conn,
@@ -263,6 +371,8 @@ class CatalogStore:
                 _write_details(conn, details, topic_ids, now, result)
             if failures:
                 _write_detail_failures(conn, failures, result)
+            # Last, in the same transaction: everything the index must refresh gets one revision.
+            _stamp_revision(conn, result.reindex_ids, revision)
         return result
 
 
@@ -281,6 +391,46 @@ def as_listed(before: Mapping[str, Any], entry: ListingEntry) -> ListingEntry:
     return merged
 
 
+class Revision:
+    """The revision of one writing transaction: taken from the counter on first use, once.
+
+    Created at the start of the transaction, before anything is written: on PostgreSQL that
+    is where the advisory lock is taken (see the module docstring), so a batch never waits
+    for it while holding row locks another batch wants.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._value: int | None = None
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(REVISION_LOCK_KEY)))
+
+    @property
+    def value(self) -> int:
+        if self._value is None:
+            self._value = next_revision(self.conn)
+        return self._value
+
+
+def next_revision(conn: Connection) -> int:
+    """The next value of the catalog's change counter, inside the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        return int(conn.execute(select(REVISION_SEQUENCE.next_value())).scalar_one())
+    conn.execute(update(STATE).where(STATE.c.key == "revision").values(value=STATE.c.value + 1))
+    value = conn.execute(select(STATE.c.value).where(STATE.c.key == "revision")).scalar_one()
+    return int(value)
+
+
+def _stamp_revision(conn: Connection, ids: set[int], revision: Revision) -> None:
+    if not ids:
+        return
+    value = revision.value
+    for chunk in _chunks(sorted(ids)):
+        conn.execute(
+            update(PUBLICATIONS).where(PUBLICATIONS.c.id.in_(chunk)).values(revision=value)
+        )
+
+
 def listing_diffs(before: Mapping[str, Any], entry: ListingEntry) -> list[tuple[str, Any, Any]]:
     """(field, stored value, listed value) for each listing field the listing changed."""
     listed = as_listed(before, entry)
@@ -291,10 +441,23 @@ def listing_diffs(before: Mapping[str, Any], entry: ListingEntry) -> list[tuple[
     ]
 
 
-def _upsert_topics(conn: Connection, topics: list[TopicRef]) -> dict[str, int]:
+def _upsert_topics(conn: Connection, topics: list[TopicRef], reindex: set[int]) -> dict[str, int]:
+    """Topic ids by slug; a renamed topic's publications go to ``reindex`` (names are indexed)."""
     unique = {t.slug: t for t in topics}
     if not unique:
         return {}
+    named = select(TOPICS.c.id, TOPICS.c.slug, TOPICS.c.name).where(TOPICS.c.slug.in_(list(unique)))
+    renamed = [
+        topic_id for topic_id, slug, name in conn.execute(named) if unique[slug].name != name
+    ]
+    for chunk in _chunks(renamed):
+        reindex.update(
+            conn.execute(
+                select(LINKS.c.publication_id)
+                .where(LINKS.c.topic_id.in_(chunk), LINKS.c.delisted_at.is_(None))
+                .distinct()
+            ).scalars()
+        )
     _upsert(
         conn,
         TOPICS,
@@ -313,6 +476,7 @@ def _write_entries(
     run_id: int,
     now: datetime,
     result: BatchResult,
+    revision: Revision,
 ) -> None:
     latest: dict[str, ListingEntry] = {}
     for entry in entries:  # sightings of one publication merge: the first non-empty value wins
@@ -353,11 +517,12 @@ def _write_entries(
                 **{n: getattr(latest[u], n) for n in LISTING_FIELDS},
                 "first_seen_at": now,
                 "last_seen_at": now,
+                "revision": revision.value,
             }
             for u in writes
         ],
         keys=["url"],
-        update=[*LISTING_FIELDS, "last_seen_at"],
+        update=[*LISTING_FIELDS, "last_seen_at", "revision"],
     )
     seen_only = [existing[u]["id"] for u in urls if u in existing and u not in changed]
     for chunk in _chunks(seen_only):

@@ -1,19 +1,29 @@
 """Hand crawl records to the catalog in batches, and keep the crawl-run journal.
 
 Writes are batched (``CATALOG_BATCH_SIZE``): one database transaction and one index commit per
-batch, flushed again when the spider closes, so an interrupted crawl keeps what it stored and
-the index always matches the database.
+batch, flushed again when the spider closes, so an interrupted crawl keeps what it stored.
+
+The index follows the database by revision (``search.sync``): brought up to it when the crawl
+starts (whatever a killed run or another home's crawler left), and after every batch. A crawl
+killed between a batch's commit and its index update leaves the index behind, and the next
+command catches it up.
+
+Every run ends ``succeeded``, ``failed`` or ``interrupted``: a second Ctrl-C or SIGTERM makes
+Scrapy stop the reactor without closing the spider, so the run is also closed from a reactor
+shutdown trigger, after storing what was buffered.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import ExitStack
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from sqlalchemy import Engine
 
 from catalog import config as catalog_config
 from catalog import queries, search
@@ -48,13 +58,18 @@ class CatalogPipeline:
             settings.get("CATALOG_HOME"), settings.get("CATALOG_DB")
         )
         self.lock_held = settings.getbool(SETTING_LOCK_HELD)
-        self.batch_size = max(1, settings.getint("CATALOG_BATCH_SIZE", 200))
+        # The environment wins, as for CATALOG_DETAILS_PER_RUN: `catalog crawl` has no -s.
+        batch_size = os.environ.get("CATALOG_BATCH_SIZE") or settings.getint(
+            "CATALOG_BATCH_SIZE", 200
+        )
+        self.batch_size = max(1, int(batch_size))
         self.buffer: list[Record] = []
         self.counts = RunCounts()
         self.errors: list[str] = []
         self.store: CatalogStore | None = None
         self.run_id: int | None = None
         self.resources = ExitStack()
+        self.finished = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CatalogPipeline:
@@ -84,19 +99,41 @@ class CatalogPipeline:
         if needs_upgrade(engine):
             upgrade(engine)
         self.store = CatalogStore(engine)
-        self.store.close_abandoned_runs()
-        self._check_index(engine)
+        closed = self.store.close_abandoned_runs()
+        if closed:
+            logger.warning("closed %d run(s) whose process had died as interrupted", closed)
         self.run_id = self.store.start_run(spider.name, full=getattr(spider, "full", False))
         self.crawler.stats.set_value(STAT_RUN_ID, self.run_id)
         spider.catalog = queries.CatalogView(engine)
+        from twisted.internet import reactor
 
-    def _check_index(self, engine) -> None:
-        """The index is derived: if it lost step with the database (a killed run), rebuild it."""
-        indexed = search.doc_count(self.config.index_dir)
-        stored = queries.publication_count(engine)
-        if indexed != stored:
-            logger.warning("search index holds %d of %d publications: rebuilding", indexed, stored)
-            search.rebuild(self.config.index_dir, queries.index_documents(engine))
+        reactor.addSystemEventTrigger("before", "shutdown", self._reactor_stopping)
+        try:
+            self._sync_index(engine)
+        except Exception as exc:
+            self._fail(f"the search index cannot follow the catalog: {exc}")
+
+    def _sync_index(self, engine: Engine) -> None:
+        """Bring the index up to the database: what a killed run or other crawlers changed."""
+        report = search.sync(self.config.index_dir, queries.CatalogIndexSource(engine))
+        if report.rebuilt:
+            logger.info("search index rebuilt: %d publications", report.updated)
+        elif report.changed:
+            logger.info(
+                "search index caught up from revision %s to %s (%d updated, %d deleted)",
+                report.before,
+                report.after,
+                report.updated,
+                report.deleted,
+            )
+
+    def _fail(self, message: str) -> None:
+        """Record why the run fails and stop the spider; the run is closed as ``failed``."""
+        logger.error(message)
+        self.errors.append(message)
+        engine = self.crawler.engine
+        if engine is not None and self.crawler.spider is not None:
+            engine.close_spider(self.crawler.spider, "catalog_error")
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if not isinstance(item, RECORD_TYPES):
@@ -113,17 +150,19 @@ class CatalogPipeline:
         batch, self.buffer = self.buffer, []
         try:
             result = self.store.write_batch(batch, self.run_id)
-            self.counts.add(result)
-            if result.reindex_ids:
-                docs = queries.index_documents(self.store.engine, result.reindex_ids)
-                search.update_documents(self.config.index_dir, docs)
         except Exception as exc:
-            message = f"storing a batch of {len(batch)} records failed: {type(exc).__name__}: {exc}"
-            logger.error(message)
-            self.errors.append(message)
-            engine = self.crawler.engine
-            if engine is not None and self.crawler.spider is not None:
-                engine.close_spider(self.crawler.spider, "catalog_error")
+            self._fail(
+                f"storing a batch of {len(batch)} records failed: {type(exc).__name__}: {exc}"
+            )
+            return
+        self.counts.add(result)
+        search.crash_point("batch-stored")  # crash tests: stored, not yet indexed
+        if not result.reindex_ids or self.errors:
+            return  # nothing new for the index; or it already failed: the next command syncs
+        try:
+            self._sync_index(self.store.engine)
+        except Exception as exc:
+            self._fail(f"updating the search index failed: {exc}")
 
     def close_spider(self, spider: Spider | None = None) -> None:
         self.flush()
@@ -134,9 +173,21 @@ class CatalogPipeline:
         finally:
             self.resources.close()
 
-    def _finish(self, spider: Spider, reason: str) -> None:
-        if self.store is None or self.run_id is None:
+    def _reactor_stopping(self) -> None:
+        """The reactor stops: after a second signal, without the spider being closed."""
+        if self.finished or self.store is None or self.run_id is None:
             return
+        logger.warning("stopping at once: closing run %s as interrupted", self.run_id)
+        try:
+            self.flush()
+            self._finish(self.crawler.spider, "shutdown")
+        finally:
+            self.resources.close()
+
+    def _finish(self, spider: Spider | None, reason: str) -> None:
+        if self.finished or self.store is None or self.run_id is None:
+            return
+        self.finished = True
         stats = self.crawler.stats
         self.counts.pages_fetched = stats.get_value("catalog/pages_fetched", 0)
         self.counts.pages_not_modified = stats.get_value("catalog/pages_not_modified", 0)
@@ -155,5 +206,14 @@ class CatalogPipeline:
         else:
             status = "succeeded"
         self.crawler.stats.set_value("catalog/run_status", status)
-        self.store.finish_run(self.run_id, status, self.counts, "; ".join(errors) or None)
-        self.store.engine.dispose()
+        try:
+            self.store.finish_run(self.run_id, status, self.counts, "; ".join(errors) or None)
+        except Exception as exc:  # the database is gone or full: say so in one line
+            logger.error("cannot record the end of run %s: %s", self.run_id, _first_line(exc))
+        finally:
+            self.store.engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"

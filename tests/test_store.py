@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+import socket
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from catalog.db import make_engine, upgrade
 from catalog.models import (
@@ -267,7 +270,24 @@ def test_listing_page_validators_are_kept(store):
     assert rows == [(page.url, '"def"', "Sun, 22 Nov 2026 10:00:00 GMT")]
 
 
-def test_abandoned_runs_are_closed(store):
-    assert store.close_abandoned_runs() == 1
+def test_abandoned_runs_are_closed_and_live_ones_left_alone(store):
+    """A run of this live process stays running; one whose process died is interrupted."""
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])  # its pid is dead once waited
+    finished.wait()
+    now = datetime.now()
+    rows = [  # (host, pid, started): dead here; another host, recent; another host, old
+        (socket.gethostname(), finished.pid, now),
+        ("elsewhere", 1, now - timedelta(hours=3)),
+        ("elsewhere", 1, now - timedelta(days=30)),
+    ]
+    with store.engine.begin() as conn:
+        for host, pid, started in rows:
+            conn.execute(
+                insert(CrawlRun).values(
+                    started_at=started, status="running", spider="t", host=host, pid=pid
+                )
+            )
+    assert store.close_abandoned_runs() == 2
     with store.engine.connect() as conn:
-        assert conn.execute(select(CrawlRun.status)).scalar_one() == "interrupted"
+        statuses = conn.execute(select(CrawlRun.status).order_by(CrawlRun.id)).scalars().all()
+    assert statuses == ["running", "interrupted", "running", "interrupted"]
