@@ -88,6 +88,8 @@ MAX_WILDCARDS = 5
 MAX_QUERY_DEPTH = 10
 MAX_LIMIT = 100_000  # results per search: more than a catalog holds, less than overflows
 STATE_FILE = "revision.json"
+# Fields the index keeps for its own bookkeeping or filters: not for people's queries.
+INTERNAL_FIELDS = frozenset({"type_exact", "id", "revision"})
 # Set to a crash point's name to have the process SIGKILL itself there (crash tests only).
 CRASH_ENV = "CATALOG_CRASH_AT"
 _FIELD_REF = re.compile(r"(?<![\w\"])([A-Za-z_]\w*):")
@@ -229,9 +231,15 @@ def parse_query(text: str) -> Q.Query:
     if words > MAX_QUERY_TERMS:
         raise QueryError(f"query has {words} words; at most {MAX_QUERY_TERMS} are allowed")
     _check_balanced(text)
-    unknown = sorted({f for f in _FIELD_REF.findall(_strip_quoted(text)) if f not in SCHEMA})
+    unknown = sorted(
+        {
+            f
+            for f in _FIELD_REF.findall(_strip_quoted(text))
+            if f not in SCHEMA or f in INTERNAL_FIELDS
+        }
+    )
     if unknown:
-        known = ", ".join(n for n in SCHEMA.names() if n != "type_exact")
+        known = ", ".join(n for n in SCHEMA.names() if n not in INTERNAL_FIELDS)
         raise QueryError(f"unknown field {unknown[0]!r} in query (fields: {known})")
     parser = MultifieldParser(DEFAULT_FIELDS, SCHEMA)
     parser.add_plugin(DateParserPlugin())

@@ -175,3 +175,43 @@ def test_0004_recanonicalises_urls_and_merges_collisions_without_losing_data(tmp
             "SELECT spider, status FROM crawl_runs WHERE id = ("
             "SELECT crawl_run_id FROM publication_changes WHERE kind = 'merged' LIMIT 1)"
         ).fetchall() == [("migration 0004", "succeeded")]
+
+
+def test_downgrade_and_upgrade_keep_every_row(tmp_path):
+    """SQLite batch migrations rebuild tables; foreign-key cascades must not eat child rows."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    upgrade(make_engine(url))
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        conn.execute(
+            "INSERT INTO publications (id, url, title, content_type, date_text, summary, "
+            "first_seen_at, last_seen_at) VALUES (1, 'u', 't', '', '', '', '2020-01-01', "
+            "'2020-01-01')"
+        )
+        conn.execute("INSERT INTO topics (id, slug, name, url) VALUES (1, 'a', 'A', 'u')")
+        conn.execute(
+            "INSERT INTO publication_topics VALUES (1, 1, 'list', 'l', 1, '2020-01-01', "
+            "'2020-01-01', NULL)"
+        )
+        conn.execute(
+            "INSERT INTO crawl_runs (id, started_at, status, spider, pages_fetched, items_seen, "
+            "items_new, items_updated, items_unchanged, items_skipped) "
+            "VALUES (1, '2020-01-01', 'succeeded', 'x', 0, 0, 0, 0, 0, 0)"
+        )
+        conn.execute(
+            "INSERT INTO publication_changes (crawl_run_id, publication_id, kind, changed_at) "
+            "VALUES (1, 1, 'added', '2020-01-01')"
+        )
+    counts = (
+        "SELECT (SELECT count(*) FROM publication_topics), "
+        "(SELECT count(*) FROM publication_changes)"
+    )
+    for target in ("0003", "0002", "head"):
+        if target == "head":
+            command.upgrade(alembic_config(url), target)
+        else:
+            command.downgrade(alembic_config(url), target)
+        with sqlite3.connect(tmp_path / "c.db") as conn:
+            assert conn.execute(counts).fetchone() == (1, 1), target
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
