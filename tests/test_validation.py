@@ -340,6 +340,7 @@ def test_bad_option_is_a_usage_error(tmp_path, args, names):
 
 @pytest.mark.parametrize("key", ["1", "007", str(MAX_ID), " 42 "])
 def test_show_accepts_any_id_sqlite_can_hold(tmp_path, key):
+    assert run(tmp_path / "home", "db", "upgrade").exit_code == 0  # an empty catalog
     result = run(tmp_path / "home", "show", key)
     assert result.exit_code == 1 and "no publication" in result.stderr, result.output
 
