@@ -864,7 +864,7 @@ def index_rebuild(config: CatalogConfig) -> None:
     """
     from catalog.lock import crawl_lock
 
-    engine = _closing_abandoned_runs(_engine(config))
+    engine = _closing_abandoned_runs(config, _engine(config))
     with crawl_lock(config.home):  # a crawl of this home keeps its index up to date itself
         count = search.rebuild_from(config.index_dir, queries.CatalogIndexSource(engine))
     click.echo(f"indexed {count} publications into {config.index_dir}")
@@ -919,7 +919,7 @@ def index_sync(config: CatalogConfig) -> None:
     Example:
         catalog --home ~/reader --db postgresql+psycopg://host/catalog index sync
     """
-    engine = _closing_abandoned_runs(_engine(config))
+    engine = _closing_abandoned_runs(config, _engine(config))
     report = search.sync(config.index_dir, queries.CatalogIndexSource(engine), full=True)
     if report.rebuilt:
         click.echo(f"rebuilt the search index: {report.updated} publications", err=True)

@@ -251,6 +251,7 @@ def test_unexpected_error_is_one_line_and_the_traceback_goes_to_the_log(tmp_path
     monkeypatch.setattr(cli_module.queries, "recent_runs", explode, raising=False)
     monkeypatch.setattr(cli_module.queries, "crawl_runs", explode, raising=False)
     home = tmp_path / "home"
+    assert invoke_catching(home, "db", "upgrade").exit_code == 0  # a catalog to read
     result = invoke_catching(home, "runs")
     log = home / "catalog.log"
     assert result.exit_code == 1
