@@ -144,6 +144,7 @@ def _holder(connection: Connection, key: int) -> str:
         return f"{name[len(APPLICATION_PREFIX) :]}{since}"
     return f"another PostgreSQL session (server pid {backend_pid}){since}"
 
+
 def process_alive(pid: int, started_at: datetime | None = None) -> bool:
     """Whether process ``pid`` of this host still runs (and, if known, began before ``started_at``).
 

@@ -27,6 +27,7 @@ from catalog.models import (
     PublicationTopic,
     Topic,
 )
+from catalog.records import ListingEntry
 from catalog.store import (
     CHUNK,
     DETAIL_FIELDS,
@@ -34,7 +35,6 @@ from catalog.store import (
     LISTING_FIELDS,
     listing_diffs,
 )
-from crawler.items import ListingEntry
 
 P = Publication.__table__
 T = Topic.__table__

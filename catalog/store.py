@@ -60,7 +60,7 @@ from catalog.models import (
     PublicationTopic,
     Topic,
 )
-from crawler.items import (
+from catalog.records import (
     SECTION_FEATURED,
     SECTION_LIST,
     WALK_COMPLETED,

@@ -13,7 +13,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.extensions.feedexport import FeedExporter, ItemFilter
 
-from crawler.items import ListingEntry, PublicationDetails
+from catalog.records import ListingEntry, PublicationDetails
 
 PUBLICATION_RECORDS = (ListingEntry, PublicationDetails)
 

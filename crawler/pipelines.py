@@ -30,14 +30,14 @@ from catalog import queries, search
 from catalog.db import make_engine, needs_upgrade, upgrade
 from catalog.errors import CrawlLocked
 from catalog.lock import crawl_lock, topic_locks
-from catalog.store import CatalogStore, Record, RunCounts
-from crawler.items import (
+from catalog.records import (
     DetailFailure,
     ListingEntry,
     ListingPageSeen,
     PublicationDetails,
     TopicWalk,
 )
+from catalog.store import CatalogStore, Record, RunCounts
 from crawler.pages.rand import topic_slug_from_url
 from crawler.spiders.rand_topic import STAT_WARNINGS
 

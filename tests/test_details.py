@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from catalog.db import make_engine, upgrade
+from catalog.records import PublicationDetails, TopicRef
 from catalog.store import CatalogStore
-from crawler.items import PublicationDetails, TopicRef
 from tests.conftest import FIXTURES, Site, db_rows, invoke, run_catalog
 from tests.test_store import SC, entry
 

@@ -30,8 +30,8 @@ from sqlalchemy.exc import OperationalError
 from catalog import queries, search
 from catalog.db import make_engine, upgrade
 from catalog.models import CrawlRun, Publication
+from catalog.records import WALK_COMPLETED, WALK_STARTED, PublicationDetails, TopicRef
 from catalog.store import Revision, next_revision
-from crawler.items import WALK_COMPLETED, WALK_STARTED, PublicationDetails, TopicRef
 from tests.conftest import REPO, Site, catalog_command, clean_env, db_rows, invoke, run_catalog
 from tests.test_store import AP, SC, Store, entry, walk
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.items import DetailFailure, Download, PublicationDetails
+from catalog.records import DetailFailure, Download, PublicationDetails
 from crawler.pages import rand
 from tests.conftest import FIXTURES
 

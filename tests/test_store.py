@@ -20,8 +20,7 @@ from catalog.models import (
     PublicationTopic,
     Topic,
 )
-from catalog.store import CatalogStore, RunCounts
-from crawler.items import (
+from catalog.records import (
     WALK_COMPLETED,
     WALK_STARTED,
     ListingEntry,
@@ -29,6 +28,7 @@ from crawler.items import (
     TopicRef,
     TopicWalk,
 )
+from catalog.store import CatalogStore, RunCounts
 
 SC = TopicRef(
     "security-cooperation",

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from parsel import Selector, SelectorList
 
-from crawler.items import (
+from catalog.records import (
     SECTION_FEATURED,
     SECTION_LIST,
     DetailFailure,

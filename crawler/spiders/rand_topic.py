@@ -27,7 +27,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.items import (
+from catalog.records import (
     WALK_COMPLETED,
     WALK_STARTED,
     DetailFailure,
