@@ -376,6 +376,33 @@ def statement_counts(pubs: Sequence[corpus.CorpusPublication], folder: Path) -> 
 
 LARGE = 50_000
 
+# How write_batch asks which (publication, topic) pairs are listed, and an index-friendly form.
+PAIRS_AS_WRITTEN = (
+    "SELECT publication_topics.publication_id, publication_topics.topic_id "
+    "FROM publication_topics WHERE (publication_topics.publication_id, "
+    "publication_topics.topic_id) IN (VALUES (?, ?), (?, ?)) "
+    "AND publication_topics.delisted_at IS NULL"
+)
+PAIRS_BY_PUBLICATION = (
+    "SELECT publication_id, topic_id FROM publication_topics "
+    "WHERE publication_id IN (?, ?) AND delisted_at IS NULL"
+)
+
+
+def query_plans(path: Path) -> dict[str, str]:
+    """EXPLAIN QUERY PLAN of the pairs lookup: a SCAN is a full table read per batch."""
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            label: "; ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", args))
+            for label, sql, args in (
+                ("pairs lookup as written (row-value IN VALUES)", PAIRS_AS_WRITTEN, (1, 1, 2, 2)),
+                ("pairs lookup by publication_id IN (...)", PAIRS_BY_PUBLICATION, (1, 2)),
+            )
+        }
+    finally:
+        conn.close()
+
 
 def _close(_write: Any, handle: Any, path: Path) -> None:
     """Close a side's connection and delete its database files."""
@@ -416,6 +443,8 @@ def run(
             f"raw {dict(check['raw'])}: {'identical' if same else 'DIFFERENT'}"
         )
         report.add("statement counts identical (1 = yes)", 1.0 if same else 0.0, "bool")
+        for label, plan in query_plans(folder / "trace-raw.db").items():
+            report.note(f"  query plan, {label}: {plan}")
         for size in sizes:
             subset = pubs[:size]
             new_batches = list(corpus.batches(subset))
