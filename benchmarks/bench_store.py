@@ -18,6 +18,7 @@ it does. Batches are the pipeline's (200 records): listing pages first, then pub
 from __future__ import annotations
 
 import argparse
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -528,6 +529,99 @@ def run(
 FIGURES = ["statement counts identical (1 = yes)"]
 
 
+def cached_entries(db: Path) -> list[ListingEntry]:
+    """The listing entries a cached corpus catalog holds, read back rather than regenerated
+    (generating 100k publications' text takes minutes; re-crawl entries need none of it)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT p.url, p.title, p.content_type, p.published_on, p.date_text, p.summary, "
+            "p.image_url, p.image_caption, t.slug, t.name, t.url, l.section, l.listing_url, "
+            "l.position FROM publication_topics l JOIN publications p ON p.id = l.publication_id "
+            "JOIN topics t ON t.id = l.topic_id WHERE l.section IN ('list', 'featured') "
+            "ORDER BY l.rowid"
+        ).fetchall()
+    finally:
+        conn.close()
+    topics: dict[str, TopicRef] = {}
+    return [
+        ListingEntry(
+            url=r[0],
+            title=r[1],
+            content_type=r[2],
+            published_on=date.fromisoformat(r[3]) if r[3] else None,
+            date_text=r[4],
+            summary=r[5],
+            image_url=r[6],
+            image_caption=r[7],
+            topic=topics.setdefault(r[8], TopicRef(r[8], r[9], r[10])),
+            section=r[11],
+            listing_url=r[12],
+            position=r[13],
+        )
+        for r in rows
+    ]
+
+
+def run_cached_recrawl(
+    sizes: Sequence[int],
+    *,
+    seed: int = corpus.DEFAULT_SEED,
+    repeat_n: int = 3,
+    report: Report | None = None,
+) -> Report:
+    """Unchanged re-crawls against copies of the cached corpus catalogs, ours and raw, A B A B.
+
+    The cached catalog was filled by ``write_batch`` from the same corpus, so this is the
+    re-crawl of a catalog built the way a crawl builds it, without writing it again first.
+    """
+    report = report or Report("store: unchanged re-crawl of cached catalogs, ours vs raw")
+    with tempfile.TemporaryDirectory(prefix="bench-recrawl-") as tmp:
+        for size in sizes:
+            built = corpus.build(size, seed)
+            entries = cached_entries(built.db_path)
+            batches = [entries[i : i + corpus.BATCH] for i in range(0, len(entries), corpus.BATCH)]
+            writers = {}
+            for side, make in (("ours", ours), ("raw", raw)):
+                path = Path(tmp) / f"{side}-{size}.db"
+                shutil.copy(built.db_path, path)
+                writers[side] = (*make(path), path)
+            wall = {side: Samples() for side in writers}
+            cpu = {side: Samples() for side in writers}
+            for _ in range(repeat_n):
+                for side, (write, _handle, _path) in writers.items():
+                    wall[side].add(timed_pass(write, batches, cpu[side]))
+            for side in list(writers):
+                _close(*writers.pop(side))
+            label = f"{size // 1000}k"
+            report.note(f"  -- {size:,} publications, {len(entries):,} listing entries")
+            for side in ("ours", "raw"):
+                report.timing(f"{label} {side} recrawl", wall[side], "s")
+                report.add(
+                    f"{label} {side} re-crawl per 1k publications (CPU, min)",
+                    cpu[side].min / size * 1e6,
+                    "ms",
+                )
+                report.add(
+                    f"{label} {side} re-crawl per 1k publications (min)",
+                    wall[side].min / size * 1e6,
+                    "ms",
+                )
+            report.ratio(f"{label} ratio ours / raw (min)", wall["ours"].min, wall["raw"].min)
+            report.ratio(f"{label} ratio ours / raw (CPU, min)", cpu["ours"].min, cpu["raw"].min)
+        if len(sizes) > 1:
+            small, large = f"{sizes[0] // 1000}k", f"{sizes[-1] // 1000}k"
+            for side in ("ours", "raw"):
+                for kind in ("min", "CPU, min"):
+                    key = f"{side} re-crawl per 1k publications ({kind})"
+                    report.ratio(
+                        f"{side} re-crawl per-1k cost ({kind}), {large} / {small} (1.0 = linear)",
+                        report.figures[f"{large} {key}"].value,
+                        report.figures[f"{small} {key}"].value,
+                    )
+    return report
+
+
 def figures_for(sizes: Sequence[int]) -> list[str]:
     names = list(FIGURES)
     for size in sizes:
@@ -546,8 +640,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 1k, 10k, 100k")
     parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED)
     parser.add_argument("--repeat", type=int, default=3, help="passes per side and size")
+    parser.add_argument(
+        "--cached-recrawl",
+        action="store_true",
+        help="only unchanged re-crawls, against copies of the cached corpus catalogs",
+    )
     args = parser.parse_args()
     print(machine_line())
+    if args.cached_recrawl:
+        sizes = [corpus.parse_size(s) for s in args.sizes.split(",")]
+        run_cached_recrawl(sizes, seed=args.seed, repeat_n=args.repeat)
+        return
     run([corpus.parse_size(s) for s in args.sizes.split(",")], seed=args.seed, repeat_n=args.repeat)
 
 
