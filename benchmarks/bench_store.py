@@ -18,7 +18,6 @@ it does. Batches are the pipeline's (200 records): listing pages first, then pub
 from __future__ import annotations
 
 import argparse
-import shutil
 import sqlite3
 import tempfile
 import time
@@ -563,12 +562,23 @@ def cached_entries(db: Path) -> list[ListingEntry]:
     ]
 
 
+def _copy_database(source: Path, target: Path) -> None:
+    """A consistent copy, WAL included (a file copy would miss what is not checkpointed)."""
+    src, dst = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
 def run_cached_recrawl(
     sizes: Sequence[int],
     *,
     seed: int = corpus.DEFAULT_SEED,
     repeat_n: int = 3,
     report: Report | None = None,
+    databases: dict[int, Path] | None = None,
 ) -> Report:
     """Unchanged re-crawls against copies of the cached corpus catalogs, ours and raw, A B A B.
 
@@ -578,13 +588,13 @@ def run_cached_recrawl(
     report = report or Report("store: unchanged re-crawl of cached catalogs, ours vs raw")
     with tempfile.TemporaryDirectory(prefix="bench-recrawl-") as tmp:
         for size in sizes:
-            built = corpus.build(size, seed)
-            entries = cached_entries(built.db_path)
+            source = (databases or {}).get(size) or corpus.build(size, seed).db_path
+            entries = cached_entries(source)
             batches = [entries[i : i + corpus.BATCH] for i in range(0, len(entries), corpus.BATCH)]
             writers = {}
             for side, make in (("ours", ours), ("raw", raw)):
                 path = Path(tmp) / f"{side}-{size}.db"
-                shutil.copy(built.db_path, path)
+                _copy_database(source, path)
                 writers[side] = (*make(path), path)
             wall = {side: Samples() for side in writers}
             cpu = {side: Samples() for side in writers}
