@@ -1,44 +1,62 @@
-"""Crawl benchmark: the listing spider with the catalog pipeline against the same spider
-with no pipeline, on the same generated pages served on 127.0.0.1, in the same run.
+"""Crawl: the listing spider with all pipelines against the same spider with none, same pages.
 
-    python benchmarks/bench_crawl.py [--pages 100] [--per-page 20]
+    python -m benchmarks.bench_crawl --pages 100 --per-page 12 --runs 5
 
-The ratio shows what storing and indexing cost the crawl; compare ratios, not absolute
-times, across machines. Listing pages are walked one after another (each page names the
-next), so pages/s is bound by round trips, not by parallelism.
+Listing pages carry teasers from the benchmark corpus (RAND's 12 per page) and are served on
+127.0.0.1. Both sides run the same command, ``scrapy crawl rand_topic`` with no delay and no
+AutoThrottle, differing only in ``ITEM_PIPELINES``; every run with the catalog pipeline gets a
+fresh home, so each one stores and indexes everything (a second run into the same home would
+be an incremental crawl that stops at page one). Runs alternate A B A B so both see the same
+drift in machine load. Reported: the process's wall time (start-up included) and Scrapy's own
+``elapsed_time_seconds`` (spider open to close), median of N, and their ratios.
+
+Listings only (``details=0``) on both sides: the spider asks the catalog which publication
+pages to fetch, so with no pipeline it fetches none and a details crawl would compare
+different work.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import html
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import corpus
+from benchmarks.harness import REPO, Report, Samples, machine_line, python_env
 from catalog.localsite import serve
 
-REPO = Path(__file__).resolve().parent.parent
 SLUG = "bench-topic"
+_ELAPSED = re.compile(r"'elapsed_time_seconds': ([0-9.]+)")
+_ITEMS = re.compile(r"'item_scraped_count': (\d+)")
 
 
-def teaser(n: int) -> str:
-    return f"""<li data-content-id="{n}">
-  <div class="img-wrap"><a href="/pubs/research_reports/RR{n}.html">
-    <img src="/img/{n}.jpg" alt="Photo {n}, photo by RAND"></a></div>
-  <div class="text"><p class="type">{"Report" if n % 3 else "Commentary"}</p>
-    <h3 class="title"><a href="/pubs/research_reports/RR{n}.html">Security cooperation in region {n % 40}: study {n}</a></h3>
-    <p class="desc">Allies and partners weigh burden&#8209;sharing and deterrence &mdash; case {n}.</p>
-    <p class="date">Mar&nbsp;{n % 28 + 1}, {2000 + n % 25}</p></div></li>"""
+def teaser(pub: corpus.CorpusPublication) -> str:
+    """One teaser in rand.org's listing markup, from a corpus publication."""
+    entry = pub.entries[0]
+    path = entry.url.removeprefix(corpus.BASE)
+    kind = f'<p class="type">{html.escape(entry.content_type)}</p>' if entry.content_type else ""
+    return f"""<li data-content-id="{abs(hash(path)) % 10**6}">
+  <div class="img-wrap"><a href="{path}">
+    <img src="/img/{path.rsplit("/", 1)[-1]}.jpg" alt="{html.escape(entry.image_caption or "")}"></a></div>
+  <div class="text">{kind}
+    <h3 class="title"><a href="{path}">{html.escape(entry.title)}</a></h3>
+    <p class="desc">{html.escape(entry.summary)}</p>
+    <p class="date">{entry.date_text.replace(" ", "&nbsp;", 1)}</p></div></li>"""
 
 
-def write_site(root: Path, pages: int, per_page: int) -> None:
+def write_site(root: Path, pages: int, per_page: int, seed: int = corpus.DEFAULT_SEED) -> int:
+    """A topic listing of ``pages`` pages; returns how many teasers it holds."""
     topics = root / "topics"
     topics.mkdir(parents=True)
+    (root / "robots.txt").write_text("User-agent: *\nAllow: /\n")
+    pubs = list(corpus.generate(pages * per_page, seed))
     for page in range(1, pages + 1):
-        items = "\n".join(teaser((page - 1) * per_page + i) for i in range(per_page))
+        items = "\n".join(teaser(p) for p in pubs[(page - 1) * per_page : page * per_page])
         nxt = (
             f'<li class="next"><a href="/topics/{SLUG}.html?page={page + 1}" rel="next">Next</a></li>'
             if page < pages
@@ -49,76 +67,106 @@ def write_site(root: Path, pages: int, per_page: int) -> None:
 <body><main id="page-content"><h1 id="RANDTitleHeadingId">Bench Topic</h1>
 <div id="results"><ul class="teasers list">{items}</ul>
 <div class="pagination-wrap"><ul>{nxt}</ul></div></div></main></body></html>""")
+    return len(pubs)
 
 
-def timed(label: str, command: list[str], env: dict[str, str], items: int, pages: int) -> float:
+def crawl_command(start: str, home: Path, pipelines: bool) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "rand_topic",
+        "-a",
+        f"start_url={start}",
+        "-a",
+        "details=0",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=0",
+        "-s",
+        "LOG_LEVEL=INFO",  # the closing stats dump is INFO
+        "-s",
+        f"CATALOG_HOME={home}",
+    ]
+    if not pipelines:
+        command += ["-s", "ITEM_PIPELINES={}"]
+    return command
+
+
+def one_run(start: str, home: Path, pipelines: bool) -> tuple[float, float, int]:
+    """(wall seconds, Scrapy elapsed seconds, items) of one crawl in its own process."""
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(f"{label} failed:\n{result.stderr[-2000:]}")
-    print(
-        f"{label:<36} {seconds:6.2f} s  {pages / seconds:7.1f} pages/s  "
-        f"{items / seconds:8.0f} items/s"
+    result = subprocess.run(
+        crawl_command(start, home, pipelines),
+        cwd=REPO,
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return seconds
+    wall = time.perf_counter() - started
+    elapsed, items = _ELAPSED.search(result.stderr), _ITEMS.search(result.stderr)
+    if result.returncode != 0 or not elapsed or not items:
+        raise RuntimeError(f"crawl failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return wall, float(elapsed.group(1)), int(items.group(1))
+
+
+def run(
+    *, pages: int = 100, per_page: int = 12, runs: int = 5, report: Report | None = None
+) -> Report:
+    report = report or Report(f"crawl: all pipelines / none, {pages} listing pages")
+    with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
+        folder = Path(tmp)
+        teasers = write_site(folder / "site", pages, per_page)
+        wall = {"all pipelines": Samples(), "no pipelines": Samples()}
+        spider = {"all pipelines": Samples(), "no pipelines": Samples()}
+        items: dict[str, int] = {}
+        with serve(folder / "site") as site:
+            start = f"{site.url}/topics/{SLUG}.html"
+            for attempt in range(runs):  # A B A B
+                for name in wall:
+                    home = folder / f"home-{attempt}-{name.split()[0]}"
+                    w, e, n = one_run(start, home, pipelines=name == "all pipelines")
+                    wall[name].add(w)
+                    spider[name].add(e)
+                    items[name] = n
+        report.note(f"  {pages} pages x {per_page} teasers = {teasers} items; {runs} runs each")
+        for name in wall:
+            report.timing(f"{name}: process wall", wall[name], "s")
+            report.timing(f"{name}: scrapy elapsed", spider[name], "s")
+            report.add(f"{name}: pages/s (median elapsed)", pages / spider[name].median, "pages/s")
+            report.add(f"{name}: items scraped", items[name], "items")
+        report.ratio(
+            "ratio all / none, scrapy elapsed (median)",
+            spider["all pipelines"].median,
+            spider["no pipelines"].median,
+        )
+        report.ratio(
+            "ratio all / none, process wall (median)",
+            wall["all pipelines"].median,
+            wall["no pipelines"].median,
+        )
+    return report
+
+
+FIGURES = [
+    "ratio all / none, scrapy elapsed (median)",
+    "ratio all / none, process wall (median)",
+    "all pipelines: pages/s (median elapsed)",
+    "no pipelines: pages/s (median elapsed)",
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=100)
-    parser.add_argument("--per-page", type=int, default=20)
+    parser.add_argument("--per-page", type=int, default=12)
+    parser.add_argument("--runs", type=int, default=5, help="runs per side, interleaved")
     args = parser.parse_args()
-    items = args.pages * args.per_page
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        write_site(folder / "site", args.pages, args.per_page)
-        with serve(folder / "site") as site:
-            start = f"{site.url}/topics/{SLUG}.html"
-            env = {**os.environ, "CATALOG_HOME": str(folder / "bare")}
-            bare = timed(
-                "spider alone (no pipeline)",
-                [
-                    sys.executable,
-                    "-m",
-                    "scrapy",
-                    "crawl",
-                    "rand_topic",
-                    "-a",
-                    f"start_url={start}",
-                    "-a",
-                    "details=0",
-                    "-s",
-                    "ITEM_PIPELINES={}",
-                    "-s",
-                    "DOWNLOAD_DELAY=0",
-                    "-s",
-                    "AUTOTHROTTLE_ENABLED=0",
-                    "-s",
-                    "LOG_LEVEL=WARNING",
-                ],
-                env,
-                items,
-                args.pages,
-            )
-            full = timed(
-                "catalog crawl (store + index)",
-                [
-                    sys.executable,
-                    "-m",
-                    "catalog",
-                    "--home",
-                    str(folder / "home"),
-                    "crawl",
-                    "--no-details",
-                    "--start-url",
-                    start,
-                ],
-                {k: v for k, v in env.items() if k != "CATALOG_HOME"},
-                items,
-                args.pages,
-            )
-            print(f"ratio with pipeline / without: {full / bare:.2f}")
+    print(machine_line())
+    run(pages=args.pages, per_page=args.per_page, runs=args.runs)
 
 
 if __name__ == "__main__":

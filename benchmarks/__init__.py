@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure the catalog at realistic sizes (run with ``python -m``)."""
