@@ -32,6 +32,7 @@ from sqlalchemy import event
 from benchmarks import corpus
 from benchmarks.harness import Report, Samples, machine_line
 from catalog.db import make_engine, upgrade
+from catalog.records import ListingEntry, PublicationDetails, TopicRef
 from catalog.store import (
     CHUNK,
     DETAIL_FIELDS,
@@ -40,7 +41,6 @@ from catalog.store import (
     RUN_COUNT_COLUMNS,
     utcnow,
 )
-from crawler.items import ListingEntry, PublicationDetails, TopicRef
 
 SECTION_RELATED = "related"
 

@@ -39,8 +39,14 @@ from typing import Any
 
 from catalog import queries, search
 from catalog.db import HEAD_REVISION, make_engine, upgrade
+from catalog.records import (
+    SECTION_FEATURED,
+    SECTION_LIST,
+    ListingEntry,
+    PublicationDetails,
+    TopicRef,
+)
 from catalog.store import CatalogStore
-from crawler.items import SECTION_FEATURED, SECTION_LIST, ListingEntry, PublicationDetails, TopicRef
 
 # Bump when the generator's output changes: cached catalogs of another version are rebuilt.
 CORPUS_VERSION = 1
