@@ -616,6 +616,7 @@ def search_command(
         catalog search japan --type Report --format ris > japan.ris
     """
     fmt = _pick_format(fmt, as_json, "table", bom)
+    search.parse_query(query)  # a malformed or costly query is a usage error before any work
     engine = _engine(config)  # no catalog, or an old schema: one line, before the index
     _index_up_to_date(config)
     rows = queries.search_publications(
