@@ -1,0 +1,190 @@
+"""Many crawlers, one PostgreSQL catalog: crawls from different homes (machines) at once.
+
+Each crawl is a real `python -m catalog crawl` process with a home of its own and the same
+`--db`. The local site holds a request of each crawl until both have started, so their writes
+overlap for real; no sleeps, every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from catalog.demo import DEMO_SITE
+from catalog.localsite import serve
+from catalog.lock import lock_holder_name
+from tests.conftest import (
+    DEMO_PUBLICATIONS,
+    REPO,
+    TOPIC,
+    Catalog,
+    Site,
+    clean_env,
+    pg_database,
+)
+
+ALLIANCES = "alliances-and-partnerships"
+ARRIVE_TIMEOUT = 60  # seconds for a crawl process to start and reach its held request
+CRAWL_TIMEOUT = 180  # a crawl of the demo site takes seconds; longer means a deadlock
+
+
+@pytest.fixture(scope="module")
+def module_site() -> Iterator[Site]:
+    """The demo site on a port of this module's own (its holds touch no other test)."""
+    with serve(DEMO_SITE) as server:
+        yield Site(DEMO_SITE, server.url, server)
+
+
+def start(catalog: Catalog, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        catalog.command(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        cwd=REPO,
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = CRAWL_TIMEOUT) -> tuple[int, str, str]:
+    """Wait for a crawl; one still running after ``timeout`` is killed and fails the test."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"crawl {process.pid} still running after {timeout}s (deadlock?):\n{err}")
+    return process.returncode, out, err
+
+
+@dataclass
+class TwoCrawls:
+    db: str
+    homes: list[Path]
+    results: list[tuple[int, str, str]]
+
+    def catalog(self, home: Path) -> Catalog:
+        return Catalog("postgresql", home, self.db)
+
+    def rows(self, sql: str, *params: object) -> list[tuple]:
+        return self.catalog(self.homes[0]).rows(sql, *params)
+
+
+@pytest.fixture(scope="module")
+def two_topics_at_once(
+    pg_admin: Engine, module_site: Site, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TwoCrawls]:
+    """Two homes crawl the demo's two topics (which share publications) into one database at
+    the same time: each is held at its topic's first listing page until both got there."""
+    root = tmp_path_factory.mktemp("concurrent")
+    homes = [root / "machine-a", root / "machine-b"]
+    with pg_database(pg_admin) as url:
+        # The documented start: `db upgrade` once, then crawlers anywhere.
+        upgraded = Catalog("postgresql", root / "admin", url).run("db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        paths = [f"/topics/{slug}.html" for slug in (TOPIC, ALLIANCES)]
+        holds = [module_site.server.hold(path) for path in paths]
+        processes = []
+        try:
+            for home, path in zip(homes, paths, strict=True):
+                catalog = Catalog("postgresql", home, url)
+                processes.append(start(catalog, "crawl", "--start-url", module_site.base + path))
+            for hold, path in zip(holds, paths, strict=True):
+                assert hold.arrived.wait(ARRIVE_TIMEOUT), f"no crawl reached {path}"
+        finally:
+            for hold in holds:
+                hold.release.set()
+        results = [finish(p) for p in processes]
+        yield TwoCrawls(url, homes, results)
+
+
+def test_both_crawls_finish_and_succeed(two_topics_at_once):
+    for code, out, err in two_topics_at_once.results:
+        assert code == 0, err
+        assert "succeeded" in out
+    runs = two_topics_at_once.rows("SELECT status, error FROM crawl_runs ORDER BY id")
+    assert runs == [("succeeded", None), ("succeeded", None)]
+    assert two_topics_at_once.rows(
+        "SELECT slug, walk_state FROM topics WHERE slug IN (?, ?) ORDER BY slug", ALLIANCES, TOPIC
+    ) == [(ALLIANCES, "complete"), (TOPIC, "complete")]
+
+
+def test_every_publication_lands_once(two_topics_at_once):
+    assert two_topics_at_once.rows(
+        "SELECT count(*), count(DISTINCT url) FROM publications"
+    ) == [(DEMO_PUBLICATIONS, DEMO_PUBLICATIONS)]
+
+
+def test_a_publication_of_both_topics_has_both_links(two_topics_at_once):
+    per_publication = two_topics_at_once.rows(
+        "SELECT p.url, string_agg(DISTINCT t.slug, ',' ORDER BY t.slug) "
+        "FROM publications p JOIN publication_topics l ON l.publication_id = p.id "
+        "JOIN topics t ON t.id = l.topic_id WHERE l.section IN ('featured', 'list') "
+        "GROUP BY p.url"
+    )
+    topics = dict(per_publication)
+    assert len(topics) == DEMO_PUBLICATIONS  # every publication is listed under a topic
+    both = [url for url, slugs in topics.items() if slugs == f"{ALLIANCES},{TOPIC}"]
+    alliances_only = [url for url, slugs in topics.items() if slugs == ALLIANCES]
+    assert alliances_only == []  # the demo's alliances topic lists only shared publications
+    assert len(both) == 5
+
+
+def test_one_added_history_row_per_publication(two_topics_at_once):
+    assert two_topics_at_once.rows(
+        "SELECT count(*), count(DISTINCT publication_id) FROM publication_changes "
+        "WHERE kind = 'added'"
+    ) == [(DEMO_PUBLICATIONS, DEMO_PUBLICATIONS)]
+    # and the runs' counts agree: each publication was new to exactly one of them
+    assert two_topics_at_once.rows("SELECT sum(items_new) FROM crawl_runs") == [
+        (DEMO_PUBLICATIONS,)
+    ]
+
+
+def test_a_home_that_never_crawled_searches_the_shared_catalog(two_topics_at_once, tmp_path):
+    # No `catalog index sync` on this branch yet: a new home builds its index with rebuild.
+    reader = two_topics_at_once.catalog(tmp_path / "machine-c")
+    rebuilt = reader.invoke("index", "rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert f"indexed {DEMO_PUBLICATIONS}" in rebuilt.stdout
+    hits = json.loads(reader.invoke("search", "*", "--limit", "100", "--json").stdout)
+    urls = {url for (url,) in reader.rows("SELECT url FROM publications")}
+    assert {h["url"] for h in hits} == urls and len(hits) == DEMO_PUBLICATIONS
+    shared = json.loads(reader.invoke("search", "*", "--topic", ALLIANCES, "--json").stdout)
+    assert len(shared) == 5
+
+
+def test_a_second_crawl_of_the_same_topic_does_not_start(pg_url, module_site: Site, tmp_path):
+    first = Catalog("postgresql", tmp_path / "machine-a", pg_url)
+    second = first.with_home(tmp_path / "machine-b")
+    page2 = f"/topics/{TOPIC}.html?page=2"
+    hold = module_site.server.hold(page2)
+    try:
+        running = start(first, "crawl", "--start-url", module_site.base + f"/topics/{TOPIC}.html")
+        assert hold.arrived.wait(ARRIVE_TIMEOUT), "the first crawl never reached page 2"
+        refused = second.run("crawl", "--start-url", module_site.base + f"/topics/{TOPIC}.html")
+    finally:
+        hold.release.set()
+    code, out, err = finish(running)
+    assert code == 0, err
+    assert "succeeded" in out
+
+    assert refused.returncode == 3, refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    holder = lock_holder_name(socket.gethostname(), running.pid).removeprefix("catalog-crawl ")
+    assert re.search(
+        rf"topic {TOPIC} is being crawled by {re.escape(holder)} since "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC",
+        line,
+    ), line
+    # the refused crawl left no run behind; the first one finished its own
+    assert first.rows("SELECT status FROM crawl_runs") == [("succeeded",)]
+    assert first.rows("SELECT count(*) FROM publications") == [(DEMO_PUBLICATIONS,)]
