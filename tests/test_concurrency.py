@@ -1,8 +1,11 @@
 """Many crawlers, one PostgreSQL catalog: crawls from different homes (machines) at once.
 
 Each crawl is a real `python -m catalog crawl` process with a home of its own and the same
-`--db`. The local site holds a request of each crawl until both have started, so their writes
-overlap for real; no sleeps, every wait is bounded.
+`--db`. The local site holds a request of each crawl until both have started, so the two runs
+are in flight together (topic locks, run journal, shared publications). Whether their write
+transactions overlap is then up to timing (a crawl of the demo writes in one or two batches),
+so the last test makes two store batches overlap on purpose. No fixed sleeps: every wait is
+bounded.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +66,19 @@ def start(catalog: Catalog, *args: str) -> subprocess.Popen:
     )
 
 
+@contextmanager
+def crawling(*processes: subprocess.Popen) -> Iterator[None]:
+    """Kill the crawls this test started if the block fails before they were waited for."""
+    try:
+        yield
+    except BaseException:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        raise
+
+
 def finish(process: subprocess.Popen, timeout: float = CRAWL_TIMEOUT) -> tuple[int, str, str]:
     """Wait for a crawl; one still running after ``timeout`` is killed and fails the test."""
     try:
@@ -100,17 +117,18 @@ def two_topics_at_once(
         assert upgraded.returncode == 0, upgraded.stderr
         paths = [f"/topics/{slug}.html" for slug in (TOPIC, ALLIANCES)]
         holds = [module_site.server.hold(path) for path in paths]
-        processes = []
-        try:
-            for home, path in zip(homes, paths, strict=True):
-                catalog = Catalog("postgresql", home, url)
-                processes.append(start(catalog, "crawl", "--start-url", module_site.base + path))
-            for hold, path in zip(holds, paths, strict=True):
-                assert hold.arrived.wait(ARRIVE_TIMEOUT), f"no crawl reached {path}"
-        finally:
-            for hold in holds:
-                hold.release.set()
-        results = [finish(p) for p in processes]
+        processes = [
+            start(Catalog("postgresql", home, url), "crawl", "--start-url", module_site.base + path)
+            for home, path in zip(homes, paths, strict=True)
+        ]
+        with crawling(*processes):
+            try:
+                for hold, path in zip(holds, paths, strict=True):
+                    assert hold.arrived.wait(ARRIVE_TIMEOUT), f"no crawl reached {path}"
+            finally:
+                for hold in holds:
+                    hold.release.set()
+            results = [finish(p) for p in processes]
         yield TwoCrawls(url, homes, results)
 
 
@@ -126,9 +144,9 @@ def test_both_crawls_finish_and_succeed(two_topics_at_once):
 
 
 def test_every_publication_lands_once(two_topics_at_once):
-    assert two_topics_at_once.rows(
-        "SELECT count(*), count(DISTINCT url) FROM publications"
-    ) == [(DEMO_PUBLICATIONS, DEMO_PUBLICATIONS)]
+    assert two_topics_at_once.rows("SELECT count(*), count(DISTINCT url) FROM publications") == [
+        (DEMO_PUBLICATIONS, DEMO_PUBLICATIONS)
+    ]
 
 
 def test_a_publication_of_both_topics_has_both_links(two_topics_at_once):
@@ -175,13 +193,14 @@ def test_a_second_crawl_of_the_same_topic_does_not_start(pg_url, module_site: Si
     second = first.with_home(tmp_path / "machine-b")
     page2 = f"/topics/{TOPIC}.html?page=2"
     hold = module_site.server.hold(page2)
-    try:
-        running = start(first, "crawl", "--start-url", module_site.base + f"/topics/{TOPIC}.html")
-        assert hold.arrived.wait(ARRIVE_TIMEOUT), "the first crawl never reached page 2"
-        refused = second.run("crawl", "--start-url", module_site.base + f"/topics/{TOPIC}.html")
-    finally:
-        hold.release.set()
-    code, out, err = finish(running)
+    running = start(first, "crawl", "--start-url", module_site.base + f"/topics/{TOPIC}.html")
+    with crawling(running):
+        try:
+            assert hold.arrived.wait(ARRIVE_TIMEOUT), "the first crawl never reached page 2"
+            refused = second.run("crawl", "--start-url", module_site.base + f"/topics/{TOPIC}.html")
+        finally:
+            hold.release.set()
+        code, out, err = finish(running)
     assert code == 0, err
     assert "succeeded" in out
 
