@@ -3,25 +3,34 @@ PostgreSQL databases of their own.
 
 Crawls run the real command line in a subprocess (Scrapy's reactor starts once per process);
 read-only commands run in-process through click's CliRunner.
+
+Tests that must hold on both backends take ``backend`` (a new, empty catalog of their own:
+a SQLite file in the home, or a new PostgreSQL database) or ``crawled_backend`` (the demo's two
+topics, crawled once per backend per session; read-only). Both are :class:`Catalog` objects
+whose ``run``, ``invoke`` and ``rows`` pass ``--db`` when there is one, and their test ids
+read ``[sqlite]`` and ``[postgresql]``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from catalog.cli import cli
 from catalog.demo import DEMO_SITE
@@ -52,14 +61,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def catalog_command(home: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "catalog", "--home", str(home), *args]
+def catalog_command(home: Path, *args: str, db: str | None = None) -> list[str]:
+    """``python -m catalog --home HOME [--db URL] ARGS``."""
+    return [sys.executable, "-m", "catalog", "--home", str(home), *_db_args(db), *args]
 
 
-def run_catalog(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    """Run ``python -m catalog --home HOME ARGS`` as a user would, in its own process."""
+def _db_args(db: str | None) -> list[str]:
+    return ["--db", db] if db else []
+
+
+def run_catalog(
+    home: Path, *args: str, db: str | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
+    """Run ``python -m catalog --home HOME [--db URL] ARGS`` as a user would, in its own process."""
     return subprocess.run(
-        catalog_command(home, *args),
+        catalog_command(home, *args, db=db),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -68,15 +84,100 @@ def run_catalog(home: Path, *args: str, timeout: float = 180) -> subprocess.Comp
     )
 
 
-def db_rows(home: Path, sql: str, *params: object) -> list[tuple]:
-    """Rows of a query against a home's SQLite catalog, read as a user's SQL tool would."""
-    with sqlite3.connect(home / "catalog.db") as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def invoke(home: Path, *args: str) -> Result:
+def invoke(home: Path, *args: str, db: str | None = None) -> Result:
     """Run a command in-process; for commands that do not crawl."""
-    return CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, ["--home", str(home), *_db_args(db), *args], catch_exceptions=False
+    )
+
+
+def db_url(target: Path | str) -> str:
+    """A catalog's database URL: a home (its SQLite file) or a URL as it is."""
+    if isinstance(target, Path):
+        return f"sqlite:///{target / 'catalog.db'}"
+    return target
+
+
+def _qmark_to_named(sql: str) -> str:
+    """``?`` placeholders (outside quoted literals) as ``:p0``, ``:p1``, ... for ``text()``."""
+    parts = re.split(r"('(?:[^']|'')*')", sql)
+    count = 0
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        pieces = parts[i].split("?")
+        out = pieces[0]
+        for piece in pieces[1:]:
+            out += f":p{count}{piece}"
+            count += 1
+        parts[i] = out
+    return "".join(parts)
+
+
+def _plain(value: object) -> object:
+    """A value as SQLite hands it out: dates and times in ISO text, decimals as numbers.
+
+    PostgreSQL returns ``date``/``datetime`` (and ``Decimal`` for some aggregates) where SQLite
+    returns text and floats; the same assertion then holds on both backends.
+    """
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def db_rows(target: Path | str, sql: str, *params: object) -> list[tuple]:
+    """Rows of a query against a catalog, read through SQLAlchemy as a user's SQL tool would.
+
+    ``target`` is a home (its SQLite file) or a database URL. ``?`` placeholders work on both
+    backends; values come back normalised by :func:`_plain`.
+    """
+    engine = create_engine(db_url(target), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(
+                text(_qmark_to_named(sql)), {f"p{i}": p for i, p in enumerate(params)}
+            )
+            return [tuple(_plain(v) for v in row) for row in result]
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A catalog on one backend: a home, and the database URL given as ``--db`` (None: the
+    home's SQLite file)."""
+
+    backend: str  # "sqlite" | "postgresql"
+    home: Path
+    db: str | None = None
+
+    @property
+    def target(self) -> Path | str:
+        return self.db or self.home
+
+    def args(self) -> list[str]:
+        """Global options for ``catalog`` that point at this catalog."""
+        return ["--home", str(self.home), *_db_args(self.db)]
+
+    def command(self, *args: str) -> list[str]:
+        return catalog_command(self.home, *args, db=self.db)
+
+    def run(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+        return run_catalog(self.home, *args, db=self.db, timeout=timeout)
+
+    def invoke(self, *args: str) -> Result:
+        return invoke(self.home, *args, db=self.db)
+
+    def rows(self, sql: str, *params: object) -> list[tuple]:
+        return db_rows(self.target, sql, *params)
+
+    def with_home(self, home: Path) -> Catalog:
+        """The same database seen from another home (another machine's index and lock)."""
+        if self.db is None:
+            raise ValueError("a SQLite catalog lives in its home")
+        return Catalog(self.backend, home, self.db)
 
 
 @pytest.fixture(scope="session")
@@ -105,10 +206,14 @@ def long_site(tmp_path: Path) -> Iterator[Site]:
 
 @pytest.fixture(scope="session")
 def crawled_home(tmp_path_factory: pytest.TempPathFactory, demo_site: Site) -> Path:
-    """A catalog of both demo topics. Shared: tests must only read it."""
+    """A SQLite catalog of both demo topics. Shared: tests must only read it."""
     home = tmp_path_factory.mktemp("crawled") / "home"
-    result = run_catalog(
-        home,
+    _crawl_demo(Catalog("sqlite", home), demo_site)
+    return home
+
+
+def _crawl_demo(catalog: Catalog, demo_site: Site) -> None:
+    result = catalog.run(
         "crawl",
         "--start-url",
         demo_site.topic_url(),
@@ -116,7 +221,6 @@ def crawled_home(tmp_path_factory: pytest.TempPathFactory, demo_site: Site) -> P
         demo_site.topic_url("alliances-and-partnerships"),
     )
     assert result.returncode == 0, result.stderr
-    return home
 
 
 @pytest.fixture
@@ -174,3 +278,54 @@ def pg_url(pg_admin: Engine) -> Iterator[str]:
     """The URL of an empty database of this test's own."""
     with pg_database(pg_admin) as url:
         yield url
+
+
+# --- both backends ---------------------------------------------------------------------------
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """The backend a test runs on; the one parameter behind ``backend`` and friends."""
+    if request.param == "postgresql":
+        request.getfixturevalue("pg_admin")  # skips (or fails under CI) without a server
+    return request.param
+
+
+@pytest.fixture
+def backend(backend_name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Catalog:
+    """An empty catalog of this test's own on each backend (``[sqlite]``, ``[postgresql]``)."""
+    home = tmp_path / "home"
+    if backend_name == "sqlite":
+        return Catalog("sqlite", home)
+    return Catalog("postgresql", home, request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(scope="session")
+def crawled_postgres(
+    pg_admin: Engine, demo_site: Site, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Catalog]:
+    """Both demo topics crawled into a PostgreSQL database, once per session; read-only."""
+    home = tmp_path_factory.mktemp("crawled-pg") / "home"
+    with pg_database(pg_admin) as url:
+        catalog = Catalog("postgresql", home, url)
+        _crawl_demo(catalog, demo_site)
+        yield catalog
+
+
+@pytest.fixture
+def crawled_backend(backend_name: str, request: pytest.FixtureRequest) -> Catalog:
+    """The demo's two topics crawled on each backend, shared by the session: only read it."""
+    if backend_name == "sqlite":
+        return Catalog("sqlite", request.getfixturevalue("crawled_home"))
+    return request.getfixturevalue("crawled_postgres")
+
+
+@pytest.fixture
+def crawled_copy(crawled_backend: Catalog, tmp_path: Path) -> Catalog:
+    """A private copy of the crawled home (index, lock; the SQLite file) for tests that change
+    the home. On PostgreSQL the database stays the shared one: such tests must not write it."""
+    target = tmp_path / "home"
+    shutil.copytree(crawled_backend.home, target)
+    return Catalog(crawled_backend.backend, target, crawled_backend.db)

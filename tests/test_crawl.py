@@ -1,4 +1,8 @@
-"""End to end: the real `catalog crawl` against RAND-shaped sites served on 127.0.0.1."""
+"""End to end: the real `catalog crawl` against RAND-shaped sites served on 127.0.0.1.
+
+The core paths (first crawl and re-crawl, a changed listing, a failed page, a messy page) run
+on both backends (``backend``: ``[sqlite]``, ``[postgresql]``); their variations on SQLite.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,23 @@ import shutil
 import pytest
 
 from crawler.spiders.rand_topic import RandTopicSpider
-from tests.conftest import DEMO_PUBLICATIONS, FIXTURES, Site, db_rows, run_catalog
+from tests.conftest import DEMO_PUBLICATIONS, FIXTURES, Catalog, Site, db_rows, run_catalog
 
 PAGES = FIXTURES / "pages" / "rand"
 
 
-def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(demo_site: Site, tmp_path):
-    home = tmp_path / "home"
-    first = run_catalog(home, "crawl", "--start-url", demo_site.topic_url())
+def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(
+    demo_site: Site, backend: Catalog
+):
+    first = backend.run("crawl", "--start-url", demo_site.topic_url())
     assert first.returncode == 0, first.stderr
     assert (
         "succeeded (incremental): pages 3, items 42, new 42, updated 0, unchanged 0, skipped 0"
         in (first.stdout)
     )
 
-    assert db_rows(home, "SELECT count(*), count(DISTINCT url) FROM publications") == [(42, 42)]
-    [row] = db_rows(
-        home,
+    assert backend.rows("SELECT count(*), count(DISTINCT url) FROM publications") == [(42, 42)]
+    [row] = backend.rows(
         "SELECT title, content_type, published_on, date_text, summary, image_url, image_caption "
         "FROM publications WHERE url LIKE '%/pubs/research_reports/RRA393-3.html'",
     )
@@ -37,14 +41,13 @@ def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(demo_site: Si
     assert "treaty allies in the region—Australia" in row[4]
     assert row[5].endswith(".jpg") and row[6].startswith("Flight test of a conventionally")
     # every field a teaser carries made it; teasers without photo or type keep NULL / ''
-    assert db_rows(home, "SELECT count(*) FROM publications WHERE published_on IS NULL") == [(0,)]
-    assert db_rows(home, "SELECT count(*) FROM publications WHERE image_url IS NULL") == [(11,)]
-    assert db_rows(home, "SELECT count(*) FROM publications WHERE content_type = ''") == [(1,)]
-    assert db_rows(home, "SELECT slug, name FROM topics WHERE walk_state = 'complete'") == [
+    assert backend.rows("SELECT count(*) FROM publications WHERE published_on IS NULL") == [(0,)]
+    assert backend.rows("SELECT count(*) FROM publications WHERE image_url IS NULL") == [(11,)]
+    assert backend.rows("SELECT count(*) FROM publications WHERE content_type = ''") == [(1,)]
+    assert backend.rows("SELECT slug, name FROM topics WHERE walk_state = 'complete'") == [
         ("security-cooperation", "Security Cooperation")
     ]
-    sections = db_rows(
-        home,
+    sections = backend.rows(
         "SELECT section, count(*), min(position), max(listing_url) FROM publication_topics "
         "WHERE section != 'related' GROUP BY section ORDER BY section",
     )
@@ -53,50 +56,47 @@ def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(demo_site: Si
         ("list", 40, 1, f"{demo_site.base}/topics/security-cooperation.html?page=3"),
     ]
 
-    second = run_catalog(home, "crawl", "--full", "--start-url", demo_site.topic_url())
+    second = backend.run("crawl", "--full", "--start-url", demo_site.topic_url())
     assert second.returncode == 0, second.stderr
     assert "(full): pages 3, items 42, new 0, updated 0, unchanged 42" in second.stdout
-    assert db_rows(home, "SELECT count(*) FROM publications") == [(DEMO_PUBLICATIONS,)]
-    runs = db_rows(home, "SELECT status, pages_fetched, items_seen, items_new FROM crawl_runs")
+    assert backend.rows("SELECT count(*) FROM publications") == [(DEMO_PUBLICATIONS,)]
+    runs = backend.rows(
+        "SELECT status, pages_fetched, items_seen, items_new FROM crawl_runs ORDER BY id"
+    )
     assert runs == [("succeeded", 3, 42, 42), ("succeeded", 3, 42, 0)]
 
 
-def test_changed_listing_updates_the_row_and_the_index(site: Site, tmp_path):
-    home = tmp_path / "home"
-    assert run_catalog(home, "crawl", "--start-url", site.topic_url()).returncode == 0
+def test_changed_listing_updates_the_row_and_the_index(site: Site, backend: Catalog):
+    assert backend.run("crawl", "--start-url", site.topic_url()).returncode == 0
     page = site.root / "topics" / "security-cooperation.html"
     page.write_text(
         page.read_text()
         .replace("Navigating", "Charting")
         .replace("Biden Puts Japan at the Center", "Biden Puts Tokyo at the Center")
     )
-    result = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    result = backend.run("crawl", "--start-url", site.topic_url())
     assert result.returncode == 0, result.stderr
     # page 1 changed; page 2 answers 304 Not Modified, so the walk stops there
     assert "pages 2, items 17, new 0, updated 1, unchanged 16" in result.stdout
     assert "not modified 1" in result.stdout
-    found = run_catalog(home, "search", "tokyo center", "--json")
+    found = backend.run("search", "tokyo center", "--json")
     assert [h["title"] for h in json.loads(found.stdout)] == [
         "Biden Puts Tokyo at the Center of U.S. Policy in Asia"
     ]
-    assert (
-        json.loads(run_catalog(home, "search", "title:japan AND title:biden", "--json").stdout)
-        == []
-    )
+    assert json.loads(backend.run("search", "title:japan AND title:biden", "--json").stdout) == []
 
 
-def test_page_without_teasers_fails_loudly_and_keeps_what_was_stored(site: Site, tmp_path):
+def test_page_without_teasers_fails_loudly_and_keeps_what_was_stored(site: Site, backend: Catalog):
     shutil.copy(
         PAGES / "topic-no-teasers" / "input.html",
         site.root / "topics" / "security-cooperation--page-2.html",
     )
-    home = tmp_path / "home"
-    result = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    result = backend.run("crawl", "--start-url", site.topic_url())
     assert result.returncode == 1
     assert "no teasers" in result.stderr and "Traceback" not in result.stderr
-    [(status, error)] = db_rows(home, "SELECT status, error FROM crawl_runs")
+    [(status, error)] = backend.rows("SELECT status, error FROM crawl_runs")
     assert status == "failed" and "no teasers on" in error and "?page=2" in error
-    assert db_rows(home, "SELECT count(*) FROM publications") == [(17,)]  # page 1 is kept
+    assert backend.rows("SELECT count(*) FROM publications") == [(17,)]  # page 1 is kept
 
 
 def test_server_error_on_a_listing_page_fails_the_run(site: Site, tmp_path):
@@ -111,7 +111,7 @@ def test_server_error_on_a_listing_page_fails_the_run(site: Site, tmp_path):
     assert db_rows(home, "SELECT count(*) FROM publications") == [(17,)]
 
 
-def test_messy_page_skips_bad_teasers_and_keeps_odd_dates(site: Site, tmp_path):
+def test_messy_page_skips_bad_teasers_and_keeps_odd_dates(site: Site, backend: Catalog):
     topics = site.root / "topics"
     shutil.copy(
         PAGES / "topic-messy" / "input.html",
@@ -121,9 +121,7 @@ def test_messy_page_skips_bad_teasers_and_keeps_odd_dates(site: Site, tmp_path):
         topics / "security-cooperation--page-3.html",
         topics / "national-security-and-terrorism--page-3.html",
     )
-    home = tmp_path / "home"
-    result = run_catalog(
-        home,
+    result = backend.run(
         "crawl",
         "--start-url",
         f"{site.base}/topics/national-security-and-terrorism.html?page=2&query=x",
@@ -134,11 +132,11 @@ def test_messy_page_skips_bad_teasers_and_keeps_odd_dates(site: Site, tmp_path):
     )
     assert "unparseable date 'Winter 2020'" in result.stderr
     assert "no link" in result.stderr and "no title" in result.stderr
-    assert db_rows(
-        home, "SELECT published_on, date_text FROM publications WHERE title = 'A Season of Change'"
+    assert backend.rows(
+        "SELECT published_on, date_text FROM publications WHERE title = 'A Season of Change'"
     ) == [(None, "Winter 2020")]
-    assert db_rows(
-        home, "SELECT count(*) FROM publications WHERE title LIKE '%Defense and Security%'"
+    assert backend.rows(
+        "SELECT count(*) FROM publications WHERE title LIKE '%Defense and Security%'"
     ) == [(0,)]
 
 

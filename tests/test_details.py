@@ -1,4 +1,9 @@
-"""Publication pages end to end: a local RAND-shaped site with listing and product pages."""
+"""Publication pages end to end: a local RAND-shaped site with listing and product pages.
+
+The fields a page gives, a re-crawl that fetches no page, and a failed page run on both
+backends (``[sqlite]``, ``[postgresql]``); the rest on SQLite (``SQLITE_ONLY``), where the
+read commands they use are already covered on both by test_cli.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,13 @@ import json
 import shutil
 import sqlite3
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from catalog.db import make_engine, upgrade
 from catalog.records import PublicationDetails, TopicRef
 from catalog.store import CatalogStore
-from tests.conftest import FIXTURES, Site, db_rows, invoke, run_catalog
+from tests.conftest import FIXTURES, Catalog, Site
 from tests.test_store import SC, entry
 
 CASES = FIXTURES / "pages" / "rand"
@@ -22,6 +26,8 @@ COMMENTARY = "/blog/2021/04/biden-puts-japan-at-the-center-of-us-policy-in-asia.
 NEWS = "/news/press/2021/02/23.html"
 JOURNAL = "/pubs/external_publications/EP68456.html"
 BRIEF = "/pubs/research_reports/RRA958-2.html"
+# Overrides the ``backend_name`` fixture's parameters: this test runs on SQLite alone.
+SQLITE_ONLY = pytest.mark.parametrize("backend_name", ["sqlite"])
 
 
 def publication_pages(site: Site) -> list[str]:
@@ -29,22 +35,20 @@ def publication_pages(site: Site) -> list[str]:
 
 
 @pytest.fixture
-def detailed(site: Site, tmp_path) -> tuple[Site, Path]:
+def detailed(site: Site, backend: Catalog) -> tuple[Site, Catalog]:
     """The demo site with the older-layout journal page, crawled once with details."""
     shutil.copy(
         CASES / "product-citation-meta-only" / "input.html", site.root / JOURNAL.lstrip("/")
     )
-    home = tmp_path / "home"
-    result = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    result = backend.run("crawl", "--start-url", site.topic_url())
     assert result.returncode == 0, result.stderr
     assert "details 41" in result.stdout  # every publication on this host (one links offsite)
-    return site, home
+    return site, backend
 
 
 def test_report_fields_from_its_page(detailed):
-    site, home = detailed
-    [row] = db_rows(
-        home,
+    site, catalog = detailed
+    [row] = catalog.rows(
         "SELECT title, subtitle, document_number, doi, isbn, series, page_count, pdf_url, "
         "pdf_size, print_format, print_price, abstract, research_questions, key_findings, "
         "recommendations, details_fetched_at IS NOT NULL FROM publications WHERE url = ?",
@@ -82,8 +86,7 @@ def test_report_fields_from_its_page(detailed):
     assert "- Prior experience with colonization" in findings
     assert recommendations.startswith("U.S. policymakers should recognize")
 
-    authors = db_rows(
-        home,
+    authors = catalog.rows(
         "SELECT a.name FROM publication_authors pa JOIN authors a ON a.id = pa.author_id "
         "JOIN publications p ON p.id = pa.publication_id WHERE p.url = ? ORDER BY pa.position",
         site.base + RR3125,
@@ -97,8 +100,7 @@ def test_report_fields_from_its_page(detailed):
         "Jeffrey Smith",
         "Meagan L. Smith",
     ]
-    related = db_rows(
-        home,
+    related = catalog.rows(
         "SELECT t.slug, t.name FROM publication_topics l JOIN topics t ON t.id = l.topic_id "
         "JOIN publications p ON p.id = l.publication_id WHERE p.url = ? AND l.section = 'related' "
         "ORDER BY l.position",
@@ -112,36 +114,36 @@ def test_report_fields_from_its_page(detailed):
     ]
 
 
+@SQLITE_ONLY
 def test_commentary_news_and_citation_only_pages(detailed):
-    site, home = detailed
-    [(body, abstract)] = db_rows(
-        home, "SELECT body_text, abstract FROM publications WHERE url = ?", site.base + COMMENTARY
+    site, catalog = detailed
+    [(body, abstract)] = catalog.rows(
+        "SELECT body_text, abstract FROM publications WHERE url = ?", site.base + COMMENTARY
     )
     assert body.startswith("Addressing the Chinese threat") and "the “2+2”" in body
     assert abstract is None
-    [(news_body,)] = db_rows(
-        home, "SELECT body_text FROM publications WHERE url = ?", site.base + NEWS
+    [(news_body,)] = catalog.rows(
+        "SELECT body_text FROM publications WHERE url = ?", site.base + NEWS
     )
     assert "legacy" in news_body
-    assert db_rows(
-        home,
+    assert catalog.rows(
         "SELECT count(*) FROM publication_authors pa JOIN publications p "
         "ON p.id = pa.publication_id WHERE p.url = ?",
         site.base + NEWS,
     ) == [(0,)]
-    [(doi, pdf, journal_abstract)] = db_rows(
-        home, "SELECT doi, pdf_url, abstract FROM publications WHERE url = ?", site.base + JOURNAL
+    [(doi, pdf, journal_abstract)] = catalog.rows(
+        "SELECT doi, pdf_url, abstract FROM publications WHERE url = ?", site.base + JOURNAL
     )
     assert doi == "10.1080/01402390.2020.1841632" and pdf.endswith("RAND_EP68456.pdf")
     assert journal_abstract.startswith("This article examines why states seek reassurance")
-    show = json.loads(invoke(home, "show", site.base + JOURNAL, "--json").stdout)
+    show = json.loads(catalog.invoke("show", site.base + JOURNAL, "--json").stdout)
     assert show["authors"] == ["Bonny Lin", "Angela O'Mahony"]
 
 
+@SQLITE_ONLY
 def test_sql_everything_by_an_author(detailed):
-    _, home = detailed
-    result = invoke(
-        home,
+    _, catalog = detailed
+    result = catalog.invoke(
         "sql",
         "SELECT p.title FROM publications p "
         "JOIN publication_authors pa ON pa.publication_id = p.id "
@@ -152,28 +154,32 @@ def test_sql_everything_by_an_author(detailed):
     assert any(t.startswith("The Thickening Web") for t in titles) and len(titles) >= 2
 
 
+@SQLITE_ONLY
 def test_search_by_author_and_inside_page_text(detailed):
-    site, home = detailed
+    site, catalog = detailed
     by_phrase = json.loads(
-        invoke(home, "search", 'author:"Derek Grossman"', "--json", "--limit", "50").stdout
+        catalog.invoke("search", 'author:"Derek Grossman"', "--json", "--limit", "50").stdout
     )
     by_option = json.loads(
-        invoke(home, "search", "*", "--author", "Grossman", "--json", "--limit", "50").stdout
+        catalog.invoke("search", "*", "--author", "Grossman", "--json", "--limit", "50").stdout
     )
     assert {h["url"] for h in by_phrase} == {h["url"] for h in by_option}
     assert site.base + RR3125 in {h["url"] for h in by_phrase}
     assert all("Derek Grossman" in h["authors"] for h in by_phrase)
     # words only in the key findings and in the abstract
-    [finding] = json.loads(invoke(home, "search", "colonization", "--json").stdout)
+    [finding] = json.loads(catalog.invoke("search", "colonization", "--json").stdout)
     assert finding["url"] == site.base + RR3125 and "[colonization]" in finding["snippet"]
-    [abstract] = json.loads(invoke(home, "search", "interlocutors", "--json").stdout)
+    [abstract] = json.loads(catalog.invoke("search", "interlocutors", "--json").stdout)
     assert abstract["url"] == site.base + RR3125
-    assert json.loads(invoke(home, "search", "*", "--author", "Nobody Here", "--json").stdout) == []
+    assert (
+        json.loads(catalog.invoke("search", "*", "--author", "Nobody Here", "--json").stdout) == []
+    )
 
 
+@SQLITE_ONLY
 def test_show_prints_a_publication_whole(detailed):
-    site, home = detailed
-    text = invoke(home, "show", site.base + RR3125)
+    site, catalog = detailed
+    text = catalog.invoke("show", site.base + RR3125)
     assert text.exit_code == 0
     for expected in (
         "Deepening Defense Ties",
@@ -186,20 +192,20 @@ def test_show_prints_a_publication_whole(detailed):
         "security-cooperation (list)",
     ):
         assert expected in text.stdout
-    record = json.loads(invoke(home, "show", site.base + RR3125, "--json").stdout)
+    record = json.loads(catalog.invoke("show", site.base + RR3125, "--json").stdout)
     assert record["page_count"] == 454 and record["authors"][0] == "Scott W. Harold"
     assert {t["section"] for t in record["topics"]} == {"list", "related"}
     assert record["history"][0]["kind"] == "added"
-    by_id = json.loads(invoke(home, "show", str(record["id"]), "--json").stdout)
+    by_id = json.loads(catalog.invoke("show", str(record["id"]), "--json").stdout)
     assert by_id["url"] == record["url"]
-    missing = invoke(home, "show", "https://example.org/nothing.html")
+    missing = catalog.invoke("show", "https://example.org/nothing.html")
     assert missing.exit_code == 1 and "no publication" in missing.stderr
 
 
 def test_recrawl_fetches_no_page_of_an_unchanged_publication(detailed):
-    site, home = detailed
+    site, catalog = detailed
     site.server.requests.clear()
-    full = run_catalog(home, "crawl", "--full", "--start-url", site.topic_url())
+    full = catalog.run("crawl", "--full", "--start-url", site.topic_url())
     assert full.returncode == 0 and "details 0" in full.stdout
     assert publication_pages(site) == []
 
@@ -211,7 +217,7 @@ def test_recrawl_fetches_no_page_of_an_unchanged_publication(detailed):
         )
     )
     site.server.requests.clear()
-    changed = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    changed = catalog.run("crawl", "--start-url", site.topic_url())
     assert (
         changed.returncode == 0 and "updated 1" in changed.stdout and "details 1" in changed.stdout
     )
@@ -220,50 +226,49 @@ def test_recrawl_fetches_no_page_of_an_unchanged_publication(detailed):
     ]
 
 
-def test_failed_page_keeps_the_listing_and_is_retried(site: Site, tmp_path):
+def test_failed_page_keeps_the_listing_and_is_retried(site: Site, backend: Catalog):
     page = site.root / BRIEF.lstrip("/")
     good = page.read_text()
     shutil.copy(CASES / "product-broken" / "input.html", page)
     (site.root / "_status.json").write_text(json.dumps({COMMENTARY: 500}))
-    home = tmp_path / "home"
-    first = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    first = backend.run("crawl", "--start-url", site.topic_url())
     assert first.returncode == 0, first.stderr  # the listing crawl itself succeeded
     assert "details 39, detail pages failed 2 (retried next run)" in first.stdout
     assert "unknown layout" in first.stderr and "HTTP 500" in first.stderr
     rows = dict(
-        db_rows(home, "SELECT url, details_error FROM publications WHERE details_error IS NOT NULL")
+        backend.rows("SELECT url, details_error FROM publications WHERE details_error IS NOT NULL")
     )
     assert set(rows) == {site.base + BRIEF, site.base + COMMENTARY}
-    assert db_rows(home, "SELECT details_failed FROM crawl_runs") == [(2,)]
-    assert db_rows(home, "SELECT count(*) FROM publications") == [(42,)]  # listings intact
+    assert backend.rows("SELECT details_failed FROM crawl_runs") == [(2,)]
+    assert backend.rows("SELECT count(*) FROM publications") == [(42,)]  # listings intact
 
     page.write_text(good)
     (site.root / "_status.json").unlink()
     site.server.requests.clear()
-    second = run_catalog(home, "crawl", "--start-url", site.topic_url())
+    second = backend.run("crawl", "--start-url", site.topic_url())
     assert second.returncode == 0 and "details 2" in second.stdout
     assert sorted(publication_pages(site)) == sorted([BRIEF, COMMENTARY])
-    assert db_rows(home, "SELECT count(*) FROM publications WHERE details_error IS NOT NULL") == [
+    assert backend.rows("SELECT count(*) FROM publications WHERE details_error IS NOT NULL") == [
         (0,)
     ]
 
 
-def test_page_date_fills_a_listing_without_one(site: Site, tmp_path):
+@SQLITE_ONLY
+def test_page_date_fills_a_listing_without_one(site: Site, backend: Catalog):
     listing = site.root / "topics" / "security-cooperation--page-2.html"
     listing.write_text(listing.read_text().replace("Feb&nbsp;22, 2021", "Winter&nbsp;2021", 1))
-    home = tmp_path / "home"
-    assert run_catalog(home, "crawl", "--start-url", site.topic_url()).returncode == 0
-    assert db_rows(
-        home, "SELECT published_on, date_text FROM publications WHERE url = ?", site.base + BRIEF
+    assert backend.run("crawl", "--start-url", site.topic_url()).returncode == 0
+    assert backend.rows(
+        "SELECT published_on, date_text FROM publications WHERE url = ?", site.base + BRIEF
     ) == [("2021-02-22", "Published Feb 22, 2021")]
 
 
-def test_no_details_keeps_listing_only_runs(site: Site, tmp_path):
-    home = tmp_path / "home"
-    result = run_catalog(home, "crawl", "--no-details", "--start-url", site.topic_url())
+@SQLITE_ONLY
+def test_no_details_keeps_listing_only_runs(site: Site, backend: Catalog):
+    result = backend.run("crawl", "--no-details", "--start-url", site.topic_url())
     assert result.returncode == 0 and "details 0" in result.stdout
     assert publication_pages(site) == []
-    assert db_rows(home, "SELECT count(*) FROM publications WHERE details_fetched_at IS NULL") == [
+    assert backend.rows("SELECT count(*) FROM publications WHERE details_fetched_at IS NULL") == [
         (42,)
     ]
 
