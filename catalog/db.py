@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # The newest Alembic revision. Kept here so that checking a database needs no migration files
 # (a Scrapyd egg is a zip Alembic cannot read); a test keeps it equal to the scripts' head.
 HEAD_REVISION = "0005"
+# pg_advisory_xact_lock key held while migrating a PostgreSQL catalog ("tankmig1").
+UPGRADE_LOCK_KEY = int.from_bytes(b"tankmig1", "big")
 
 
 def is_sqlite(url: str | URL) -> bool:
@@ -147,6 +149,13 @@ def upgrade(engine: Engine) -> None:
         )
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Crawlers on several machines may upgrade one catalog at once (two first
+                # crawls, or a deploy with new migrations): one migrates, the others wait here
+                # and then find the schema at head. Released when the transaction ends.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
