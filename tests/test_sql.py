@@ -355,16 +355,33 @@ def test_ctrl_c_cancels_the_statement_on_postgres(pg_catalog):
 # --- cannot exhaust memory: rows stream --------------------------------------------------------
 
 
+# Runs the command line, then reports the process's own peak RSS (VmHWM) on stderr's last line.
+# ru_maxrss of a child cannot be used: Linux carries the parent's high-water mark across fork
+# and exec, so a child of a large pytest process reports pytest's size, not its own.
+_MEASURED = (
+    "import atexit, runpy, sys\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('VmHWM ' + line.split()[1] + '\\n')\n"
+    "atexit.register(peak)\n"
+    "sys.argv = ['catalog', *sys.argv[1:]]\n"
+    "runpy.run_module('catalog', run_name='__main__')\n"
+)
+
+
 def _run_measured(command: list[str], out: Path) -> tuple[int, int, str]:
     """Exit code, peak RSS in bytes and stderr of one child process (stdout to ``out``)."""
+    assert command[1:3] == ["-m", "catalog"]
+    measured = [command[0], "-c", _MEASURED, *command[3:]]
     with out.open("wb") as handle:
-        proc = subprocess.Popen(
-            command, stdout=handle, stderr=subprocess.PIPE, env=clean_env(), cwd=REPO
+        proc = subprocess.run(
+            measured, stdout=handle, stderr=subprocess.PIPE, env=clean_env(), cwd=REPO
         )
-        stderr = proc.stderr.read().decode()  # until the child closes it, i.e. exits
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss * 1024, stderr
+    stderr = proc.stderr.decode()
+    lines = stderr.splitlines()
+    assert lines and lines[-1].startswith("VmHWM "), stderr
+    return proc.returncode, int(lines[-1].split()[1]) * 1024, "\n".join(lines[:-1])
 
 
 def test_a_million_rows_stream_in_bounded_memory(catalog_args, tmp_path):
