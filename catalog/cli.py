@@ -618,7 +618,7 @@ def search_command(
     fmt = _pick_format(fmt, as_json, "table", bom)
     search.parse_query(query)  # a malformed or costly query is a usage error before any work
     engine = _engine(config)  # no catalog, or an old schema: one line, before the index
-    _index_up_to_date(config)
+    _index_up_to_date(config, engine)
     rows = queries.search_publications(
         engine,
         config.index_dir,
@@ -954,22 +954,16 @@ def _closing_abandoned_runs(config: CatalogConfig, engine: Engine) -> Engine:
 SEARCH_SYNC_WAIT = 10.0
 
 
-def _index_up_to_date(config: CatalogConfig) -> None:
+def _index_up_to_date(config: CatalogConfig, engine: Engine) -> None:
     """Before a search: catch the index up with the catalog (a no-op when it is level).
 
     When the index cannot be written (a read-only home, another process writing it for long)
     the search goes on over what it holds, with one warning on stderr.
     """
     try:
-        engine = _engine(config)
-    except (CatalogError, SQLAlchemyError):  # a catalog we may only read: read it so
-        engine = make_engine(config.db_url, read_only=True)
-    try:
         search.sync(config.index_dir, queries.CatalogIndexSource(engine), wait=SEARCH_SYNC_WAIT)
     except search.IndexUnavailable as exc:
         click.echo(f"warning: searching an index that may be behind the catalog: {exc}", err=True)
-    finally:
-        engine.dispose()
 
 
 # --- demo ----------------------------------------------------------------------------------

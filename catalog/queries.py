@@ -33,6 +33,7 @@ from catalog.store import (
     DETAIL_FIELDS,
     DETAIL_LINE_FIELDS,
     LISTING_FIELDS,
+    RUN_COUNT_COLUMNS,
     listing_diffs,
 )
 
@@ -363,25 +364,7 @@ def listing_validators(engine: Engine, url: str) -> tuple[str | None, str | None
 
 # --- runs and changes ---------------------------------------------------------------------
 
-RUN_COLUMNS = (
-    "id",
-    "started_at",
-    "finished_at",
-    "status",
-    "full",
-    "pages_fetched",
-    "pages_not_modified",
-    "items_seen",
-    "items_new",
-    "items_updated",
-    "items_unchanged",
-    "items_skipped",
-    "items_delisted",
-    "details_fetched",
-    "details_failed",
-    "warnings",
-    "error",
-)
+RUN_COLUMNS = ("id", "started_at", "finished_at", "status", "full", *RUN_COUNT_COLUMNS, "error")
 
 
 def recent_runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:

@@ -432,7 +432,11 @@ def _stamp_revision(conn: Connection, ids: set[int], revision: Revision) -> None
 
 def listing_diffs(before: Mapping[str, Any], entry: ListingEntry) -> list[tuple[str, Any, Any]]:
     """(field, stored value, listed value) for each listing field the listing changed."""
-    listed = as_listed(before, entry)
+    return _diffs(before, as_listed(before, entry))
+
+
+def _diffs(before: Mapping[str, Any], listed: ListingEntry) -> list[tuple[str, Any, Any]]:
+    """The differences of an entry already merged with the stored row (see ``as_listed``)."""
     return [
         (name, before[name], getattr(listed, name))
         for name in LISTING_FIELDS
@@ -494,7 +498,7 @@ def _write_entries(
         if before is None:
             result.outcomes[url] = NEW
             continue
-        diffs = listing_diffs(before, latest[url])
+        diffs = _diffs(before, latest[url])  # latest[url] is merged with it above
         if diffs:
             result.outcomes[url] = UPDATED
             result.reindex_ids.add(before["id"])
