@@ -47,7 +47,7 @@ from whoosh.searching import Hit
 from catalog.errors import CatalogError, QueryError
 
 # Bump when the schema changes: an index of another version is rebuilt, not misread.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 INDEX_NAME = f"publications_v{SCHEMA_VERSION}"
 
 NAME_ANALYZER = RegexTokenizer() | LowercaseFilter()
@@ -66,8 +66,9 @@ SCHEMA = Schema(
     # Names as written, lower-cased, never stemmed: author:"Derek Grossman", author:grossman.
     author=TEXT(analyzer=NAME_ANALYZER),
     # The publication page's text: abstract, research questions, key findings,
-    # recommendations and (commentary) body text.
-    abstract=TEXT(analyzer=StemmingAnalyzer(), stored=True),
+    # recommendations and (commentary) body text. Not stored: it is most of a publication's
+    # words and the database has it; snippets of it are made from the database's copy.
+    abstract=TEXT(analyzer=StemmingAnalyzer()),
 )
 # Topic names are left out of the default fields: every publication of a topic carries its
 # name, so "security cooperation" would match the whole topic. Ask for them with topics:.
@@ -376,7 +377,7 @@ class BracketFormatter(Formatter):
 
 def _hit(hit: Hit, scored: bool) -> SearchHit:
     snippet = (
-        hit.highlights("summary") or hit.highlights("title") or hit.highlights("abstract") or ""
+        hit.highlights("summary") or hit.highlights("title") or ""
     )
     score = round(float(hit.score or 0.0), 4) if scored else None
     return SearchHit(url=hit["url"], score=score, snippet=snippet)
