@@ -112,14 +112,13 @@ class Steps:
 def whoosh_split(engine: Any, index_dir: Path, q: MixQuery, steps: Steps) -> list[str]:
     """One query, each step timed; mirrors search.search + queries.search_publications.
 
-    Reads catalog.search's internals (``_open``, ``_filtered``, ``_hit``): if they change,
-    this split must follow, and ``check_split`` below says when it no longer adds up.
+    Reads catalog.search's internals (``_filtered``, ``IndexReader.run`` and ``snippets``):
+    if they change, this split must follow; ``check_split`` below says when it stops adding up.
     """
     filters = dict(q.filters)
     sort = filters.pop("sort", "relevance")
     t0 = time.perf_counter()
-    ix = search._open(index_dir, create=False)
-    searcher = ix.searcher()
+    reader = search.open_reader(index_dir)
     t1 = time.perf_counter()
     try:
         query = search._filtered(
@@ -130,20 +129,18 @@ def whoosh_split(engine: Any, index_dir: Path, q: MixQuery, steps: Steps) -> lis
             filters.get("since"),
             filters.get("until"),
         )
-        kwargs: dict[str, Any] = {"limit": LIMIT}
-        if sort != "relevance":
-            kwargs["sortedby"] = "date"
-            kwargs["reverse"] = sort == "newest"
-        results = searcher.search(query, **kwargs)
-        urls = [hit["url"] for hit in results]
+        results = reader.run(query, sort, LIMIT)
+        len(results)  # the engine's work is done here; snippets read stored fields below
         t2 = time.perf_counter()
-        results.fragmenter = search.ContextFragmenter(maxchars=160, surround=60)
-        results.formatter = search.BracketFormatter()
-        [search._hit(hit, scored=sort == "relevance") for hit in results]
+        hits = reader.snippets(
+            results,
+            scored=sort == "relevance",
+            page_text=lambda ids: queries.page_texts(engine, ids),
+        )
+        urls = [hit.url for hit in hits]
         t3 = time.perf_counter()
     finally:
-        searcher.close()
-        ix.close()
+        reader.close()
     queries.publications_by_url(engine, urls)
     t4 = time.perf_counter()
     steps.open.add(t1 - t0)

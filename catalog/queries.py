@@ -180,6 +180,18 @@ def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[s
     return found
 
 
+def page_texts(engine: Engine, ids: Sequence[int]) -> dict[int, str]:
+    """The page text the index searches (abstract, findings, body) of these publications."""
+    columns = [P.c[name] for name in search.PAGE_TEXT_FIELDS]
+    found: dict[int, str] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(ids), CHUNK):
+            query = select(P.c.id, *columns).where(P.c.id.in_(ids[start : start + CHUNK]))
+            for row in conn.execute(query).mappings():
+                found[row["id"]] = search.page_text(row)
+    return found
+
+
 def search_publications(
     engine: Engine, index_dir: Path, text: str, **filters: Any
 ) -> list[dict[str, Any]]:
@@ -188,7 +200,7 @@ def search_publications(
     Each row is a publication with its topics and authors, plus the hit's ``score`` and
     ``snippet``; a hit the database no longer has (a stale index) is left out.
     """
-    hits = search.search(index_dir, text, **filters)
+    hits = search.search(index_dir, text, page_text=lambda ids: page_texts(engine, ids), **filters)
     rows_by_url = publications_by_url(engine, [h.url for h in hits])
     return [
         {

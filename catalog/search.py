@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import signal
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -42,7 +42,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, get_text
 from whoosh.index import LockError
 from whoosh.qparser import MultifieldParser
 from whoosh.qparser.dateparse import DateParserPlugin
-from whoosh.searching import Hit
+from whoosh.searching import Hit, Results
 
 from catalog.errors import CatalogError, QueryError
 
@@ -101,6 +101,7 @@ class SearchHit:
     url: str
     score: float | None  # None when sorted by date: Whoosh then ranks by the sort key
     snippet: str
+    id: int | None = None  # publications.id (None for documents indexed without one)
 
 
 def _open(index_dir: Path, *, create: bool) -> whoosh_index.Index:
@@ -129,12 +130,17 @@ def _document(doc: dict[str, Any]) -> dict[str, Any]:
         "topic": ",".join(doc.get("topic_slugs") or []),
         "topics": " ".join(doc.get("topic_names") or []),
         "author": " , ".join(doc.get("authors") or []),
-        "abstract": "\n\n".join(doc[f] for f in PAGE_TEXT_FIELDS if doc.get(f)),
+        "abstract": page_text(doc),
     }
     published = doc.get("published_on")
     if isinstance(published, date):
         fields["date"] = datetime.combine(published, time())
     return fields
+
+
+def page_text(doc: Mapping[str, Any]) -> str:
+    """The text indexed as ``abstract``: every page-text field a publication has, in order."""
+    return "\n\n".join(doc[f] for f in PAGE_TEXT_FIELDS if doc.get(f))
 
 
 def update_documents(index_dir: Path, docs: Iterable[dict[str, Any]]) -> int:
@@ -302,6 +308,11 @@ def _check_balanced(text: str) -> None:
         raise QueryError("unbalanced parenthesis or bracket in query")
 
 
+# Reads the page text (abstract, findings, body) of publications by id from the database,
+# for snippets of hits that matched only there: the index does not store it.
+PageText = Callable[[list[int]], Mapping[int, str]]
+
+
 def search(
     index_dir: Path,
     text: str,
@@ -313,19 +324,117 @@ def search(
     until: date | None = None,
     sort: str = "relevance",
     limit: int = 20,
+    page_text: PageText | None = None,
 ) -> list[SearchHit]:
-    """Run a query with optional filters; hits carry a highlighted snippet of the summary."""
-    if sort not in SORTS:
-        raise QueryError(f"sort must be one of {', '.join(SORTS)}")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}")
-    ix = _open(index_dir, create=False)  # a missing index is the first thing to report
-    try:
-        return _run(
-            ix, _filtered(parse_query(text), content_type, topic, author, since, until), sort, limit
+    """One query with optional filters (see :meth:`IndexReader.search`), in its own reader."""
+    with open_reader(index_dir) as reader:
+        return reader.search(
+            text,
+            content_type=content_type,
+            topic=topic,
+            author=author,
+            since=since,
+            until=until,
+            sort=sort,
+            limit=limit,
+            page_text=page_text,
         )
-    finally:
-        ix.close()
+
+
+def open_reader(index_dir: Path) -> IndexReader:
+    """The index opened for reading; use as a context manager (``with open_reader(...)``)."""
+    return IndexReader(_open(Path(index_dir), create=False))  # missing: the first thing said
+
+
+class IndexReader:
+    """One open index and searcher, shared by all of a command's queries.
+
+    Opening a searcher reads the segment's term table; a command that searches, counts facets
+    and suggests spellings pays for that once.
+    """
+
+    def __init__(self, ix: whoosh_index.Index) -> None:
+        self._ix = ix
+        self.searcher = ix.searcher()
+
+    def __enter__(self) -> IndexReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.searcher.close()
+        self._ix.close()
+
+    def search(
+        self,
+        text: str,
+        *,
+        content_type: str | None = None,
+        topic: str | None = None,
+        author: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        sort: str = "relevance",
+        limit: int = 20,
+        page_text: PageText | None = None,
+    ) -> list[SearchHit]:
+        """The best ``limit`` hits, each with a snippet; only those hits are highlighted.
+
+        Snippets come from the summary or the title (stored in the index, short), else from
+        the page text that ``page_text`` reads from the database for just those hits.
+        """
+        if sort not in SORTS:
+            raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}")
+        query = _filtered(parse_query(text), content_type, topic, author, since, until)
+        results = self.run(query, sort, limit)
+        return self.snippets(results, scored=sort == "relevance", page_text=page_text)
+
+    def run(self, query: Q.Query, sort: str, limit: int) -> Results:
+        """The engine's part of a search: match, score or sort, keep the best ``limit``."""
+        kwargs: dict[str, Any] = {"limit": limit, "terms": False}
+        if sort != "relevance":
+            kwargs["sortedby"] = "date"
+            kwargs["reverse"] = sort == "newest"
+        results = self.searcher.search(query, **kwargs)
+        results.fragmenter = ContextFragmenter(maxchars=160, surround=60)
+        results.formatter = BracketFormatter()
+        return results
+
+    def snippets(
+        self, results: Results, *, scored: bool, page_text: PageText | None = None
+    ) -> list[SearchHit]:
+        """The hits of ``results`` with their snippets: only these few are highlighted.
+
+        ``scored`` is False when the results were sorted by date (they have no score).
+        """
+        hits: list[SearchHit] = []
+        unsnipped: dict[int, tuple[SearchHit, Hit]] = {}
+        for hit in results:
+            stored = hit.fields()
+            found = SearchHit(
+                url=stored["url"],
+                score=round(float(hit.score or 0.0), 4) if scored else None,
+                snippet=hit.highlights("summary") or hit.highlights("title") or "",
+                id=_publication_id(stored),
+            )
+            hits.append(found)
+            if not found.snippet and found.id is not None:
+                unsnipped[found.id] = (found, hit)
+        if unsnipped and page_text is not None:
+            for pub_id, body in page_text(sorted(unsnipped)).items():
+                if body and pub_id in unsnipped:
+                    found, hit = unsnipped[pub_id]
+                    found.snippet = hit.highlights("abstract", text=body)
+        return hits
+
+
+def _publication_id(stored: Mapping[str, Any]) -> int | None:
+    key = str(stored.get("id", ""))
+    return int(key) if key.isdigit() else None
 
 
 def _filtered(
@@ -354,18 +463,6 @@ def _filtered(
     return Q.And([query, *filters]) if filters else query
 
 
-def _run(ix: whoosh_index.Index, query: Q.Query, sort: str, limit: int) -> list[SearchHit]:
-    with ix.searcher() as searcher:
-        kwargs: dict[str, Any] = {"limit": limit}
-        if sort != "relevance":
-            kwargs["sortedby"] = "date"
-            kwargs["reverse"] = sort == "newest"
-        results = searcher.search(query, **kwargs)
-        results.fragmenter = ContextFragmenter(maxchars=160, surround=60)
-        results.formatter = BracketFormatter()
-        return [_hit(h, scored=sort == "relevance") for h in results]
-
-
 class BracketFormatter(Formatter):
     """Marks matched words as [word]: readable in a terminal, a file and JSON alike."""
 
@@ -373,14 +470,6 @@ class BracketFormatter(Formatter):
 
     def format_token(self, text: str, token: Any, replace: bool = False) -> str:
         return f"[{get_text(text, token, replace)}]"
-
-
-def _hit(hit: Hit, scored: bool) -> SearchHit:
-    snippet = (
-        hit.highlights("summary") or hit.highlights("title") or ""
-    )
-    score = round(float(hit.score or 0.0), 4) if scored else None
-    return SearchHit(url=hit["url"], score=score, snippet=snippet)
 
 
 # --- following the catalog: recorded revision, sync, check ----------------------------------
