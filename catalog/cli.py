@@ -23,9 +23,8 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from catalog import citations, output, queries, search
 from catalog import config as catalog_config
-from catalog import sql as catalog_sql
+from catalog import output
 from catalog.config import CatalogConfig
 from catalog.db import check_schema, make_engine, upgrade
 from catalog.errors import CatalogError
@@ -38,6 +37,14 @@ class CliError(click.ClickException):
         super().__init__(message)
         self.exit_code = exit_code
 
+
+# Option values the library checks again (``search.SORTS``, ``search.MAX_LIMIT``,
+# ``sql.DEFAULT_TIMEOUT``; a test keeps them equal). Spelled out here so that the command line
+# can declare its options without importing Whoosh or the SQL runner: each command imports
+# what it uses when it runs, and `catalog --help` or `catalog sql` start fast.
+SORTS = ("relevance", "newest", "oldest")
+MAX_LIMIT = 100_000
+SQL_TIMEOUT = 30.0
 
 # Commands whose unexpected errors belong in the crawl log (they run a crawl).
 CRAWL_COMMANDS = ("crawl", "demo")
@@ -231,6 +238,8 @@ def _pick_format(fmt: str | None, as_json: bool, default: str, bom: bool = False
 
 def _citation_keys(engine, fmt: str) -> dict[int, str] | None:
     """BibTeX/CSL keys from the whole catalog, so a subset gets the keys a full export gives."""
+    from catalog import citations, queries
+
     if fmt not in ("bibtex", "csl-json"):
         return None
     return citations.citation_keys(queries.index_documents(engine))
@@ -491,6 +500,8 @@ def runs(config: CatalogConfig, limit: int, as_json: bool, fmt: str | None) -> N
         catalog runs --limit 5
         catalog runs --format csv > runs.csv
     """
+    from catalog import queries
+
     fmt = _pick_format(fmt, as_json, "table")
     rows = queries.recent_runs(_closing_abandoned_runs(config, _engine(config)), limit)
     if fmt != "table":
@@ -532,6 +543,8 @@ def changes(
         catalog changes --since-last-run
         catalog changes --since 2026-11-01 --json
     """
+    from catalog import queries
+
     fmt = _pick_format(fmt, as_json, "table")
     if since and since_last_run:
         raise click.UsageError("choose one of --since and --since-last-run")
@@ -583,8 +596,8 @@ SEARCH_JSON_COLUMNS = (
 @click.option("--until", type=DateBound(end=True), help="Published on or before (YYYY[-MM[-DD]]).")
 @click.option("--topic", metavar="SLUG", help="Only publications listed under this topic.")
 @click.option("--author", metavar="NAME", help="Only publications by this author (or surname).")
-@click.option("--sort", type=click.Choice(search.SORTS), default="relevance", show_default=True)
-@click.option("--limit", type=Count(search.MAX_LIMIT), default=20, show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--limit", type=Count(MAX_LIMIT), default=20, show_default=True)
 @json_option
 @format_option(output.FORMATS, "table")
 @bom_option
@@ -615,6 +628,8 @@ def search_command(
         catalog search 'author:"Derek Grossman"'
         catalog search japan --type Report --format ris > japan.ris
     """
+    from catalog import queries, search
+
     fmt = _pick_format(fmt, as_json, "table", bom)
     search.parse_query(query)  # a malformed or costly query is a usage error before any work
     engine = _engine(config)  # no catalog, or an old schema: one line, before the index
@@ -674,7 +689,7 @@ TABLE_PAGE = 1000  # rows a table is sized on; longer results print page by page
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
-    default=catalog_sql.DEFAULT_TIMEOUT,
+    default=SQL_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
     help="Stop the statement after this long (0: no limit).",
@@ -702,6 +717,8 @@ def sql(
         catalog sql "SELECT title FROM publications WHERE url LIKE :u" -p u '%/blog/%'
         echo "SELECT * FROM crawl_runs" | catalog sql - --format jsonl
     """
+    from catalog import sql as catalog_sql
+
     chosen = {f for f, on in (("csv", as_csv), ("json", as_json), (fmt, fmt is not None)) if on}
     if len(chosen) > 1:
         raise click.UsageError("choose one output format (--format, --csv or --json)")
@@ -745,6 +762,8 @@ def show(config: CatalogConfig, publication: str, fmt: str | None, as_json: bool
         catalog show 17 --json
         catalog show 17 --format bibtex
     """
+    from catalog import queries
+
     fmt = _pick_format(fmt, as_json, "text")
     engine = _engine(config)
     record = queries.publication(engine, publication)
@@ -772,6 +791,8 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
     Example:
         catalog stats --json
     """
+    from catalog import queries
+
     figures = queries.stats(_engine(config))
     if as_json:
         click.echo(output.to_json(figures))
@@ -793,8 +814,6 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
 
 
 # --- export --------------------------------------------------------------------------------
-
-EXPORT_COLUMNS = (*queries.ALL_COLUMNS, "topics", "authors")
 
 
 @cli.command()
@@ -825,17 +844,20 @@ def export(config: CatalogConfig, fmt: str, output_path: Path | None, bom: bool)
         catalog export --format csv --bom --output publications.csv
         catalog export --format bibtex --output catalog.bib
     """
+    from catalog import queries
+
     fmt = _pick_format(fmt, False, "jsonl", bom)
     if output_path is not None and not output_path.parent.is_dir():
         raise click.UsageError(f"no folder {output_path.parent} to write {output_path.name} in")
     engine = _engine(config)
     keys = _citation_keys(engine, fmt)
     rows = queries.export_rows(engine)
+    columns = (*queries.ALL_COLUMNS, "topics", "authors")
     if output_path is None:
-        count = output.render(rows, EXPORT_COLUMNS, fmt, keys=keys, bom=bom)
+        count = output.render(rows, columns, fmt, keys=keys, bom=bom)
     else:
         with output.atomic_output(output_path) as handle:
-            count = output.render(rows, EXPORT_COLUMNS, fmt, out=handle, keys=keys, bom=bom)
+            count = output.render(rows, columns, fmt, out=handle, keys=keys, bom=bom)
     click.echo(f"exported {count} publications", err=True)
 
 
@@ -863,6 +885,7 @@ def index_rebuild(config: CatalogConfig) -> None:
     Example:
         catalog index rebuild
     """
+    from catalog import queries, search
     from catalog.lock import crawl_lock
 
     engine = _closing_abandoned_runs(config, _engine(config))
@@ -884,6 +907,8 @@ def index_check(config: CatalogConfig) -> None:
     Example:
         catalog index check && echo "the index matches the catalog"
     """
+    from catalog import queries, search
+
     engine = _engine(config)
     diff = search.check(config.index_dir, queries.CatalogIndexSource(engine))
     for entry in diff.missing:
@@ -920,6 +945,8 @@ def index_sync(config: CatalogConfig) -> None:
     Example:
         catalog --home ~/reader --db postgresql+psycopg://host/catalog index sync
     """
+    from catalog import queries, search
+
     engine = _closing_abandoned_runs(config, _engine(config))
     report = search.sync(config.index_dir, queries.CatalogIndexSource(engine), full=True)
     if report.rebuilt:
@@ -960,6 +987,8 @@ def _index_up_to_date(config: CatalogConfig, engine: Engine) -> None:
     When the index cannot be written (a read-only home, another process writing it for long)
     the search goes on over what it holds, with one warning on stderr.
     """
+    from catalog import queries, search
+
     try:
         search.sync(config.index_dir, queries.CatalogIndexSource(engine), wait=SEARCH_SYNC_WAIT)
     except search.IndexUnavailable as exc:

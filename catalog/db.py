@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -17,7 +16,6 @@ from urllib.parse import quote, unquote
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.errors import DatabaseError, NoCatalog, SchemaMismatch
 
@@ -112,14 +110,6 @@ def _sqlite_pragmas(read_only: bool):
     return on_connect
 
 
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back when it raises."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory.begin() as session:
-        yield session
-
-
 def alembic_config(url: str):
     from alembic.config import Config
 
@@ -166,13 +156,15 @@ def upgrade(engine: Engine) -> None:
 
 
 def schema_revisions(engine: Engine) -> set[str] | None:
-    """The Alembic revisions the database is at; None when it has no catalog schema at all."""
-    from alembic.runtime.migration import MigrationContext
+    """The Alembic revisions the database is at; None when it has no catalog schema at all.
 
+    One plain query of Alembic's own table, not Alembic itself: every read command checks
+    this, and importing Alembic would cost more than the rest of a search.
+    """
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
-        return set(MigrationContext.configure(connection).get_current_heads())
+        return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def needs_upgrade(engine: Engine) -> bool:

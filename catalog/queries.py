@@ -9,45 +9,33 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, String, cast, func, select
 
-from catalog import search
-from catalog.models import (
-    Author,
-    CatalogState,
-    CrawlRun,
-    DeletedPublication,
-    Download,
-    ListingPage,
-    Publication,
-    PublicationAuthor,
-    PublicationChange,
-    PublicationTopic,
-    Topic,
-)
-from catalog.records import ListingEntry
-from catalog.store import (
+from catalog import search, tables
+from catalog.tables import (
     CHUNK,
     DETAIL_FIELDS,
     DETAIL_LINE_FIELDS,
     LISTING_FIELDS,
     RUN_COUNT_COLUMNS,
-    listing_diffs,
 )
 
-P = Publication.__table__
-T = Topic.__table__
-L = PublicationTopic.__table__
-R = CrawlRun.__table__
-LP = ListingPage.__table__
-C = PublicationChange.__table__
-A = Author.__table__
-PA = PublicationAuthor.__table__
-D = Download.__table__
-DP = DeletedPublication.__table__
-S = CatalogState.__table__
+if TYPE_CHECKING:
+    from catalog.records import ListingEntry
+
+P = tables.publications
+T = tables.topics
+L = tables.publication_topics
+R = tables.crawl_runs
+LP = tables.listing_pages
+C = tables.publication_changes
+A = tables.authors
+PA = tables.publication_authors
+D = tables.downloads
+DP = tables.deleted_publications
+S = tables.catalog_state
 
 PUBLICATION_COLUMNS = ("id", "url", *LISTING_FIELDS, "first_seen_at", "last_seen_at")
 DETAIL_COLUMNS = (*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error")
@@ -330,6 +318,8 @@ def page_state(engine: Engine, entries: Sequence[ListingEntry]) -> PageState:
     """
     if not entries:
         return PageState(unchanged=False, needs_details=frozenset())
+    from catalog.store import listing_diffs  # crawls only: read commands never load the store
+
     urls = sorted({e.url for e in entries})
     slugs = sorted({e.topic.slug for e in entries})
     columns = [P.c.id, P.c.url, P.c.details_fetched_at] + [P.c[n] for n in LISTING_FIELDS]

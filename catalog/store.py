@@ -43,22 +43,9 @@ from sqlalchemy import (
     update,
 )
 
+from catalog import tables
 from catalog.errors import DatabaseError
 from catalog.lock import process_alive
-from catalog.models import (
-    REVISION_SEQUENCE,
-    Author,
-    CatalogState,
-    CrawlRun,
-    DeletedPublication,
-    Download,
-    ListingPage,
-    Publication,
-    PublicationAuthor,
-    PublicationChange,
-    PublicationTopic,
-    Topic,
-)
 from catalog.records import (
     SECTION_FEATURED,
     SECTION_LIST,
@@ -72,57 +59,33 @@ from catalog.records import (
     TopicWalk,
     merge_sighting,
 )
+from catalog.tables import (
+    CHUNK,
+    DETAIL_FIELDS,
+    DETAIL_LINE_FIELDS,
+    LISTING_FIELDS,
+    RUN_COUNT_COLUMNS,
+)
 
-PUBLICATIONS: Table = Publication.__table__  # type: ignore[assignment]
-TOPICS: Table = Topic.__table__  # type: ignore[assignment]
-LINKS: Table = PublicationTopic.__table__  # type: ignore[assignment]
-RUNS: Table = CrawlRun.__table__  # type: ignore[assignment]
-PAGES: Table = ListingPage.__table__  # type: ignore[assignment]
-CHANGES: Table = PublicationChange.__table__  # type: ignore[assignment]
-AUTHORS: Table = Author.__table__  # type: ignore[assignment]
-AUTHORSHIPS: Table = PublicationAuthor.__table__  # type: ignore[assignment]
-DOWNLOADS: Table = Download.__table__  # type: ignore[assignment]
-TOMBSTONES: Table = DeletedPublication.__table__  # type: ignore[assignment]
-STATE: Table = CatalogState.__table__  # type: ignore[assignment]
+PUBLICATIONS = tables.publications
+TOPICS = tables.topics
+LINKS = tables.publication_topics
+RUNS = tables.crawl_runs
+PAGES = tables.listing_pages
+CHANGES = tables.publication_changes
+AUTHORS = tables.authors
+AUTHORSHIPS = tables.publication_authors
+DOWNLOADS = tables.downloads
+TOMBSTONES = tables.deleted_publications
+STATE = tables.catalog_state
 # pg_advisory_xact_lock key serialising revision-stamping transactions ("tankrev1").
 REVISION_LOCK_KEY = 0x74616E6B72657631
 # A `running` run of another host (whose pid we cannot check) is taken as dead this late.
 STALE_REMOTE_RUN = timedelta(days=2)
 SECTION_RELATED = "related"  # publication_topics rows from a publication page's related topics
 
-# The listing fields whose change makes a publication "updated" (re-indexed, kept in history).
-LISTING_FIELDS = (
-    "title",
-    "content_type",
-    "published_on",
-    "date_text",
-    "summary",
-    "image_url",
-    "image_caption",
-)
-# SQLite allows 32766 bound parameters per statement; stay far below it on every backend.
-CHUNK = 500
 
 Record = ListingEntry | ListingPageSeen | TopicWalk | PublicationDetails | DetailFailure
-# Detail columns copied as they are from PublicationDetails to publications.
-DETAIL_FIELDS = (
-    "subtitle",
-    "abstract",
-    "body_text",
-    "document_number",
-    "doi",
-    "isbn",
-    "series",
-    "page_count",
-    "pdf_url",
-    "pdf_size",
-    "print_format",
-    "print_price",
-    "list_price",
-    "journal",
-)
-# List fields stored as text, one item per line.
-DETAIL_LINE_FIELDS = ("research_questions", "key_findings", "recommendations")
 
 
 def utcnow() -> datetime:
@@ -186,21 +149,6 @@ class RunCounts:
     def as_columns(self) -> dict[str, int]:
         """The counts as ``crawl_runs`` columns."""
         return {name: getattr(self, name) for name in RUN_COUNT_COLUMNS}
-
-
-RUN_COUNT_COLUMNS = (
-    "pages_fetched",
-    "pages_not_modified",
-    "items_seen",
-    "items_new",
-    "items_updated",
-    "items_unchanged",
-    "items_skipped",
-    "items_delisted",
-    "details_fetched",
-    "details_failed",
-    "warnings",
-)
 
 
 class CatalogStore:
@@ -414,7 +362,7 @@ class Revision:
 def next_revision(conn: Connection) -> int:
     """The next value of the catalog's change counter, inside the caller's transaction."""
     if conn.dialect.name == "postgresql":
-        return int(conn.execute(select(REVISION_SEQUENCE.next_value())).scalar_one())
+        return int(conn.execute(select(tables.REVISION_SEQUENCE.next_value())).scalar_one())
     conn.execute(update(STATE).where(STATE.c.key == "revision").values(value=STATE.c.value + 1))
     value = conn.execute(select(STATE.c.value).where(STATE.c.key == "revision")).scalar_one()
     return int(value)

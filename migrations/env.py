@@ -1,4 +1,4 @@
-"""Alembic environment: the catalog's models are the target; SQLite runs in batch mode.
+"""Alembic environment: the catalog's tables are the target; SQLite runs in batch mode.
 
 The URL comes from the connection the app hands over (``catalog db upgrade``), else from
 ``sqlalchemy.url``, else from CATALOG_DB / CATALOG_HOME like the command line.
@@ -8,10 +8,10 @@ from alembic import context
 
 from catalog import config as catalog_config
 from catalog.db import make_engine
-from catalog.models import Base
+from catalog.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:
