@@ -22,6 +22,7 @@ from benchmarks import (
     bench_startup,
     bench_store,
     corpus,
+    targets,
 )
 from benchmarks.harness import Report, machine_line, write_json
 
@@ -103,6 +104,10 @@ def main() -> None:
         if args.store_sizes
         else None,
     )
+    size = corpus.parse_size(args.size)
+    print()
+    checked = targets.check([report for report, _ in results], f"{size // 1000}k")
+    print("\n".join(targets.render(checked)))
     missing = [name for report, expected in results for name in report.missing(expected)]
     if args.json:
         write_json(args.json, [report for report, _ in results])

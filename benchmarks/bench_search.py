@@ -275,6 +275,7 @@ def run(
         )
     report.latency("whoosh as the CLI runs it (search_publications)", cli)
     report.latency("whoosh split: total", whoosh.total)
+    report.latency("whoosh search()", whoosh.search, "the engine alone: match, score, top N")
     for step in ("open", "search", "highlight", "db"):
         report.add(f"whoosh split: {step} median", whoosh_median(whoosh, step), "ms")
     report.latency("fts5: total", fts.total)
@@ -339,6 +340,8 @@ FIGURES = [
     "whoosh as the CLI runs it (search_publications) p50",
     "whoosh as the CLI runs it (search_publications) p95",
     "whoosh as the CLI runs it (search_publications) p99",
+    "whoosh search() p50",
+    "whoosh search() p95",
     "whoosh split: open median",
     "whoosh split: search median",
     "whoosh split: highlight median",
