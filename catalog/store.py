@@ -130,7 +130,8 @@ _LISTED = operator.attrgetter(*LISTING_FIELDS)
 
 # Statements built once: building one per batch (coercing every IN-list value, generating its
 # cache key) cost more than executing it. IN lists are expanding parameters, so one statement
-# serves every chunk size.
+# serves every chunk size. Results are read with .all() (one fetchall): iterating a result
+# fetches row by row.
 _EXISTING = select(
     PUBLICATIONS.c.id, PUBLICATIONS.c.url, *[PUBLICATIONS.c[n] for n in LISTING_FIELDS]
 ).where(PUBLICATIONS.c.url.in_(bindparam("urls", expanding=True)))
@@ -523,7 +524,9 @@ def _upsert_topics(conn: Connection, topics: list[TopicRef], reindex: set[int]) 
         return {}
     stored = {
         slug: (topic_id, name, url)
-        for topic_id, slug, name, url in conn.execute(_TOPICS_BY_SLUG, {"slugs": list(unique)})
+        for topic_id, slug, name, url in conn.execute(
+            _TOPICS_BY_SLUG, {"slugs": list(unique)}
+        ).all()
     }
     renamed = [
         stored[slug][0]
@@ -829,7 +832,7 @@ def _existing_publications(conn: Connection, urls: list[str]) -> dict[str, Seque
     """Stored rows by URL: (id, url, *LISTING_FIELDS) as rows, no mapping built per row."""
     found: dict[str, Sequence[Any]] = {}
     for chunk in _chunks(urls):
-        for row in conn.execute(_EXISTING, {"urls": chunk}):
+        for row in conn.execute(_EXISTING, {"urls": chunk}).all():
             found[row[1]] = row
     return found
 
@@ -857,9 +860,8 @@ def _listed_pairs(
         params: dict[str, Any] = {"ids": chunk}
         if sections:
             params["sections"] = list(sections)
-        found.update(
-            (pub, topic) for pub, topic in conn.execute(query, params) if (pub, topic) in pairs
-        )
+        rows = conn.execute(query, params).all()
+        found.update((pub, topic) for pub, topic in rows if (pub, topic) in pairs)
     return found
 
 
