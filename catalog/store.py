@@ -182,6 +182,10 @@ _DETAIL_FAILURE = (
     .where(PUBLICATIONS.c.id == bindparam("b_id"))
     .values(details_error=bindparam("b_error"), details_fetched_at=None)
 )
+_REVISION_LOCK = select(func.pg_advisory_xact_lock(REVISION_LOCK_KEY))
+_NEXT_IN_SEQUENCE = select(REVISION_SEQUENCE.next_value())
+_BUMP_COUNTER = update(STATE).where(STATE.c.key == "revision").values(value=STATE.c.value + 1)
+_READ_COUNTER = select(STATE.c.value).where(STATE.c.key == "revision")
 _CLEAR_AUTHORSHIPS = delete(AUTHORSHIPS).where(
     AUTHORSHIPS.c.publication_id.in_(bindparam("ids", expanding=True))
 )
@@ -472,7 +476,7 @@ class Revision:
         self.conn = conn
         self._value: int | None = None
         if conn.dialect.name == "postgresql":
-            conn.execute(select(func.pg_advisory_xact_lock(REVISION_LOCK_KEY)))
+            conn.execute(_REVISION_LOCK)
 
     @property
     def value(self) -> int:
@@ -484,10 +488,9 @@ class Revision:
 def next_revision(conn: Connection) -> int:
     """The next value of the catalog's change counter, inside the caller's transaction."""
     if conn.dialect.name == "postgresql":
-        return int(conn.execute(select(REVISION_SEQUENCE.next_value())).scalar_one())
-    conn.execute(update(STATE).where(STATE.c.key == "revision").values(value=STATE.c.value + 1))
-    value = conn.execute(select(STATE.c.value).where(STATE.c.key == "revision")).scalar_one()
-    return int(value)
+        return int(conn.execute(_NEXT_IN_SEQUENCE).scalar_one())
+    conn.execute(_BUMP_COUNTER)
+    return int(conn.execute(_READ_COUNTER).scalar_one())
 
 
 def _stamp_revision(conn: Connection, ids: set[int], revision: Revision) -> None:
@@ -868,7 +871,13 @@ def _listed_pairs(
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Plain INSERT of every row in one executemany (no IN-list, so no chunking needed)."""
     if rows:
-        conn.execute(table.insert(), rows)
+        conn.execute(_insert_statement(table), rows)
+
+
+@functools.cache
+def _insert_statement(table: Table) -> Executable:
+    """The table's INSERT, built once (see ``_EXISTING``'s comment)."""
+    return table.insert()
 
 
 def _upsert(
