@@ -127,22 +127,35 @@ class RawStore:
         unique = {t.slug: t for t in topics}
         if not unique:
             return {}
-        self.conn.execute(  # renamed topics re-index their publications (none in the corpus)
-            "SELECT topics.id, topics.slug, topics.name FROM topics "
-            f"WHERE topics.slug IN ({_marks(len(unique))})",
-            list(unique),
-        ).fetchall()
-        self.conn.executemany(
-            "INSERT INTO topics (slug, name, url, walk_state) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (slug) DO UPDATE SET name = excluded.name, url = excluded.url",
-            [(t.slug, t.name, t.url, "partial") for t in unique.values()],
-        )
-        rows = self.conn.execute(
-            "SELECT topics.slug, topics.id FROM topics "
-            f"WHERE topics.slug IN ({_marks(len(unique))})",
-            list(unique),
-        )
-        return dict(rows.fetchall())
+        stored = {  # renamed topics re-index their publications (none in the corpus)
+            slug: (topic_id, name, url)
+            for topic_id, slug, name, url in self.conn.execute(
+                "SELECT topics.id, topics.slug, topics.name, topics.url FROM topics "
+                f"WHERE topics.slug IN ({_marks(len(unique))})",
+                list(unique),
+            )
+        }
+        stale = [
+            (t.slug, t.name, t.url, "partial")
+            for slug, t in unique.items()
+            if stored.get(slug, (None, None, None))[1:] != (t.name, t.url)
+        ]
+        if stale:
+            self.conn.executemany(
+                "INSERT INTO topics (slug, name, url, walk_state) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (slug) DO UPDATE SET name = excluded.name, url = excluded.url",
+                stale,
+            )
+        ids = {slug: row[0] for slug, row in stored.items()}
+        new = [slug for slug in unique if slug not in stored]
+        if new:
+            rows = self.conn.execute(
+                "SELECT topics.slug, topics.id FROM topics "
+                f"WHERE topics.slug IN ({_marks(len(new))})",
+                new,
+            )
+            ids.update(rows.fetchall())
+        return ids
 
     def _entries(
         self, entries: list[ListingEntry], topic_ids: dict[str, int], run_id: int, now: str

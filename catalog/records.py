@@ -10,6 +10,7 @@ Scrapy users look for a project's items).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -59,6 +60,10 @@ _MERGED_GROUPS = (
 )
 
 
+# Every field the merge rule touches (the listing fields a sighting may leave empty).
+MERGED_FIELDS = tuple(name for group in _MERGED_GROUPS for name in group)
+
+
 def merge_sighting(first: ListingEntry, later: ListingEntry) -> None:
     """Fill ``first``'s empty fields from a later sighting of the same publication.
 
@@ -68,22 +73,30 @@ def merge_sighting(first: ListingEntry, later: ListingEntry) -> None:
     re-crawl never sees a field flip between empty and full. Section and position stay
     ``first``'s.
     """
+    values = {name: getattr(first, name) for name in MERGED_FIELDS}
+    merge_fields(values, {name: getattr(later, name) for name in MERGED_FIELDS})
+    for name, value in values.items():
+        setattr(first, name, value)
+
+
+def merge_fields(first: dict[str, Any], later: Mapping[str, Any]) -> None:
+    """``merge_sighting``'s rule on plain field mappings (keyed by ``MERGED_FIELDS``).
+
+    The one statement of the rule: the store applies it to thousands of stored rows a batch,
+    where building a ``ListingEntry`` for each would cost more than the merge itself.
+    """
     for group in _MERGED_GROUPS:
         lead = group[0]
-        if not getattr(first, lead) and getattr(later, lead):
+        if not first[lead] and later[lead]:
             for name in group:
-                setattr(first, name, getattr(later, name))
+                first[name] = later[name]
         else:
             for name in group[1:]:
-                if (
-                    not getattr(first, name)
-                    and getattr(later, name)
-                    and (getattr(first, lead) == getattr(later, lead))
-                ):
-                    setattr(first, name, getattr(later, name))
-    if first.published_on is None and later.published_on is not None:
-        first.published_on = later.published_on
-        first.date_text = later.date_text
+                if not first[name] and later[name] and first[lead] == later[lead]:
+                    first[name] = later[name]
+    if first["published_on"] is None and later["published_on"] is not None:
+        first["published_on"] = later["published_on"]
+        first["date_text"] = later["date_text"]
 
 
 @dataclass(frozen=True, slots=True)

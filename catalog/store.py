@@ -24,7 +24,8 @@ That only holds if revisions become visible in the order they are handed out:
 
 from __future__ import annotations
 
-import dataclasses
+import functools
+import operator
 import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Executable,
     Table,
     bindparam,
     delete,
@@ -57,7 +59,7 @@ from catalog.records import (
     PublicationDetails,
     TopicRef,
     TopicWalk,
-    merge_sighting,
+    merge_fields,
 )
 from catalog.tables import (
     CHUNK,
@@ -86,6 +88,77 @@ SECTION_RELATED = "related"  # publication_topics rows from a publication page's
 
 
 Record = ListingEntry | ListingPageSeen | TopicWalk | PublicationDetails | DetailFailure
+DETAIL_COLUMNS = (*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error")
+_LISTED = operator.attrgetter(*LISTING_FIELDS)
+
+# Statements built once: building one per batch (coercing every IN-list value, generating its
+# cache key) cost more than executing it. IN lists are expanding parameters, so one statement
+# serves every chunk size. Results are read with .all() (one fetchall): iterating a result
+# fetches row by row.
+_EXISTING = select(
+    PUBLICATIONS.c.id, PUBLICATIONS.c.url, *[PUBLICATIONS.c[n] for n in LISTING_FIELDS]
+).where(PUBLICATIONS.c.url.in_(bindparam("urls", expanding=True)))
+_IDS_BY_URL = select(PUBLICATIONS.c.url, PUBLICATIONS.c.id).where(
+    PUBLICATIONS.c.url.in_(bindparam("urls", expanding=True))
+)
+_TOUCH = (
+    update(PUBLICATIONS)
+    .where(PUBLICATIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(last_seen_at=bindparam("now"))
+)
+_STAMP = (
+    update(PUBLICATIONS)
+    .where(PUBLICATIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(revision=bindparam("rev"))
+)
+_LISTED_LINKS = select(LINKS.c.publication_id, LINKS.c.topic_id).where(
+    LINKS.c.publication_id.in_(bindparam("ids", expanding=True)), LINKS.c.delisted_at.is_(None)
+)
+_LISTED_LINKS_IN = _LISTED_LINKS.where(LINKS.c.section.in_(bindparam("sections", expanding=True)))
+_TOPICS_BY_SLUG = select(TOPICS.c.id, TOPICS.c.slug, TOPICS.c.name, TOPICS.c.url).where(
+    TOPICS.c.slug.in_(bindparam("slugs", expanding=True))
+)
+_TOPIC_IDS = select(TOPICS.c.slug, TOPICS.c.id).where(
+    TOPICS.c.slug.in_(bindparam("slugs", expanding=True))
+)
+_TOPIC_PUBLICATIONS = (
+    select(LINKS.c.publication_id)
+    .where(LINKS.c.topic_id.in_(bindparam("ids", expanding=True)), LINKS.c.delisted_at.is_(None))
+    .distinct()
+)
+_AUTHOR_IDS = select(AUTHORS.c.name, AUTHORS.c.id).where(
+    AUTHORS.c.name.in_(bindparam("names", expanding=True))
+)
+_DETAILS = (
+    update(PUBLICATIONS)
+    .where(PUBLICATIONS.c.id == bindparam("b_id"))
+    .values({c: bindparam(c) for c in DETAIL_COLUMNS})
+)
+# The listing's date wins; the page's fills it only where the listing had none.
+_PAGE_DATE = (
+    update(PUBLICATIONS)
+    .where(PUBLICATIONS.c.id == bindparam("b_id"), PUBLICATIONS.c.published_on.is_(None))
+    .values(published_on=bindparam("b_date"), date_text=bindparam("b_text"))
+)
+_DETAIL_FAILURE = (
+    update(PUBLICATIONS)
+    .where(PUBLICATIONS.c.id == bindparam("b_id"))
+    .values(details_error=bindparam("b_error"), details_fetched_at=None)
+)
+_REVISION_LOCK = select(func.pg_advisory_xact_lock(REVISION_LOCK_KEY))
+_NEXT_IN_SEQUENCE = select(tables.REVISION_SEQUENCE.next_value())
+_BUMP_COUNTER = update(STATE).where(STATE.c.key == "revision").values(value=STATE.c.value + 1)
+_READ_COUNTER = select(STATE.c.value).where(STATE.c.key == "revision")
+_CLEAR_AUTHORSHIPS = delete(AUTHORSHIPS).where(
+    AUTHORSHIPS.c.publication_id.in_(bindparam("ids", expanding=True))
+)
+_CLEAR_DOWNLOADS = delete(DOWNLOADS).where(
+    DOWNLOADS.c.publication_id.in_(bindparam("ids", expanding=True))
+)
+_CLEAR_RELATED = delete(LINKS).where(
+    LINKS.c.publication_id.in_(bindparam("ids", expanding=True)),
+    LINKS.c.section == SECTION_RELATED,
+)
 
 
 def utcnow() -> datetime:
@@ -323,19 +396,20 @@ class CatalogStore:
         return result
 
 
-def as_listed(before: Mapping[str, Any], entry: ListingEntry) -> ListingEntry:
-    """The entry with what this sighting left empty taken from the stored row.
+def as_listed(listed: dict[str, Any], stored: Sequence[Any]) -> dict[str, Any]:
+    """``listed`` (a sighting's listing fields) with what it left empty taken from ``stored``.
 
     RAND shows one publication in several places, not always whole (the featured pair without
     its photo on every listing page, a teaser without a type line under another topic). A
     sighting that lacks a field therefore never erases it: non-empty wins, so a re-crawl never
     sees a field flip between empty and full. A field changes when a sighting shows another
-    non-empty value.
+    non-empty value. ``stored`` holds the row's values in ``LISTING_FIELDS`` order; ``listed``
+    is updated in place and returned.
     """
-    stored = dataclasses.replace(entry, **{name: before[name] for name in LISTING_FIELDS})
-    merged = dataclasses.replace(entry)
-    merge_sighting(merged, stored)
-    return merged
+    # An unchanged sighting (nearly every one in a re-crawl) merges to itself: skip the merge.
+    if tuple(listed.values()) != tuple(stored):
+        merge_fields(listed, dict(zip(LISTING_FIELDS, stored, strict=True)))
+    return listed
 
 
 class Revision:
@@ -350,7 +424,7 @@ class Revision:
         self.conn = conn
         self._value: int | None = None
         if conn.dialect.name == "postgresql":
-            conn.execute(select(func.pg_advisory_xact_lock(REVISION_LOCK_KEY)))
+            conn.execute(_REVISION_LOCK)
 
     @property
     def value(self) -> int:
@@ -362,10 +436,9 @@ class Revision:
 def next_revision(conn: Connection) -> int:
     """The next value of the catalog's change counter, inside the caller's transaction."""
     if conn.dialect.name == "postgresql":
-        return int(conn.execute(select(tables.REVISION_SEQUENCE.next_value())).scalar_one())
-    conn.execute(update(STATE).where(STATE.c.key == "revision").values(value=STATE.c.value + 1))
-    value = conn.execute(select(STATE.c.value).where(STATE.c.key == "revision")).scalar_one()
-    return int(value)
+        return int(conn.execute(_NEXT_IN_SEQUENCE).scalar_one())
+    conn.execute(_BUMP_COUNTER)
+    return int(conn.execute(_READ_COUNTER).scalar_one())
 
 
 def _stamp_revision(conn: Connection, ids: set[int], revision: Revision) -> None:
@@ -373,51 +446,62 @@ def _stamp_revision(conn: Connection, ids: set[int], revision: Revision) -> None
         return
     value = revision.value
     for chunk in _chunks(sorted(ids)):
-        conn.execute(
-            update(PUBLICATIONS).where(PUBLICATIONS.c.id.in_(chunk)).values(revision=value)
-        )
+        conn.execute(_STAMP, {"rev": value, "ids": chunk})
 
 
 def listing_diffs(before: Mapping[str, Any], entry: ListingEntry) -> list[tuple[str, Any, Any]]:
     """(field, stored value, listed value) for each listing field the listing changed."""
-    return _diffs(before, as_listed(before, entry))
+    stored = [before[name] for name in LISTING_FIELDS]
+    return _diffs(stored, as_listed(dict(zip(LISTING_FIELDS, _LISTED(entry), strict=True)), stored))
 
 
-def _diffs(before: Mapping[str, Any], listed: ListingEntry) -> list[tuple[str, Any, Any]]:
-    """The differences of an entry already merged with the stored row (see ``as_listed``)."""
+def _diffs(stored: Sequence[Any], listed: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """The differences of listed fields already merged with the stored row (see ``as_listed``)."""
     return [
-        (name, before[name], getattr(listed, name))
-        for name in LISTING_FIELDS
-        if before[name] != getattr(listed, name)
+        (name, old, new)
+        for (name, new), old in zip(listed.items(), stored, strict=True)
+        if old != new
     ]
 
 
 def _upsert_topics(conn: Connection, topics: list[TopicRef], reindex: set[int]) -> dict[str, int]:
-    """Topic ids by slug; a renamed topic's publications go to ``reindex`` (names are indexed)."""
+    """Topic ids by slug; a renamed topic's publications go to ``reindex`` (names are indexed).
+
+    One read of the batch's topics; only new or changed topics are upserted, and only new
+    slugs are read again for their ids (every batch names the same few topics).
+    """
     unique = {t.slug: t for t in topics}
     if not unique:
         return {}
-    named = select(TOPICS.c.id, TOPICS.c.slug, TOPICS.c.name).where(TOPICS.c.slug.in_(list(unique)))
+    stored = {
+        slug: (topic_id, name, url)
+        for topic_id, slug, name, url in conn.execute(
+            _TOPICS_BY_SLUG, {"slugs": list(unique)}
+        ).all()
+    }
     renamed = [
-        topic_id for topic_id, slug, name in conn.execute(named) if unique[slug].name != name
+        stored[slug][0]
+        for slug, t in unique.items()
+        if slug in stored and stored[slug][1] != t.name
     ]
     for chunk in _chunks(renamed):
-        reindex.update(
-            conn.execute(
-                select(LINKS.c.publication_id)
-                .where(LINKS.c.topic_id.in_(chunk), LINKS.c.delisted_at.is_(None))
-                .distinct()
-            ).scalars()
-        )
+        reindex.update(conn.execute(_TOPIC_PUBLICATIONS, {"ids": chunk}).scalars())
     _upsert(
         conn,
         TOPICS,
-        [{"slug": t.slug, "name": t.name, "url": t.url} for t in unique.values()],
+        [
+            {"slug": t.slug, "name": t.name, "url": t.url}
+            for slug, t in unique.items()
+            if stored.get(slug, (None, None, None))[1:] != (t.name, t.url)
+        ],
         keys=["slug"],
         update=["name", "url"],
     )
-    query = select(TOPICS.c.slug, TOPICS.c.id).where(TOPICS.c.slug.in_(list(unique)))
-    return {slug: topic_id for slug, topic_id in conn.execute(query).all()}
+    ids = {slug: row[0] for slug, row in stored.items()}
+    new = [slug for slug in unique if slug not in stored]
+    if new:
+        ids.update(conn.execute(_TOPIC_IDS, {"slugs": new}).all())
+    return ids
 
 
 def _write_entries(
@@ -429,16 +513,17 @@ def _write_entries(
     result: BatchResult,
     revision: Revision,
 ) -> None:
-    latest: dict[str, ListingEntry] = {}
-    for entry in entries:  # sightings of one publication merge: the first non-empty value wins
+    # Listing fields by URL, in LISTING_FIELDS order; sightings of one publication merge (the
+    # first non-empty value wins). Plain dicts: the entries themselves are left as they came.
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        listed = dict(zip(LISTING_FIELDS, _LISTED(entry), strict=True))
         if entry.url in latest:
-            merge_sighting(latest[entry.url], entry)
+            merge_fields(latest[entry.url], listed)
         else:
-            latest[entry.url] = dataclasses.replace(entry)
+            latest[entry.url] = listed
     urls = list(latest)
     existing = _existing_publications(conn, urls)
-    for url, before in existing.items():
-        latest[url] = as_listed(before, latest[url])
 
     changed: dict[str, list[tuple[str, Any, Any]]] = {}
     for url in urls:  # each publication once, however often the batch lists it
@@ -446,10 +531,11 @@ def _write_entries(
         if before is None:
             result.outcomes[url] = NEW
             continue
-        diffs = _diffs(before, latest[url])  # latest[url] is merged with it above
+        stored = before[2:]
+        diffs = _diffs(stored, as_listed(latest[url], stored))
         if diffs:
             result.outcomes[url] = UPDATED
-            result.reindex_ids.add(before["id"])
+            result.reindex_ids.add(before[0])
             changed[url] = diffs
         else:
             result.outcomes[url] = UNCHANGED
@@ -465,7 +551,7 @@ def _write_entries(
         [
             {
                 "url": u,
-                **{n: getattr(latest[u], n) for n in LISTING_FIELDS},
+                **latest[u],
                 "first_seen_at": now,
                 "last_seen_at": now,
                 "revision": revision.value,
@@ -475,12 +561,10 @@ def _write_entries(
         keys=["url"],
         update=[*LISTING_FIELDS, "last_seen_at", "revision"],
     )
-    seen_only = [existing[u]["id"] for u in urls if u in existing and u not in changed]
+    seen_only = [existing[u][0] for u in urls if u in existing and u not in changed]
     for chunk in _chunks(seen_only):
-        conn.execute(
-            update(PUBLICATIONS).where(PUBLICATIONS.c.id.in_(chunk)).values(last_seen_at=now)
-        )
-    ids = {url: row["id"] for url, row in existing.items()}
+        conn.execute(_TOUCH, {"now": now, "ids": chunk})
+    ids = {url: row[0] for url, row in existing.items()}
     ids.update(_publication_ids(conn, [u for u in urls if u not in existing]))
     added = [ids[u] for u in urls if u not in existing]
     result.reindex_ids.update(added)
@@ -606,44 +690,27 @@ def _write_details(
         }
         for d in found
     ]
-    columns = [*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error"]
-    conn.execute(
-        update(PUBLICATIONS)
-        .where(PUBLICATIONS.c.id == bindparam("b_id"))
-        .values({c: bindparam(c) for c in columns}),
-        rows,
-    )
-    # The listing's date wins; the page's fills it only where the listing had none.
+    conn.execute(_DETAILS, rows)
     dated = [
         {"b_id": ids[d.url], "b_date": d.published_on, "b_text": d.date_text}
         for d in found
         if d.published_on
     ]
     if dated:
-        conn.execute(
-            update(PUBLICATIONS)
-            .where(PUBLICATIONS.c.id == bindparam("b_id"), PUBLICATIONS.c.published_on.is_(None))
-            .values(published_on=bindparam("b_date"), date_text=bindparam("b_text")),
-            dated,
-        )
+        conn.execute(_PAGE_DATE, dated)
     pub_ids = [ids[d.url] for d in found]
     names = sorted({name for d in found for name in d.authors})
     if names:
         _upsert(conn, AUTHORS, [{"name": n} for n in names], keys=["name"], update=["name"])
     author_ids: dict[str, int] = {}
     for chunk in _chunks(names):
-        query = select(AUTHORS.c.name, AUTHORS.c.id).where(AUTHORS.c.name.in_(chunk))
-        author_ids.update({name: author_id for name, author_id in conn.execute(query).all()})
+        author_ids.update(conn.execute(_AUTHOR_IDS, {"names": chunk}).all())
     related = {(ids[d.url], topic_ids[t.slug]) for d in found for t in d.related_topics}
     newly_related = related - _listed_pairs(conn, related)
     for chunk in _chunks(pub_ids):
-        conn.execute(delete(AUTHORSHIPS).where(AUTHORSHIPS.c.publication_id.in_(chunk)))
-        conn.execute(delete(DOWNLOADS).where(DOWNLOADS.c.publication_id.in_(chunk)))
-        conn.execute(
-            delete(LINKS).where(
-                LINKS.c.publication_id.in_(chunk), LINKS.c.section == SECTION_RELATED
-            )
-        )
+        conn.execute(_CLEAR_AUTHORSHIPS, {"ids": chunk})
+        conn.execute(_CLEAR_DOWNLOADS, {"ids": chunk})
+        conn.execute(_CLEAR_RELATED, {"ids": chunk})
     authorships = [
         {"publication_id": ids[d.url], "position": position, "author_id": author_ids[name]}
         for d in found
@@ -693,12 +760,7 @@ def _write_detail_failures(
         {"b_id": ids[url], "b_error": f.reason[:2000]} for url, f in latest.items() if url in ids
     ]
     if rows:
-        conn.execute(
-            update(PUBLICATIONS)
-            .where(PUBLICATIONS.c.id == bindparam("b_id"))
-            .values(details_error=bindparam("b_error"), details_fetched_at=None),
-            rows,
-        )
+        conn.execute(_DETAIL_FAILURE, rows)
     result.details_failed += len(latest)
 
 
@@ -717,20 +779,19 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _existing_publications(conn: Connection, urls: list[str]) -> dict[str, dict[str, Any]]:
-    columns = [PUBLICATIONS.c.id, PUBLICATIONS.c.url] + [PUBLICATIONS.c[n] for n in LISTING_FIELDS]
-    found: dict[str, dict[str, Any]] = {}
+def _existing_publications(conn: Connection, urls: list[str]) -> dict[str, Sequence[Any]]:
+    """Stored rows by URL: (id, url, *LISTING_FIELDS) as rows, no mapping built per row."""
+    found: dict[str, Sequence[Any]] = {}
     for chunk in _chunks(urls):
-        for row in conn.execute(select(*columns).where(PUBLICATIONS.c.url.in_(chunk))).mappings():
-            found[row["url"]] = dict(row)
+        for row in conn.execute(_EXISTING, {"urls": chunk}).all():
+            found[row[1]] = row
     return found
 
 
 def _publication_ids(conn: Connection, urls: list[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for chunk in _chunks(urls):
-        query = select(PUBLICATIONS.c.url, PUBLICATIONS.c.id).where(PUBLICATIONS.c.url.in_(chunk))
-        ids.update({url: pub_id for url, pub_id in conn.execute(query).all()})
+        ids.update(conn.execute(_IDS_BY_URL, {"urls": chunk}).all())
     return ids
 
 
@@ -745,22 +806,26 @@ def _listed_pairs(
     catalog.
     """
     found: set[tuple[int, int]] = set()
+    query = _LISTED_LINKS_IN if sections else _LISTED_LINKS
     for chunk in _chunks(sorted({pub for pub, _ in pairs})):
-        query = select(LINKS.c.publication_id, LINKS.c.topic_id).where(
-            LINKS.c.publication_id.in_(chunk), LINKS.c.delisted_at.is_(None)
-        )
+        params: dict[str, Any] = {"ids": chunk}
         if sections:
-            query = query.where(LINKS.c.section.in_(sections))
-        found.update(
-            (pub, topic) for pub, topic in conn.execute(query).all() if (pub, topic) in pairs
-        )
+            params["sections"] = list(sections)
+        rows = conn.execute(query, params).all()
+        found.update((pub, topic) for pub, topic in rows if (pub, topic) in pairs)
     return found
 
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Plain INSERT of every row in one executemany (no IN-list, so no chunking needed)."""
     if rows:
-        conn.execute(table.insert(), rows)
+        conn.execute(_insert_statement(table), rows)
+
+
+@functools.cache
+def _insert_statement(table: Table) -> Executable:
+    """The table's INSERT, built once (see ``_EXISTING``'s comment)."""
+    return table.insert()
 
 
 def _upsert(
@@ -771,9 +836,15 @@ def _upsert(
     One statement executed with every row (executemany): compiled once and cached, where a
     multi-VALUES statement would be compiled afresh for each batch.
     """
-    if not rows:
-        return
-    dialect = conn.dialect.name
+    if rows:
+        conn.execute(_upsert_statement(conn.dialect.name, table, tuple(keys), tuple(update)), rows)
+
+
+@functools.cache
+def _upsert_statement(
+    dialect: str, table: Table, keys: tuple[str, ...], update: tuple[str, ...]
+) -> Executable:
+    """The upsert statement, built once per dialect and table (see ``_EXISTING``'s comment)."""
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     elif dialect == "postgresql":
@@ -782,12 +853,10 @@ def _upsert(
         from sqlalchemy.dialects.mysql import insert as mysql_insert
 
         stmt = mysql_insert(table)
-        conn.execute(stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update}), rows)
-        return
+        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
     else:
         raise DatabaseError(f"upserts are not supported on the {dialect!r} backend")
     stmt = insert(table)
-    conn.execute(
-        stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update}),
-        rows,
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from catalog import cli as cli_module
+from catalog import queries as catalog_queries
 from catalog.config import resolve
 from catalog.crawl import Progress, crawl_settings, progress_line, stderr_handler
 from crawler.middlewares import retry_delay
@@ -248,8 +249,8 @@ def test_unexpected_error_is_one_line_and_the_traceback_goes_to_the_log(tmp_path
     def explode(*args, **kwargs):
         raise RuntimeError("the disk is made of cheese")
 
-    monkeypatch.setattr(cli_module.queries, "recent_runs", explode, raising=False)
-    monkeypatch.setattr(cli_module.queries, "crawl_runs", explode, raising=False)
+    monkeypatch.setattr(catalog_queries, "recent_runs", explode, raising=False)
+    monkeypatch.setattr(catalog_queries, "crawl_runs", explode, raising=False)
     home = tmp_path / "home"
     assert invoke_catching(home, "db", "upgrade").exit_code == 0  # a catalog to read
     result = invoke_catching(home, "runs")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from catalog.db import make_engine, upgrade
 from catalog.models import (
@@ -120,6 +121,43 @@ def test_one_publication_in_many_topics_and_both_sections(store):
     assert count(store, Publication) == 2
     assert count(store, Topic) == 2
     assert count(store, PublicationTopic) == 4
+
+
+def statements(store, records) -> list[str]:
+    """The SQL a batch executes (an executemany counts once, as the database sees one)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        store.upsert(records)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_batch_issues_the_same_statements_for_one_row_or_hundreds(store):
+    """No statement per row: a re-crawl's batch costs a few set-based statements."""
+    store.upsert([entry(n) for n in range(1, 301)])
+    one = statements(store, [entry(1)])
+    many = statements(store, [entry(n) for n in range(1, 301)])
+    assert len(one) == len(many) <= 6
+    # Known, unchanged topics are read once and not written again.
+    on_topics = [sql for sql in many if re.search(r"\btopics\b", sql)]
+    assert len(on_topics) == 1 and on_topics[0].lstrip().startswith("SELECT")
+
+
+def test_a_known_topic_takes_its_new_name_and_url(store):
+    store.upsert([entry(1), entry(2, topic=AP)])
+    moved = dataclasses.replace(SC, name="Security Cooperation!", url=f"{SC.url}?moved")
+    result = store.upsert([entry(1, topic=moved), entry(2, topic=AP)])
+    with store.engine.connect() as conn:
+        topics = {tuple(row) for row in conn.execute(select(Topic.slug, Topic.name, Topic.url))}
+    assert topics == {(moved.slug, moved.name, moved.url), (AP.slug, AP.name, AP.url)}
+    assert len(result.reindex_ids) == 1  # topic names are indexed: RR1 is re-indexed, RR2 not
+    assert count(store, Topic) == 2
 
 
 def test_run_counts_count_each_publication_once_across_batches(store):
