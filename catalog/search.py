@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
 from whoosh import query as Q
+from whoosh import sorting
 from whoosh.analysis import RegexTokenizer, StandardAnalyzer, StemmingAnalyzer
 from whoosh.analysis.filters import LowercaseFilter
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
@@ -47,7 +48,7 @@ from whoosh.searching import Hit, Results
 from catalog.errors import CatalogError, QueryError
 
 # Bump when the schema changes: an index of another version is rebuilt, not misread.
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 INDEX_NAME = f"publications_v{SCHEMA_VERSION}"
 
 NAME_ANALYZER = RegexTokenizer() | LowercaseFilter()
@@ -56,15 +57,21 @@ SCHEMA = Schema(
     id=ID(unique=True, stored=True),  # publications.id: updates and deletions go by it
     revision=NUMERIC(numtype=int, bits=64, stored=True),  # publications.revision when indexed
     url=ID(stored=True),
-    title=TEXT(analyzer=StemmingAnalyzer(), field_boost=2.0, stored=True),
-    summary=TEXT(analyzer=StemmingAnalyzer(), stored=True),
+    # spelling=True keeps the unstemmed words too (spell_title, spell_summary): "did you mean"
+    # suggests words people typed, not stems. Not for the page text: most of the index's words.
+    title=TEXT(analyzer=StemmingAnalyzer(), field_boost=2.0, stored=True, spelling=True),
+    summary=TEXT(analyzer=StemmingAnalyzer(), stored=True, spelling=True),
     type=TEXT(analyzer=StandardAnalyzer(stoplist=None)),
     type_exact=ID(),  # lower-cased whole type, for --type filters
+    type_name=ID(sortable=True),  # the type as written, a column for --facets
+    year=ID(sortable=True),  # "2021": a column for --facets; year:2021 in queries
     date=DATETIME(sortable=True),
     topic=KEYWORD(lowercase=True, commas=True, scorable=True),  # slugs
     topics=TEXT(analyzer=StemmingAnalyzer()),  # display names
     # Names as written, lower-cased, never stemmed: author:"Derek Grossman", author:grossman.
     author=TEXT(analyzer=NAME_ANALYZER),
+    # Whole names as written, for --facets (counts by author, not by word of a name).
+    author_name=KEYWORD(commas=True, lowercase=False),
     # The publication page's text: abstract, research questions, key findings,
     # recommendations and (commentary) body text. Not stored: it is most of a publication's
     # words and the database has it; snippets of it are made from the database's copy.
@@ -90,7 +97,16 @@ MAX_QUERY_DEPTH = 10
 MAX_LIMIT = 100_000  # results per search: more than a catalog holds, less than overflows
 STATE_FILE = "revision.json"
 # Fields the index keeps for its own bookkeeping or filters: not for people's queries.
-INTERNAL_FIELDS = frozenset({"type_exact", "id", "revision"})
+INTERNAL_FIELDS = frozenset(
+    {"type_exact", "type_name", "author_name", "id", "revision", "spell_title", "spell_summary"}
+)
+# --facets: what each facet counts (index field), and how many values of each are shown.
+FACET_FIELDS = {"type": "type_name", "year": "year", "topic": "topic", "author": "author_name"}
+FACET_TOP = 10
+MULTIVALUED = frozenset({"topic", "author_name"})  # several values per document
+# Fields a word's spelling is checked against, and the unstemmed words suggestions come from.
+SPELLING_FIELDS = ("title", "summary")
+SIMILAR_TERMS = 12  # key terms of a publication's text that `similar` searches for
 # Set to a crash point's name to have the process SIGKILL itself there (crash tests only).
 CRASH_ENV = "CATALOG_CRASH_AT"
 _FIELD_REF = re.compile(r"(?<![\w\"])([A-Za-z_]\w*):")
@@ -130,11 +146,16 @@ def _document(doc: dict[str, Any]) -> dict[str, Any]:
         "topic": ",".join(doc.get("topic_slugs") or []),
         "topics": " ".join(doc.get("topic_names") or []),
         "author": " , ".join(doc.get("authors") or []),
+        # A comma inside a name ("Smith, Jr.") would split it: such names keep a space instead.
+        "author_name": ",".join(a.replace(",", " ") for a in doc.get("authors") or []),
         "abstract": page_text(doc),
     }
+    if doc.get("content_type"):
+        fields["type_name"] = doc["content_type"]
     published = doc.get("published_on")
     if isinstance(published, date):
         fields["date"] = datetime.combine(published, time())
+        fields["year"] = f"{published.year:04d}"
     return fields
 
 
@@ -430,6 +451,156 @@ class IndexReader:
                     found, hit = unsnipped[pub_id]
                     found.snippet = hit.highlights("abstract", text=body)
         return hits
+
+    def facets(
+        self,
+        text: str,
+        *,
+        content_type: str | None = None,
+        topic: str | None = None,
+        author: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        top: int = FACET_TOP,
+    ) -> Facets:
+        """Counts by type, year, topic and author over every document the query matches.
+
+        Not just the hits shown: the point of facets is to say where the rest of the matches
+        are. One unscored pass collects the matches; type and year are read from columns, one
+        lookup per match; topics and authors (several per document) from the postings of
+        their terms, whose cost grows with the index, not with the matches.
+        """
+        query = _filtered(parse_query(text), content_type, topic, author, since, until)
+        groups = {
+            name: sorting.FieldFacet(
+                fieldname, allow_overlap=fieldname in MULTIVALUED, maptype=sorting.Count
+            )
+            for name, fieldname in FACET_FIELDS.items()
+        }
+        results = self.searcher.search(
+            query, limit=None, scored=False, terms=False, groupedby=groups
+        )
+        counts: dict[str, list[FacetCount]] = {}
+        for name in FACET_FIELDS:
+            found = [(str(value), n) for value, n in results.groups(name).items() if value]
+            found.sort(key=lambda item: (-item[1], item[0]))
+            counts[name] = [FacetCount(value, n) for value, n in found[:top]]
+        return Facets(total=len(results), counts=counts)
+
+    def suggest(
+        self,
+        text: str,
+        *,
+        content_type: str | None = None,
+        topic: str | None = None,
+        author: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> str | None:
+        """The query with its unknown words corrected, or None when no correction finds hits.
+
+        Only bare words no title, summary or page text holds are corrected, each to the
+        nearest word (at most two edits away, the commonest first) that titles or summaries
+        hold. The corrected query is run, with the same filters, before it is offered:
+        a suggestion that finds nothing would only send people round in circles.
+        """
+        parsed = parse_query(text)
+        reader = self.searcher.reader()
+        spans: dict[tuple[int, int], str] = {}
+        for leaf in parsed.leaves():
+            if not isinstance(leaf, Q.Term) or leaf.fieldname not in DEFAULT_FIELDS:
+                continue
+            start, end = getattr(leaf, "startchar", None), getattr(leaf, "endchar", None)
+            if start is None or end is None or (start, end) in spans:
+                continue
+            word = text[start:end]
+            if not word.isalpha() or _known(reader, leaf.text):
+                spans[(start, end)] = word
+                continue
+            spans[(start, end)] = self._nearest(word.lower()) or word
+        corrected = text
+        for (start, end), word in sorted(spans.items(), reverse=True):
+            corrected = corrected[:start] + word + corrected[end:]
+        if corrected == text:
+            return None
+        query = _filtered(parse_query(corrected), content_type, topic, author, since, until)
+        return corrected if self.searcher.search(query, limit=1, terms=False) else None
+
+    def _nearest(self, word: str) -> str | None:
+        """The word of titles and summaries nearest ``word``: fewest edits, then commonest."""
+        reader = self.searcher.reader()
+        best: tuple[int, int, str] | None = None
+        for fieldname in SPELLING_FIELDS:
+            for suggestion in self.searcher.suggest(fieldname, word, limit=3, maxdist=2):
+                distance = _edits(word, suggestion)
+                stem = next(iter(SCHEMA[fieldname].process_text(suggestion)), suggestion)
+                freq = sum(reader.doc_frequency(f, stem) for f in DEFAULT_FIELDS)
+                candidate = (distance, -freq, suggestion)
+                if freq and (best is None or candidate < best):
+                    best = candidate
+        return best[2] if best else None
+
+    def similar(self, pub_id: int, text: str, limit: int = 10) -> list[SearchHit]:
+        """Publications most like ``pub_id``, by the key terms of its ``text``; never itself.
+
+        The page text is not stored in the index, so the caller passes it (title, summary and
+        page text from the database). Raises :class:`NotIndexed` when the index does not
+        hold the publication.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}")
+        docnum = self.searcher.document_number(id=str(pub_id))
+        if docnum is None:
+            raise NotIndexed(f"publication {pub_id} is not in the search index")
+        results = self.searcher.more_like(
+            docnum, "abstract", text=text, top=limit, numterms=SIMILAR_TERMS
+        )
+        return [
+            SearchHit(
+                url=hit["url"],
+                score=round(float(hit.score or 0.0), 4),
+                snippet="",
+                id=_publication_id(hit.fields()),
+            )
+            for hit in results
+            if hit.docnum != docnum
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class FacetCount:
+    """One value of a facet (a type, a year, a topic slug, an author) and its matches."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """How many documents a query matched (``total``), and the top values of each facet."""
+
+    total: int
+    counts: dict[str, list[FacetCount]]
+
+
+class NotIndexed(CatalogError):
+    """A publication the catalog has but the search index does not (yet)."""
+
+
+def _known(reader: Any, stem: str) -> bool:
+    """Whether any default field holds this (analysed) word."""
+    return any((fieldname, stem) in reader for fieldname in DEFAULT_FIELDS)
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance of two short words (suggestions are ranked by it)."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
 
 
 def _publication_id(stored: Mapping[str, Any]) -> int | None:
