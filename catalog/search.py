@@ -70,8 +70,9 @@ SCHEMA = Schema(
     topics=TEXT(analyzer=StemmingAnalyzer()),  # display names
     # Names as written, lower-cased, never stemmed: author:"Derek Grossman", author:grossman.
     author=TEXT(analyzer=NAME_ANALYZER),
-    # Whole names as written, for --facets (counts by author, not by word of a name).
-    author_name=KEYWORD(commas=True, lowercase=False),
+    # Whole names as written, one a line, for --facets (counts by author, not by word of a
+    # name); a line, not a comma, ends a name: "Smith, Jr., John" stays one.
+    author_name=KEYWORD(analyzer=RegexTokenizer(r"[^\n]+")),
     # The publication page's text: abstract, research questions, key findings,
     # recommendations and (commentary) body text. Not stored: it is most of a publication's
     # words and the database has it; snippets of it are made from the database's copy.
@@ -106,7 +107,7 @@ FACET_TOP = 10
 MULTIVALUED = frozenset({"topic", "author_name"})  # several values per document
 # Fields a word's spelling is checked against, and the unstemmed words suggestions come from.
 SPELLING_FIELDS = ("title", "summary")
-SIMILAR_TERMS = 12  # key terms of a publication's text that `similar` searches for
+SIMILAR_TERMS = 20  # key terms of a publication's text that `similar` searches for
 # Set to a crash point's name to have the process SIGKILL itself there (crash tests only).
 CRASH_ENV = "CATALOG_CRASH_AT"
 _FIELD_REF = re.compile(r"(?<![\w\"])([A-Za-z_]\w*):")
@@ -146,8 +147,7 @@ def _document(doc: dict[str, Any]) -> dict[str, Any]:
         "topic": ",".join(doc.get("topic_slugs") or []),
         "topics": " ".join(doc.get("topic_names") or []),
         "author": " , ".join(doc.get("authors") or []),
-        # A comma inside a name ("Smith, Jr.") would split it: such names keep a space instead.
-        "author_name": ",".join(a.replace(",", " ") for a in doc.get("authors") or []),
+        "author_name": "\n".join(" ".join(a.split()) for a in doc.get("authors") or []),
         "abstract": page_text(doc),
     }
     if doc.get("content_type"):
@@ -581,6 +581,13 @@ class Facets:
 
     total: int
     counts: dict[str, list[FacetCount]]
+
+    def as_dict(self) -> dict[str, list[dict[str, Any]]]:
+        """Plain data for the renderers: ``{"type": [{"value": ..., "count": ...}], ...}``."""
+        return {
+            name: [{"value": c.value, "count": c.count} for c in counts]
+            for name, counts in self.counts.items()
+        }
 
 
 class NotIndexed(CatalogError):
