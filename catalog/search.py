@@ -20,11 +20,13 @@ The database is the source of truth; the index holds what search needs and follo
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import shutil
 import signal
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,9 +35,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
+from whoosh import columns
 from whoosh import index as whoosh_index
 from whoosh import query as Q
-from whoosh import sorting
 from whoosh.analysis import RegexTokenizer, StandardAnalyzer, StemmingAnalyzer
 from whoosh.analysis.filters import LowercaseFilter
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
@@ -53,6 +55,23 @@ INDEX_NAME = f"publications_v{SCHEMA_VERSION}"
 
 NAME_ANALYZER = RegexTokenizer() | LowercaseFilter()
 
+
+class ListKeyword(KEYWORD):
+    """A keyword field whose values are also kept per document, as a list column.
+
+    --facets counts topics and authors (several a publication) over the documents a query
+    matched; reading each match's list is ~50 times faster than intersecting the postings
+    of every topic and author with the matches (see :func:`_facet_counts`).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.column_type = columns.VarBytesListColumn()
+
+    def to_column_value(self, value: str) -> list[bytes]:
+        return [token.text.encode("utf-8") for token in self.analyzer(value)]
+
+
 SCHEMA = Schema(
     id=ID(unique=True, stored=True),  # publications.id: updates and deletions go by it
     revision=NUMERIC(numtype=int, bits=64, stored=True),  # publications.revision when indexed
@@ -66,13 +85,13 @@ SCHEMA = Schema(
     type_name=ID(sortable=True),  # the type as written, a column for --facets
     year=ID(sortable=True),  # "2021": a column for --facets; year:2021 in queries
     date=DATETIME(sortable=True),
-    topic=KEYWORD(lowercase=True, commas=True, scorable=True),  # slugs
+    topic=ListKeyword(lowercase=True, commas=True, scorable=True),  # slugs
     topics=TEXT(analyzer=StemmingAnalyzer()),  # display names
     # Names as written, lower-cased, never stemmed: author:"Derek Grossman", author:grossman.
     author=TEXT(analyzer=NAME_ANALYZER),
     # Whole names as written, one a line, for --facets (counts by author, not by word of a
     # name); a line, not a comma, ends a name: "Smith, Jr., John" stays one.
-    author_name=KEYWORD(analyzer=RegexTokenizer(r"[^\n]+")),
+    author_name=ListKeyword(analyzer=RegexTokenizer(r"[^\n]+")),
     # The publication page's text: abstract, research questions, key findings,
     # recommendations and (commentary) body text. Not stored: it is most of a publication's
     # words and the database has it; snippets of it are made from the database's copy.
@@ -104,7 +123,6 @@ INTERNAL_FIELDS = frozenset(
 # --facets: what each facet counts (index field), and how many values of each are shown.
 FACET_FIELDS = {"type": "type_name", "year": "year", "topic": "topic", "author": "author_name"}
 FACET_TOP = 10
-MULTIVALUED = frozenset({"topic", "author_name"})  # several values per document
 # Fields a word's spelling is checked against, and the unstemmed words suggestions come from.
 SPELLING_FIELDS = ("title", "summary")
 SIMILAR_TERMS = 20  # key terms of a publication's text that `similar` searches for
@@ -147,7 +165,10 @@ def _document(doc: dict[str, Any]) -> dict[str, Any]:
         "topic": ",".join(doc.get("topic_slugs") or []),
         "topics": " ".join(doc.get("topic_names") or []),
         "author": " , ".join(doc.get("authors") or []),
-        "author_name": "\n".join(" ".join(a.split()) for a in doc.get("authors") or []),
+        # Each name once: a facet counts publications, not bylines.
+        "author_name": "\n".join(
+            dict.fromkeys(" ".join(a.split()) for a in doc.get("authors") or [])
+        ),
         "abstract": page_text(doc),
     }
     if doc.get("content_type"):
@@ -466,26 +487,16 @@ class IndexReader:
         """Counts by type, year, topic and author over every document the query matches.
 
         Not just the hits shown: the point of facets is to say where the rest of the matches
-        are. One unscored pass collects the matches; type and year are read from columns, one
-        lookup per match; topics and authors (several per document) from the postings of
-        their terms, whose cost grows with the index, not with the matches.
+        are. See :func:`_facet_counts` for how the counting stays cheap on a large index.
         """
         query = _filtered(parse_query(text), content_type, topic, author, since, until)
-        groups = {
-            name: sorting.FieldFacet(
-                fieldname, allow_overlap=fieldname in MULTIVALUED, maptype=sorting.Count
-            )
+        matched = set(self.searcher.docs_for_query(query))
+        reader = self.searcher.reader()
+        counts = {
+            name: [FacetCount(v, n) for v, n in _facet_counts(reader, fieldname, matched, top)]
             for name, fieldname in FACET_FIELDS.items()
         }
-        results = self.searcher.search(
-            query, limit=None, scored=False, terms=False, groupedby=groups
-        )
-        counts: dict[str, list[FacetCount]] = {}
-        for name in FACET_FIELDS:
-            found = [(str(value), n) for value, n in results.groups(name).items() if value]
-            found.sort(key=lambda item: (-item[1], item[0]))
-            counts[name] = [FacetCount(value, n) for value, n in found[:top]]
-        return Facets(total=len(results), counts=counts)
+        return Facets(total=len(matched), counts=counts)
 
     def suggest(
         self,
@@ -592,6 +603,38 @@ class Facets:
 
 class NotIndexed(CatalogError):
     """A publication the catalog has but the search index does not (yet)."""
+
+
+def _facet_counts(
+    reader: Any, fieldname: str, matched: set[int], top: int
+) -> list[tuple[str, int]]:
+    """The ``top`` values of a field by how many ``matched`` documents hold them.
+
+    Each match's values are read from the field's column (one value for type and year, a
+    list for topics and authors): the cost follows the matches, a few microseconds each.
+    Whoosh's overlapping facets instead read every posting of the field for every query
+    (~0.5 s for authors alone at 10,000 publications, even when nothing matched). When the
+    query matched the whole index (and it holds no deleted documents) the counts are the
+    terms' document frequencies, read from the term table without touching a document.
+    """
+    if not matched:
+        return []
+    field = reader.schema[fieldname]
+    if len(matched) == reader.doc_count_all():
+        counts = Counter(
+            {value: info.doc_frequency() for value, info in reader.iter_field(fieldname)}
+        )
+    else:
+        column = reader.column_reader(fieldname, translate=False)
+        if field.column_type.stores_lists():
+            counts = Counter(itertools.chain.from_iterable(column[d] for d in matched))
+        else:
+            counts = Counter(column[d] for d in matched)
+    ranked = sorted(
+        ((field.from_bytes(value), n) for value, n in counts.items() if value and n),
+        key=lambda item: (-item[1], item[0]),
+    )
+    return ranked[:top]
 
 
 def _known(reader: Any, stem: str) -> bool:

@@ -284,3 +284,61 @@ def test_cli_similar_unknown_publication(crawled_backend, key):
     result = crawled_backend.invoke("similar", key)
     assert result.exit_code == 1
     assert result.stderr == f"Error: no publication {key!r} in the catalog (try `catalog search`)\n"
+
+
+def test_facets_agree_with_a_plain_count_across_segments_and_deletions(tmp_path):
+    """Many commits (segments Whoosh merges as it goes), updates and deletions: the counts
+    read from columns, and from term frequencies for a whole-index match, stay exact."""
+    path = tmp_path / "index"
+    topics = ["alliances", "deterrence", "china", "japan", "space"]
+    names = [f"Author {n}" for n in range(15)] + ["Smith, Jr., John"]
+    docs = [
+        {
+            "id": n,
+            "url": f"p{n}",
+            "title": f"Paper {n} on {'alliances' if n % 3 else 'deterrence'}",
+            "summary": "",
+            "content_type": ["Report", "Commentary", "Research Brief"][n % 3],
+            "published_on": date(2000 + n % 7, 1, 1) if n % 5 else None,
+            "topic_slugs": topics[: 1 + n % 4] if n % 2 else topics[n % 5 :][:2],
+            "authors": [names[n % 16], names[(n * 7) % 16]] if n % 4 else [names[n % 16]],
+        }
+        for n in range(1, 121)
+    ]
+    for start in range(0, len(docs), 10):
+        search.update_documents(path, docs[start : start + 10])
+    live = {d["id"]: d for d in docs}
+    changed = [{**d, "content_type": "Tool", "authors": ["Ann Other"]} for d in docs[::9]]
+    search.update_documents(path, changed)
+    live.update({d["id"]: d for d in changed})
+
+    def expected(selected):
+        plain = {
+            "type": Counter(d["content_type"] for d in selected),
+            "year": Counter(str(d["published_on"].year) for d in selected if d["published_on"]),
+            "topic": Counter(t for d in selected for t in d["topic_slugs"]),
+            "author": Counter(a for d in selected for a in set(d["authors"])),
+        }
+        return {name: dict(top_pairs(counts, 4)) for name, counts in plain.items()}
+
+    def check():
+        with search.open_reader(path) as reader:
+            for text, keep in (
+                ("*", lambda d: True),
+                ("deterrence", lambda d: "deterrence" in d["title"]),
+                ("type:commentary", lambda d: d["content_type"] == "Commentary"),
+            ):
+                facets = reader.facets(text, top=4)
+                selected = [d for d in live.values() if keep(d)]
+                assert facets.total == len(selected)
+                assert facet_dict(facets) == expected(selected), text
+
+    check()  # with deleted (replaced) documents still in the segments
+    with search.open_reader(path) as reader:
+        assert reader.searcher.reader().has_deletions()
+    search.rebuild(path, list(live.values()))
+    check()  # a fresh index: a whole-index match is counted from term frequencies
+
+
+def top_pairs(counts: Counter, n: int) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:n]
