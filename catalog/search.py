@@ -76,10 +76,8 @@ SCHEMA = Schema(
     id=ID(unique=True, stored=True),  # publications.id: updates and deletions go by it
     revision=NUMERIC(numtype=int, bits=64, stored=True),  # publications.revision when indexed
     url=ID(stored=True),
-    # spelling=True keeps the unstemmed words too (spell_title, spell_summary): "did you mean"
-    # suggests words people typed, not stems. Not for the page text: most of the index's words.
-    title=TEXT(analyzer=StemmingAnalyzer(), field_boost=2.0, stored=True, spelling=True),
-    summary=TEXT(analyzer=StemmingAnalyzer(), stored=True, spelling=True),
+    title=TEXT(analyzer=StemmingAnalyzer(), field_boost=2.0, stored=True),
+    summary=TEXT(analyzer=StemmingAnalyzer(), stored=True),
     type=TEXT(analyzer=StandardAnalyzer(stoplist=None)),
     type_exact=ID(),  # lower-cased whole type, for --type filters
     type_name=ID(sortable=True),  # the type as written, a column for --facets
@@ -117,14 +115,13 @@ MAX_QUERY_DEPTH = 10
 MAX_LIMIT = 100_000  # results per search: more than a catalog holds, less than overflows
 STATE_FILE = "revision.json"
 # Fields the index keeps for its own bookkeeping or filters: not for people's queries.
-INTERNAL_FIELDS = frozenset(
-    {"type_exact", "type_name", "author_name", "id", "revision", "spell_title", "spell_summary"}
-)
+INTERNAL_FIELDS = frozenset({"type_exact", "type_name", "author_name", "id", "revision"})
 # --facets: what each facet counts (index field), and how many values of each are shown.
 FACET_FIELDS = {"type": "type_name", "year": "year", "topic": "topic", "author": "author_name"}
 FACET_TOP = 10
-# Fields a word's spelling is checked against, and the unstemmed words suggestions come from.
+# Fields whose stored text gives "did you mean" its words (the index itself holds stems).
 SPELLING_FIELDS = ("title", "summary")
+SPELLING_SAMPLES = 5  # stored titles and summaries read to find a stem's written forms
 SIMILAR_TERMS = 20  # key terms of a publication's text that `similar` searches for
 # Set to a crash point's name to have the process SIGKILL itself there (crash tests only).
 CRASH_ENV = "CATALOG_CRASH_AT"
@@ -538,18 +535,37 @@ class IndexReader:
         return corrected if self.searcher.search(query, limit=1, terms=False) else None
 
     def _nearest(self, word: str) -> str | None:
-        """The word of titles and summaries nearest ``word``: fewest edits, then commonest."""
+        """The word of titles and summaries nearest ``word``: fewest edits, then commonest.
+
+        The index holds stems ("allianc"), and a stemmed field's unstemmed spelling copy
+        would make indexing half as slow again. So the nearest stems are found in the term
+        table, and the written word for the best one is read from a few stored titles and
+        summaries that hold it: the form closest to what was typed ("alliances").
+        """
+        stems = [token.text for token in SCHEMA["title"].analyzer(word)]
+        if len(stems) != 1:
+            return None  # a stop word, or a word the analyzer splits: nothing to correct
         reader = self.searcher.reader()
-        best: tuple[int, int, str] | None = None
-        for fieldname in SPELLING_FIELDS:
-            for suggestion in self.searcher.suggest(fieldname, word, limit=3, maxdist=2):
-                distance = _edits(word, suggestion)
-                stem = next(iter(SCHEMA[fieldname].process_text(suggestion)), suggestion)
-                freq = sum(reader.doc_frequency(f, stem) for f in DEFAULT_FIELDS)
-                candidate = (distance, -freq, suggestion)
-                if freq and (best is None or candidate < best):
-                    best = candidate
-        return best[2] if best else None
+        ranked = sorted(
+            {
+                (_edits(stems[0], stem), -_frequency(reader, stem), stem)
+                for fieldname in SPELLING_FIELDS
+                for stem in reader.terms_within(fieldname, stems[0], 2)
+            }
+        )
+        for _, _, stem in ranked[:3]:
+            query = Q.Or([Q.Term(fieldname, stem) for fieldname in SPELLING_FIELDS])
+            forms = {
+                token.text
+                for hit in self.searcher.search(query, limit=SPELLING_SAMPLES, terms=False)
+                for fieldname in SPELLING_FIELDS
+                for token in NAME_ANALYZER(hit.get(fieldname) or "")
+                if token.text.isalpha()
+                and [t.text for t in SCHEMA[fieldname].analyzer(token.text)] == [stem]
+            }
+            if forms:
+                return min(forms, key=lambda form: (_edits(word, form), form))
+        return None
 
     def similar(self, pub_id: int, text: str, limit: int = 10) -> list[SearchHit]:
         """Publications most like ``pub_id``, by the key terms of its ``text``; never itself.
@@ -635,6 +651,11 @@ def _facet_counts(
         key=lambda item: (-item[1], item[0]),
     )
     return ranked[:top]
+
+
+def _frequency(reader: Any, stem: str) -> int:
+    """How many documents hold this (analysed) word in any default field (an upper bound)."""
+    return sum(reader.doc_frequency(fieldname, stem) for fieldname in DEFAULT_FIELDS)
 
 
 def _known(reader: Any, stem: str) -> bool:
