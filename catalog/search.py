@@ -122,6 +122,7 @@ FACET_TOP = 10
 # Fields whose stored text gives "did you mean" its words (the index itself holds stems).
 SPELLING_FIELDS = ("title", "summary")
 SPELLING_SAMPLES = 5  # stored titles and summaries read to find a stem's written forms
+SHORT_WORD = 5  # letters: words this short are corrected by one edit at most
 SIMILAR_TERMS = 20  # key terms of a publication's text that `similar` searches for
 # Set to a crash point's name to have the process SIGKILL itself there (crash tests only).
 CRASH_ENV = "CATALOG_CRASH_AT"
@@ -545,27 +546,38 @@ class IndexReader:
         stems = [token.text for token in SCHEMA["title"].analyzer(word)]
         if len(stems) != 1:
             return None  # a stop word, or a word the analyzer splits: nothing to correct
+        # Two edits turn most short words into others ("deter" -> "water"): one for those.
+        maxdist = 1 if len(word) <= SHORT_WORD else 2
         reader = self.searcher.reader()
         ranked = sorted(
-            {
-                (_edits(stems[0], stem), -_frequency(reader, stem), stem)
+            (_edits(stems[0], stem), -frequency, stem)
+            for stem in {
+                stem
                 for fieldname in SPELLING_FIELDS
-                for stem in reader.terms_within(fieldname, stems[0], 2)
+                for stem in reader.terms_within(fieldname, stems[0], maxdist)
             }
+            if (frequency := _frequency(reader, stem))
         )
-        for _, _, stem in ranked[:3]:
-            query = Q.Or([Q.Term(fieldname, stem) for fieldname in SPELLING_FIELDS])
-            forms = {
-                token.text
-                for hit in self.searcher.search(query, limit=SPELLING_SAMPLES, terms=False)
-                for fieldname in SPELLING_FIELDS
-                for token in NAME_ANALYZER(hit.get(fieldname) or "")
-                if token.text.isalpha()
-                and [t.text for t in SCHEMA[fieldname].analyzer(token.text)] == [stem]
-            }
-            if forms:
-                return min(forms, key=lambda form: (_edits(word, form), form))
-        return None
+        best: tuple[int, int, str] | None = None
+        for rank, (_, _, stem) in enumerate(ranked[:3]):
+            for form in self._written_forms(stem):
+                candidate = (_edits(word, form), rank, form)
+                if candidate[0] <= maxdist and (best is None or candidate < best):
+                    best = candidate
+        return best[2] if best else None
+
+    def _written_forms(self, stem: str) -> set[str]:
+        """Words (lower-cased) of a few stored titles and summaries that stem to ``stem``."""
+        query = Q.Or([Q.Term(fieldname, stem) for fieldname in SPELLING_FIELDS])
+        words = {
+            token.text
+            for hit in self.searcher.search(query, limit=SPELLING_SAMPLES, terms=False)
+            for fieldname in SPELLING_FIELDS
+            for token in NAME_ANALYZER(hit.get(fieldname) or "")
+            if token.text.isalpha()
+        }
+        analyzer = SCHEMA["title"].analyzer
+        return {word for word in words if [t.text for t in analyzer(word)] == [stem]}
 
     def similar(self, pub_id: int, text: str, limit: int = 10) -> list[SearchHit]:
         """Publications most like ``pub_id``, by the key terms of its ``text``; never itself.

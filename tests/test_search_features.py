@@ -131,6 +131,8 @@ def test_misspelt_word_gets_a_suggestion_that_finds_hits(index_dir):
         assert reader.search("alliences") == []
         assert reader.suggest("alliences") == "alliances"
         assert reader.suggest("seoull") == "seoul"
+        assert reader.suggest("tokio") == "tokyo"  # a short word: one edit allowed
+        assert reader.suggest("Effectivness") == "effectiveness"
         assert reader.suggest("alliences OR tokyo") == "alliances OR tokyo"
         assert reader.search(reader.suggest("alliences")) != []
 
@@ -138,6 +140,7 @@ def test_misspelt_word_gets_a_suggestion_that_finds_hits(index_dir):
 def test_no_suggestion_for_gibberish_or_corrections_that_find_nothing(index_dir):
     with search.open_reader(index_dir) as reader:
         assert reader.suggest("xqzvvkw") is None
+        assert reader.suggest("joppn") is None  # two edits from "japan": too far for 5 letters
         assert reader.suggest("alliances") is None  # nothing to correct
         # "alliances" exists, but no Research Brief holds it: the correction would find nothing.
         assert reader.suggest("alliences", content_type="Research Brief") is None
