@@ -57,19 +57,20 @@ NAME_ANALYZER = RegexTokenizer() | LowercaseFilter()
 
 
 class ListKeyword(KEYWORD):
-    """A keyword field whose values are also kept per document, as a list column.
+    """A keyword field whose values are also kept per document in a column, one a line.
 
     --facets counts topics and authors (several a publication) over the documents a query
-    matched; reading each match's list is ~50 times faster than intersecting the postings
-    of every topic and author with the matches (see :func:`_facet_counts`).
+    matched: reading each match's column value and splitting it is ~50 times faster than
+    intersecting the postings of every topic and author with the matches, and ~3 times
+    faster than Whoosh's own list column, which decodes each value in Python.
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.column_type = columns.VarBytesListColumn()
+        self.column_type = columns.VarBytesColumn()
 
-    def to_column_value(self, value: str) -> list[bytes]:
-        return [token.text.encode("utf-8") for token in self.analyzer(value)]
+    def to_column_value(self, value: str) -> bytes:
+        return b"\n".join(token.text.encode("utf-8") for token in self.analyzer(value))
 
 
 SCHEMA = Schema(
@@ -638,8 +639,9 @@ def _facet_counts(
 ) -> list[tuple[str, int]]:
     """The ``top`` values of a field by how many ``matched`` documents hold them.
 
-    Each match's values are read from the field's column (one value for type and year, a
-    list for topics and authors): the cost follows the matches, a few microseconds each.
+    Each match's values are read from the field's column (one value for type and year,
+    several, one a line, for topics and authors): the cost follows the matches, a few
+    microseconds each.
     Whoosh's overlapping facets instead read every posting of the field for every query
     (~0.5 s for authors alone at 10,000 publications, even when nothing matched). When the
     query matched the whole index (and it holds no deleted documents) the counts are the
@@ -654,8 +656,9 @@ def _facet_counts(
         )
     else:
         column = reader.column_reader(fieldname, translate=False)
-        if field.column_type.stores_lists():
-            counts = Counter(itertools.chain.from_iterable(column[d] for d in matched))
+        if isinstance(field, ListKeyword):
+            values = (column[d].split(b"\n") for d in matched)
+            counts = Counter(itertools.chain.from_iterable(values))
         else:
             counts = Counter(column[d] for d in matched)
     ranked = sorted(
