@@ -61,7 +61,7 @@ class ListKeyword(KEYWORD):
 
     --facets counts topics and authors (several a publication) over the documents a query
     matched: reading each match's column value and splitting it is ~50 times faster than
-    intersecting the postings of every topic and author with the matches, and ~3 times
+    intersecting the postings of every topic and author with the matches, and ~2.5 times
     faster than Whoosh's own list column, which decodes each value in Python.
     """
 
