@@ -598,6 +598,12 @@ SEARCH_JSON_COLUMNS = (
 @click.option("--author", metavar="NAME", help="Only publications by this author (or surname).")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=Count(MAX_LIMIT), default=20, show_default=True)
+@click.option(
+    "--facets",
+    "with_facets",
+    is_flag=True,
+    help="Also count all matches by type, year, topic and author (table and json only).",
+)
 @json_option
 @format_option(output.FORMATS, "table")
 @bom_option
@@ -612,6 +618,7 @@ def search_command(
     author: str | None,
     sort: str,
     limit: int,
+    with_facets: bool,
     as_json: bool,
     fmt: str | None,
     bom: bool,
@@ -620,24 +627,34 @@ def search_command(
 
     Bare words search title, summary and the publication page's text (abstract, research
     questions, key findings, recommendations, body). Fields: title, summary, abstract, author,
-    type, topic (slug), topics (names), date, url.
+    type, topic (slug), topics (names), date, year, url.
+
+    --facets counts every match (not only the hits shown) by type, year, topic and author,
+    the top 10 values of each: printed after the table, or with --json an object
+    {"hits": [...], "total": N, "facets": {"type": [{"value": ..., "count": ...}], "year",
+    "topic", "author"}, "suggestion": ...} instead of the list of hits. When nothing
+    matches, a corrected query that does match is suggested on stderr ("did you mean").
 
     \b
     Example:
         catalog search '"security cooperation" AND japan' --type Report --sort newest
         catalog search 'author:"Derek Grossman"'
         catalog search japan --type Report --format ris > japan.ris
+        catalog search alliances --since 2020 --facets
     """
     from catalog import queries, search
 
     fmt = _pick_format(fmt, as_json, "table", bom)
+    if with_facets and fmt not in ("table", "json"):
+        raise click.UsageError("--facets goes with the table or json output only")
     search.parse_query(query)  # a malformed or costly query is a usage error before any work
     engine = _engine(config)  # no catalog, or an old schema: one line, before the index
     _index_up_to_date(config, engine)
-    rows = queries.search_publications(
+    found = queries.search_catalog(
         engine,
         config.index_dir,
         query,
+        facets=with_facets,
         content_type=content_type,
         topic=topic,
         author=author,
@@ -646,10 +663,13 @@ def search_command(
         sort=sort,
         limit=limit,
     )
-    if fmt != "table":
+    rows = found.rows
+    if with_facets and fmt == "json":
+        output.render_search_json(
+            rows, SEARCH_JSON_COLUMNS, found.facets.as_dict(), found.facets.total, found.suggestion
+        )
+    elif fmt != "table":
         output.render(rows, SEARCH_JSON_COLUMNS, fmt, keys=_citation_keys(engine, fmt), bom=bom)
-        if not rows:
-            click.echo("no matches", err=True)
     elif rows:
         output.render(
             rows,
@@ -657,8 +677,58 @@ def search_command(
             "table",
             widths={"content_type": 16, "title": 60, "url": 80, "snippet": 90},
         )
-    else:
-        click.echo("no matches", err=True)
+    if fmt == "table" and found.facets is not None:
+        click.echo(output.render_facets(found.facets.as_dict(), found.facets.total), nl=False)
+    if not rows:
+        hint = f"; did you mean: {found.suggestion}" if found.suggestion else ""
+        click.echo(f"no matches{hint}", err=True)
+
+
+SIMILAR_COLUMNS = ("published_on", "content_type", "title", "url", "score")
+SIMILAR_JSON_COLUMNS = tuple(c for c in SEARCH_JSON_COLUMNS if c != "snippet")
+
+
+@cli.command()
+@click.argument("publication", type=PublicationKey())
+@click.option("--limit", type=Count(MAX_LIMIT), default=10, show_default=True)
+@json_option
+@format_option(output.FORMATS, "table")
+@bom_option
+@pass_config
+def similar(
+    config: CatalogConfig,
+    publication: str,
+    limit: int,
+    as_json: bool,
+    fmt: str | None,
+    bom: bool,
+) -> None:
+    """Publications most like one publication (by URL or id), best first; never itself.
+
+    Likeness is judged on the key words of its title, summary and page text, searched for in
+    the others' page text.
+
+    \b
+    Example:
+        catalog similar https://www.rand.org/pubs/research_reports/RR3125.html
+        catalog similar 17 --limit 5 --json
+    """
+    from catalog import queries
+
+    fmt = _pick_format(fmt, as_json, "table", bom)
+    engine = _engine(config)
+    _index_up_to_date(config, engine)
+    rows = queries.similar_publications(engine, config.index_dir, publication, limit)
+    if rows is None:
+        raise CliError(f"no publication {publication!r} in the catalog (try `catalog search`)")
+    if fmt != "table":
+        output.render(rows, SIMILAR_JSON_COLUMNS, fmt, keys=_citation_keys(engine, fmt), bom=bom)
+    elif rows:
+        output.render(
+            rows, SIMILAR_COLUMNS, "table", widths={"content_type": 16, "title": 60, "url": 80}
+        )
+    if not rows:
+        click.echo("no similar publications", err=True)
 
 
 # --- sql -----------------------------------------------------------------------------------

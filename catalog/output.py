@@ -156,6 +156,34 @@ def render(
     return count
 
 
+def render_search_json(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    facets: dict[str, list[dict[str, Any]]],
+    total: int,
+    suggestion: str | None = None,
+    out: TextIO | None = None,
+) -> None:
+    """`search --facets --json`: one object, so a script reads hits and counts in one parse.
+
+    ``{"hits": [...], "total": N, "facets": {...}, "suggestion": null}``: the hits as
+    ``render`` writes them, ``total`` every match, ``facets`` the top values by count.
+    """
+    out = out or sys.stdout
+    hits = [{c: row.get(c) for c in columns} for row in rows]
+    document = {"hits": hits, "total": total, "facets": facets, "suggestion": suggestion}
+    out.write(json.dumps(document, ensure_ascii=False, default=_json_default, indent=2) + "\n")
+
+
+def render_facets(facets: dict[str, list[dict[str, Any]]], total: int) -> str:
+    """Facet counts as text, one line per facet: ``type: Report (10) · Commentary (7)``."""
+    lines = ["", f"{total:,} match{'' if total == 1 else 'es'}"]
+    for name, counts in facets.items():
+        values = " · ".join(f"{c['value']} ({c['count']:,})" for c in counts)
+        lines.append(f"{name}: {values or '-'}")
+    return "\n".join(lines) + "\n"
+
+
 def _fit(
     natural: dict[str, int],
     floors: dict[str, int],

@@ -188,18 +188,85 @@ def search_publications(
     Each row is a publication with its topics and authors, plus the hit's ``score`` and
     ``snippet``; a hit the database no longer has (a stale index) is left out.
     """
-    hits = search.search(index_dir, text, page_text=lambda ids: page_texts(engine, ids), **filters)
+    return search_catalog(engine, index_dir, text, suggest=False, **filters).rows
+
+
+@dataclass(slots=True)
+class SearchOutcome:
+    """A search's rows, and what else was asked of the same searcher."""
+
+    rows: list[dict[str, Any]]
+    facets: search.Facets | None = None  # over every match, not just the rows
+    suggestion: str | None = None  # a corrected query that finds something (no rows only)
+
+
+def search_catalog(
+    engine: Engine,
+    index_dir: Path,
+    text: str,
+    *,
+    facets: bool = False,
+    suggest: bool = True,
+    sort: str = "relevance",
+    limit: int = 20,
+    **filters: Any,
+) -> SearchOutcome:
+    """One search with its facets and, when nothing matched, a spelling suggestion.
+
+    All three are answered by one open searcher: the index's term table is read once.
+    ``filters`` are :meth:`search.IndexReader.search`'s (type, topic, author, dates), and
+    narrow the facets and the suggestion's check as they narrow the hits.
+    """
+    with search.open_reader(index_dir) as reader:
+        hits = reader.search(
+            text,
+            sort=sort,
+            limit=limit,
+            page_text=lambda ids: page_texts(engine, ids),
+            **filters,
+        )
+        outcome = SearchOutcome(rows=_hit_rows(engine, hits))
+        if facets:
+            outcome.facets = reader.facets(text, **filters)
+        if suggest and not hits:
+            outcome.suggestion = reader.suggest(text, **filters)
+    return outcome
+
+
+def _hit_rows(engine: Engine, hits: Sequence[search.SearchHit]) -> list[dict[str, Any]]:
+    """Index hits joined with their database rows, in the hits' order; stale hits left out."""
     rows_by_url = publications_by_url(engine, [h.url for h in hits])
     return [
         {
             **rows_by_url[hit.url],
             "topics": rows_by_url[hit.url]["topic_slugs"],
             "score": hit.score,
-            "snippet": hit.snippet or rows_by_url[hit.url]["summary"][:160],
+            "snippet": hit.snippet or (rows_by_url[hit.url]["summary"] or "")[:160],
         }
         for hit in hits
         if hit.url in rows_by_url
     ]
+
+
+def similar_publications(
+    engine: Engine, index_dir: Path, key: str, limit: int = 10
+) -> list[dict[str, Any]] | None:
+    """Publications most like the one with id or URL ``key``; None when there is no such one.
+
+    Similarity is judged on the publication's title, summary and page text, read here from
+    the database (the index does not store the page text) and searched for in the others'.
+    """
+    columns = [P.c.id, P.c.title, P.c.summary] + [P.c[n] for n in search.PAGE_TEXT_FIELDS]
+    key = key.strip()
+    where = P.c.id == int(key) if key.isdigit() else P.c.url == key
+    with engine.connect() as conn:
+        row = conn.execute(select(*columns).where(where)).mappings().first()
+    if row is None:
+        return None
+    text = "\n\n".join(t for t in (row["title"], row["summary"], search.page_text(row)) if t)
+    with search.open_reader(index_dir) as reader:
+        hits = reader.similar(row["id"], text, limit)
+    return _hit_rows(engine, hits)
 
 
 def export_rows(engine: Engine) -> Iterator[dict[str, Any]]:
