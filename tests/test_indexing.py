@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
 
 from catalog import search
 
@@ -147,3 +148,32 @@ def test_stemming_filters_cache_every_word() -> None:
         "allianc",
         "deterr",
     ]
+
+
+def test_updates_replace_documents_by_id_and_open_one_searcher(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-indexed documents replace their committed copies (never duplicated) and deletions
+    go, all through one searcher: not one per document as Whoosh's update_document does."""
+    index_dir = tmp_path / "index"
+    docs = documents(60)
+    search.rebuild(index_dir, docs)
+    opened: list[int] = []
+    original = SegmentWriter.searcher
+
+    def counting(self: SegmentWriter, **kwargs: Any) -> Any:
+        opened.append(1)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(SegmentWriter, "searcher", counting)
+    changed = [{**d, "title": f"Renamed {d['id']}", "revision": 1000 + d["id"]} for d in docs[:40]]
+    assert search.update_documents(index_dir, changed) == 40
+    assert opened == [1]
+
+    _, _, stored = index_contents(index_dir)
+    assert sorted(int(s["id"]) for s in stored) == list(range(1, 61))
+    titles = {int(s["id"]): s["title"] for s in stored}
+    assert all(titles[n] == f"Renamed {n}" for n in range(1, 41))
+    assert titles[41] == docs[40]["title"]
+    renamed = search.search(index_dir, "title:renamed", limit=100)
+    assert sorted(h.url for h in renamed) == sorted(d["url"] for d in changed)
