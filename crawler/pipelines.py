@@ -1,12 +1,15 @@
 """Hand crawl records to the catalog in batches, and keep the crawl-run journal.
 
-Writes are batched (``CATALOG_BATCH_SIZE``): one database transaction and one index commit per
-batch, flushed again when the spider closes, so an interrupted crawl keeps what it stored.
+Writes are batched (``CATALOG_BATCH_SIZE``): one database transaction per batch, flushed
+again when the spider closes, so an interrupted crawl keeps what it stored.
 
 The index follows the database by revision (``search.sync``): brought up to it when the crawl
-starts (whatever a killed run or another home's crawler left), and after every batch. A crawl
-killed between a batch's commit and its index update leaves the index behind, and the next
-command catches it up.
+starts (whatever a killed run or another home's crawler left), after every
+``CATALOG_INDEX_EVERY`` publications stored, and when the spider closes. A Whoosh commit costs
+far more than a database batch (it rewrites segments), so committing it per batch made the
+index most of a crawl's time; syncing by revision makes the cadence safe: a crawl killed
+before its index caught up leaves the index behind, never wrong, and the next command catches
+it up.
 
 Every run ends ``succeeded``, ``failed`` or ``interrupted``: a second Ctrl-C or SIGTERM makes
 Scrapy stop the reactor without closing the spider, so the run is also closed from a reactor
@@ -48,6 +51,9 @@ logger = logging.getLogger(__name__)
 STAT_RUN_ID = "catalog/run_id"
 # Set by `catalog crawl`, which takes the home's lock itself before starting Scrapy.
 SETTING_LOCK_HELD = "CATALOG_LOCK_HELD"
+# Publications stored between index syncs (and one more at close). Large enough that Whoosh
+# commits are rare, small enough that a long crawl's searches are not far behind.
+INDEX_EVERY = 5_000
 
 
 class CatalogPipeline:
@@ -63,6 +69,11 @@ class CatalogPipeline:
             "CATALOG_BATCH_SIZE", 200
         )
         self.batch_size = max(1, int(batch_size))
+        index_every = os.environ.get("CATALOG_INDEX_EVERY") or settings.getint(
+            "CATALOG_INDEX_EVERY", INDEX_EVERY
+        )
+        self.index_every = max(1, int(index_every))
+        self.unindexed = 0  # publications stored (and to be re-indexed) since the last sync
         self.buffer: list[Record] = []
         self.counts = RunCounts()
         self.errors: list[str] = []
@@ -143,8 +154,9 @@ class CatalogPipeline:
             self.flush()
         return item
 
-    def flush(self) -> None:
-        """Write the buffer: database first (the source of truth), then the index."""
+    def flush(self, *, index: bool = True) -> None:
+        """Write the buffer to the database (the source of truth); sync the index when
+        ``CATALOG_INDEX_EVERY`` publications have been stored since the last sync."""
         if not self.buffer or self.store is None or self.run_id is None:
             return
         batch, self.buffer = self.buffer, []
@@ -157,15 +169,25 @@ class CatalogPipeline:
             return
         self.counts.add(result)
         search.crash_point("batch-stored")  # crash tests: stored, not yet indexed
-        if not result.reindex_ids or self.errors:
-            return  # nothing new for the index; or it already failed: the next command syncs
+        self.unindexed += len(result.reindex_ids)
+        if index and self.unindexed >= self.index_every:
+            self.sync_index()
+
+    def sync_index(self) -> None:
+        """Bring the index up to what this crawl stored, unless nothing is pending or the run
+        already failed (the next command then syncs)."""
+        if not self.unindexed or self.errors or self.store is None:
+            return
         try:
             self._sync_index(self.store.engine)
         except Exception as exc:
             self._fail(f"updating the search index failed: {exc}")
+            return
+        self.unindexed = 0
 
     def close_spider(self, spider: Spider | None = None) -> None:
-        self.flush()
+        self.flush(index=False)
+        self.sync_index()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         try:
@@ -179,7 +201,8 @@ class CatalogPipeline:
             return
         logger.warning("stopping at once: closing run %s as interrupted", self.run_id)
         try:
-            self.flush()
+            # Asked to stop at once: store the buffer, leave the index to the next command.
+            self.flush(index=False)
             self._finish(self.crawler.spider, "shutdown")
         finally:
             self.resources.close()

@@ -7,12 +7,25 @@ on both backends (``backend``: ``[sqlite]``, ``[postgresql]``); their variations
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 
 import pytest
 
 from crawler.spiders.rand_topic import RandTopicSpider
-from tests.conftest import DEMO_PUBLICATIONS, FIXTURES, Catalog, Site, db_rows, run_catalog
+from tests.conftest import (
+    DEMO_PUBLICATIONS,
+    FIXTURES,
+    REPO,
+    Catalog,
+    Site,
+    catalog_command,
+    clean_env,
+    db_rows,
+    invoke,
+    run_catalog,
+)
 
 PAGES = FIXTURES / "pages" / "rand"
 
@@ -167,3 +180,32 @@ def test_bad_start_urls_and_topics_are_usage_errors(tmp_path, args):
     result = run_catalog(tmp_path / "home", "crawl", *args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("every", "syncs"), [("1000", range(1, 2)), ("20", range(2, 7))])
+def test_crawl_syncs_the_index_every_so_many_publications_and_at_close(
+    long_site: Site, tmp_path, every: str, syncs: range
+):
+    """Batches of five are stored one by one, but the index is committed only every
+    ``CATALOG_INDEX_EVERY`` publications and once more at close; it ends equal to the database.
+
+    50 publications, each stored twice (listing, then page): 100 re-indexings, so at most
+    five syncs of 20 and the close's; with 1000, the close's sync alone.
+    """
+    home = tmp_path / "home"
+    crawl = subprocess.run(
+        catalog_command(home, "crawl", "--start-url", long_site.topic_url("regional-security")),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=clean_env(CATALOG_BATCH_SIZE="5", CATALOG_INDEX_EVERY=every),
+        cwd=REPO,
+    )
+    assert crawl.returncode == 0, crawl.stderr
+    log = (home / "crawl.log").read_text()
+    caught_up = re.findall(r"search index caught up from revision \d+ to \d+ \((\d+) updated", log)
+    assert len(caught_up) in syncs, log
+    assert sum(map(int, caught_up)) >= db_rows(home, "SELECT count(*) FROM publications")[0][0]
+    # Nothing left for a later command: the crawl's own last sync brought the index up.
+    check = invoke(home, "index", "check")
+    assert check.exit_code == 0, check.stdout + check.stderr
