@@ -112,7 +112,7 @@ class Steps:
 def whoosh_split(engine: Any, index_dir: Path, q: MixQuery, steps: Steps) -> list[str]:
     """One query, each step timed; mirrors search.search + queries.search_publications.
 
-    Reads catalog.search's internals (``_filtered``, ``IndexReader.run`` and ``snippets``):
+    Reads catalog.search's steps (``Filters.apply``, ``IndexReader.run`` and ``snippets``):
     if they change, this split must follow; ``check_split`` below says when it stops adding up.
     """
     filters = dict(q.filters)
@@ -121,14 +121,7 @@ def whoosh_split(engine: Any, index_dir: Path, q: MixQuery, steps: Steps) -> lis
     reader = search.open_reader(index_dir)
     t1 = time.perf_counter()
     try:
-        query = search._filtered(
-            search.parse_query(q.text),
-            filters.get("content_type"),
-            filters.get("topic"),
-            filters.get("author"),
-            filters.get("since"),
-            filters.get("until"),
-        )
+        query = search.Filters(**filters).apply(search.parse_query(q.text))
         results = reader.run(query, sort, LIMIT)
         len(results)  # the engine's work is done here; snippets read stored fields below
         t2 = time.perf_counter()

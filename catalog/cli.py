@@ -654,12 +654,8 @@ def search_command(
         engine,
         config.index_dir,
         query,
+        filters=search.Filters(content_type, topic, author, since, until),
         facets=with_facets,
-        content_type=content_type,
-        topic=topic,
-        author=author,
-        since=since,
-        until=until,
         sort=sort,
         limit=limit,
     )

@@ -181,14 +181,25 @@ def page_texts(engine: Engine, ids: Sequence[int]) -> dict[int, str]:
 
 
 def search_publications(
-    engine: Engine, index_dir: Path, text: str, **filters: Any
+    engine: Engine,
+    index_dir: Path,
+    text: str,
+    *,
+    sort: str = "relevance",
+    limit: int = 20,
+    **filters: Any,
 ) -> list[dict[str, Any]]:
     """Search the index, then read the hits from the database (the source of truth).
 
     Each row is a publication with its topics and authors, plus the hit's ``score`` and
-    ``snippet``; a hit the database no longer has (a stale index) is left out.
+    ``snippet``; a hit the database no longer has (a stale index) is left out. ``filters``
+    are :class:`search.Filters`' fields by name.
     """
-    return search_catalog(engine, index_dir, text, suggest=False, **filters).rows
+    filtered = search.Filters(**filters)
+    found = search_catalog(
+        engine, index_dir, text, filters=filtered, suggest=False, sort=sort, limit=limit
+    )
+    return found.rows
 
 
 @dataclass(slots=True)
@@ -205,31 +216,30 @@ def search_catalog(
     index_dir: Path,
     text: str,
     *,
+    filters: search.Filters = search.NO_FILTERS,
     facets: bool = False,
     suggest: bool = True,
     sort: str = "relevance",
     limit: int = 20,
-    **filters: Any,
 ) -> SearchOutcome:
     """One search with its facets and, when nothing matched, a spelling suggestion.
 
     All three are answered by one open searcher: the index's term table is read once.
-    ``filters`` are :meth:`search.IndexReader.search`'s (type, topic, author, dates), and
-    narrow the facets and the suggestion's check as they narrow the hits.
+    ``filters`` narrow the facets and the suggestion's check as they narrow the hits.
     """
     with search.open_reader(index_dir) as reader:
         hits = reader.search(
             text,
+            filters=filters,
             sort=sort,
             limit=limit,
             page_text=lambda ids: page_texts(engine, ids),
-            **filters,
         )
         outcome = SearchOutcome(rows=_hit_rows(engine, hits))
         if facets:
-            outcome.facets = reader.facets(text, **filters)
+            outcome.facets = reader.facets(text, filters=filters)
         if suggest and not hits:
-            outcome.suggestion = reader.suggest(text, **filters)
+            outcome.suggestion = reader.suggest(text, filters=filters)
     return outcome
 
 

@@ -459,6 +459,44 @@ def _check_balanced(text: str) -> None:
         raise QueryError("unbalanced parenthesis or bracket in query")
 
 
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What the command line narrows a search to: exact type, topic slug, author, dates.
+
+    One value for the hits, their facets and a suggestion's check, so the three can never
+    disagree about what was asked.
+    """
+
+    content_type: str | None = None
+    topic: str | None = None
+    author: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def apply(self, query: Q.Query) -> Q.Query:
+        """``query`` narrowed by these filters (itself when there are none)."""
+        narrowing: list[Q.Query] = []
+        if self.content_type:
+            narrowing.append(Q.Term("type_exact", self.content_type.strip().lower()))
+        if self.topic:
+            narrowing.append(Q.Term("topic", self.topic.strip().lower()))
+        if self.author:
+            words = [token.text for token in NAME_ANALYZER(self.author)]
+            if not words:
+                raise QueryError(f"no name in --author {self.author!r}")
+            narrowing.append(
+                Q.Term("author", words[0]) if len(words) == 1 else Q.Phrase("author", words)
+            )
+        if self.since or self.until:
+            start = datetime.combine(self.since, time()) if self.since else None
+            end = datetime.combine(self.until, time.max) if self.until else None
+            narrowing.append(Q.DateRange("date", start, end))
+        return Q.And([query, *narrowing]) if narrowing else query
+
+
+NO_FILTERS = Filters()
+
+
 # Reads the page text (abstract, findings, body) of publications by id from the database,
 # for snippets of hits that matched only there: the index does not store it.
 PageText = Callable[[list[int]], Mapping[int, str]]
@@ -468,27 +506,15 @@ def search(
     index_dir: Path,
     text: str,
     *,
-    content_type: str | None = None,
-    topic: str | None = None,
-    author: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
     sort: str = "relevance",
     limit: int = 20,
     page_text: PageText | None = None,
+    **filters: Any,
 ) -> list[SearchHit]:
-    """One query with optional filters (see :meth:`IndexReader.search`), in its own reader."""
+    """One query in its own reader; ``filters`` are :class:`Filters`' fields by name."""
     with open_reader(index_dir) as reader:
         return reader.search(
-            text,
-            content_type=content_type,
-            topic=topic,
-            author=author,
-            since=since,
-            until=until,
-            sort=sort,
-            limit=limit,
-            page_text=page_text,
+            text, filters=Filters(**filters), sort=sort, limit=limit, page_text=page_text
         )
 
 
@@ -522,11 +548,7 @@ class IndexReader:
         self,
         text: str,
         *,
-        content_type: str | None = None,
-        topic: str | None = None,
-        author: str | None = None,
-        since: date | None = None,
-        until: date | None = None,
+        filters: Filters = NO_FILTERS,
         sort: str = "relevance",
         limit: int = 20,
         page_text: PageText | None = None,
@@ -540,7 +562,7 @@ class IndexReader:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}")
-        query = _filtered(parse_query(text), content_type, topic, author, since, until)
+        query = filters.apply(parse_query(text))
         results = self.run(query, sort, limit)
         return self.snippets(results, scored=sort == "relevance", page_text=page_text)
 
@@ -582,23 +604,13 @@ class IndexReader:
                     found.snippet = hit.highlights("abstract", text=body)
         return hits
 
-    def facets(
-        self,
-        text: str,
-        *,
-        content_type: str | None = None,
-        topic: str | None = None,
-        author: str | None = None,
-        since: date | None = None,
-        until: date | None = None,
-        top: int = FACET_TOP,
-    ) -> Facets:
+    def facets(self, text: str, *, filters: Filters = NO_FILTERS, top: int = FACET_TOP) -> Facets:
         """Counts by type, year, topic and author over every document the query matches.
 
         Not just the hits shown: the point of facets is to say where the rest of the matches
         are. See :func:`_facet_counts` for how the counting stays cheap on a large index.
         """
-        query = _filtered(parse_query(text), content_type, topic, author, since, until)
+        query = filters.apply(parse_query(text))
         matched = set(self.searcher.docs_for_query(query))
         reader = self.searcher.reader()
         counts = {
@@ -607,16 +619,7 @@ class IndexReader:
         }
         return Facets(total=len(matched), counts=counts)
 
-    def suggest(
-        self,
-        text: str,
-        *,
-        content_type: str | None = None,
-        topic: str | None = None,
-        author: str | None = None,
-        since: date | None = None,
-        until: date | None = None,
-    ) -> str | None:
+    def suggest(self, text: str, *, filters: Filters = NO_FILTERS) -> str | None:
         """The query with its unknown words corrected, or None when no correction finds hits.
 
         Only bare words no title, summary or page text holds are corrected, each to the
@@ -643,7 +646,7 @@ class IndexReader:
             corrected = corrected[:start] + word + corrected[end:]
         if corrected == text:
             return None
-        query = _filtered(parse_query(corrected), content_type, topic, author, since, until)
+        query = filters.apply(parse_query(corrected))
         return corrected if self.searcher.search(query, limit=1, terms=False) else None
 
     def _nearest(self, word: str) -> str | None:
@@ -802,32 +805,6 @@ def _edits(a: str, b: str) -> int:
 def _publication_id(stored: Mapping[str, Any]) -> int | None:
     key = str(stored.get("id", ""))
     return int(key) if key.isdigit() else None
-
-
-def _filtered(
-    query: Q.Query,
-    content_type: str | None,
-    topic: str | None,
-    author: str | None,
-    since: date | None,
-    until: date | None,
-) -> Q.Query:
-    """The query narrowed by the command line's filters (exact type, topic slug, author, dates)."""
-    filters: list[Q.Query] = []
-    if content_type:
-        filters.append(Q.Term("type_exact", content_type.strip().lower()))
-    if topic:
-        filters.append(Q.Term("topic", topic.strip().lower()))
-    if author:
-        words = [token.text for token in NAME_ANALYZER(author)]
-        if not words:
-            raise QueryError(f"no name in --author {author!r}")
-        filters.append(Q.Term("author", words[0]) if len(words) == 1 else Q.Phrase("author", words))
-    if since or until:
-        start = datetime.combine(since, time()) if since else None
-        end = datetime.combine(until, time.max) if until else None
-        filters.append(Q.DateRange("date", start, end))
-    return Q.And([query, *filters]) if filters else query
 
 
 class BracketFormatter(Formatter):

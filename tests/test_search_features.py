@@ -95,7 +95,7 @@ def test_facets_count_every_match_not_just_the_hits_shown(index_dir):
 def test_facets_follow_the_query_and_its_filters(index_dir):
     with search.open_reader(index_dir) as reader:
         alliances = reader.facets("alliances")  # stemmed: u1 (alliance), u2, u4
-        commentary = reader.facets("alliances", content_type="commentary")
+        commentary = reader.facets("alliances", filters=search.Filters(content_type="commentary"))
         nothing = reader.facets("zanzibar")
     assert alliances.total == 3
     assert facet_dict(alliances)["author"] == {"Derek Grossman": 2, "Jane Doe": 2}
@@ -143,7 +143,10 @@ def test_no_suggestion_for_gibberish_or_corrections_that_find_nothing(index_dir)
         assert reader.suggest("joppn") is None  # two edits from "japan": too far for 5 letters
         assert reader.suggest("alliances") is None  # nothing to correct
         # "alliances" exists, but no Research Brief holds it: the correction would find nothing.
-        assert reader.suggest("alliences", content_type="Research Brief") is None
+        assert (
+            reader.suggest("alliences", filters=search.Filters(content_type="Research Brief"))
+            is None
+        )
         # Each word is spelt right; together they match nothing. Not a spelling problem.
         assert reader.suggest("seoul AND effectiveness") is None
 
