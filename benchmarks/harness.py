@@ -196,8 +196,14 @@ def write_json(path: Path, reports: Sequence[Report]) -> None:
 
 
 def python_env(**extra: str) -> dict[str, str]:
-    """The environment for child processes: no catalog settings leak in from the shell."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CATALOG_HOME", "CATALOG_DB")}
+    """The environment for child processes: no catalog settings leak in from the shell.
+
+    Bytecode caching is on, as on a user's machine: some shells (CI images, this workplace's)
+    export PYTHONDONTWRITEBYTECODE, and every start would then compile the catalog's own
+    modules from source, ~100 ms that no user pays.
+    """
+    dropped = ("CATALOG_HOME", "CATALOG_DB", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.setdefault("PYTHONHASHSEED", "0")
     return {**env, **extra}
 
