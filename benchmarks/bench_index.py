@@ -172,9 +172,6 @@ def incremental(built: corpus.BuiltCorpus, full: Samples, report: Report) -> Non
             shutil.copytree(built.home, home)
             engine = make_engine(f"sqlite:///{home / 'catalog.db'}")
             source = queries.CatalogIndexSource(engine)
-            # The cached index was built by search.rebuild, which records no catalog: record
-            # the head it holds, so the sync below is incremental, not a rebuild.
-            search._write_state(home / "index", source.head())
             with engine.begin() as conn:
                 revision = next_revision(conn)
                 conn.execute(
