@@ -123,7 +123,8 @@ def whoosh_split(engine: Any, index_dir: Path, q: MixQuery, steps: Steps) -> lis
     try:
         query = search.Filters(**filters).apply(search.parse_query(q.text))
         results = reader.run(query, sort, LIMIT)
-        len(results)  # the engine's work is done here; snippets read stored fields below
+        # searcher.search() has matched, scored and kept the top N here. Not len(results):
+        # Whoosh counts every match by running the query again when it skipped blocks.
         t2 = time.perf_counter()
         hits = reader.snippets(
             results,
