@@ -647,7 +647,8 @@ class IndexReader:
         if corrected == text:
             return None
         query = filters.apply(parse_query(corrected))
-        return corrected if self.searcher.search(query, limit=1, terms=False) else None
+        found = self.searcher.search(query, limit=1, terms=False)
+        return None if found.is_empty() else corrected  # not len(): Whoosh would count all
 
     def _nearest(self, word: str) -> str | None:
         """The word of titles and summaries nearest ``word``: fewest edits, then commonest.
