@@ -78,7 +78,9 @@ def crawl_killed_after(site: Site, home: Path, requests: int, *args: str) -> boo
         catalog_command(home, "crawl", "--quiet", "--start-url", site.topic_url(TOPIC), *args),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=clean_env(CATALOG_BATCH_SIZE=BATCH),
+        # The index synced after every batch, as a big crawl does every few thousand
+        # publications: kills also land inside those mid-crawl index commits.
+        env=clean_env(CATALOG_BATCH_SIZE=BATCH, CATALOG_INDEX_EVERY=BATCH),
         cwd=REPO,
     )
     deadline = time.monotonic() + 120
@@ -147,7 +149,11 @@ def test_kill_9_between_a_batch_commit_and_its_index_update(long_site: Site, tmp
         catalog_command(home, "crawl", "--start-url", long_site.topic_url(TOPIC)),
         capture_output=True,
         text=True,
-        env=clean_env(CATALOG_BATCH_SIZE=BATCH, **{search.CRASH_ENV: "batch-stored"}),
+        env=clean_env(
+            CATALOG_BATCH_SIZE=BATCH,
+            CATALOG_INDEX_EVERY=BATCH,
+            **{search.CRASH_ENV: "batch-stored"},
+        ),
         cwd=REPO,
         timeout=120,
     )
