@@ -129,7 +129,7 @@ def whoosh_split(engine: Any, index_dir: Path, q: MixQuery, steps: Steps) -> lis
         hits = reader.snippets(
             results,
             scored=sort == "relevance",
-            page_text=lambda ids: queries.page_texts(engine, ids),
+            page_texts=lambda ids: queries.page_texts(engine, ids),
         )
         urls = [hit.url for hit in hits]
         t3 = time.perf_counter()

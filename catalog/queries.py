@@ -16,8 +16,7 @@ from sqlalchemy import Engine, String, cast, func, select
 from catalog import search, tables
 from catalog.tables import (
     CHUNK,
-    DETAIL_FIELDS,
-    DETAIL_LINE_FIELDS,
+    DETAIL_COLUMNS,
     LISTING_FIELDS,
     RUN_COUNT_COLUMNS,
 )
@@ -38,7 +37,6 @@ DP = tables.deleted_publications
 S = tables.catalog_state
 
 PUBLICATION_COLUMNS = ("id", "url", *LISTING_FIELDS, "first_seen_at", "last_seen_at")
-DETAIL_COLUMNS = (*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error")
 ALL_COLUMNS = PUBLICATION_COLUMNS + DETAIL_COLUMNS
 
 
@@ -233,7 +231,7 @@ def search_catalog(
             filters=filters,
             sort=sort,
             limit=limit,
-            page_text=lambda ids: page_texts(engine, ids),
+            page_texts=lambda ids: page_texts(engine, ids),
         )
         outcome = SearchOutcome(rows=_hit_rows(engine, hits))
         if facets:
@@ -267,10 +265,8 @@ def similar_publications(
     the database (the index does not store the page text) and searched for in the others'.
     """
     columns = [P.c.id, P.c.title, P.c.summary] + [P.c[n] for n in search.PAGE_TEXT_FIELDS]
-    key = key.strip()
-    where = P.c.id == int(key) if key.isdigit() else P.c.url == key
     with engine.connect() as conn:
-        row = conn.execute(select(*columns).where(where)).mappings().first()
+        row = conn.execute(select(*columns).where(_by_key(key))).mappings().first()
     if row is None:
         return None
     text = "\n\n".join(t for t in (row["title"], row["summary"], search.page_text(row)) if t)
@@ -287,12 +283,16 @@ def export_rows(engine: Engine) -> Iterator[dict[str, Any]]:
         yield row
 
 
+def _by_key(key: str) -> Any:
+    """The condition picking a publication by id (all digits) or by URL."""
+    key = key.strip()
+    return P.c.id == int(key) if key.isdigit() else P.c.url == key
+
+
 def publication(engine: Engine, key: str) -> dict[str, Any] | None:
     """One publication whole, by id or URL: every column, authors, topics and history."""
-    column = P.c.id if key.strip().isdigit() else P.c.url
-    value: Any = int(key) if key.strip().isdigit() else key.strip()
     with engine.connect() as conn:
-        row = conn.execute(select(*[P.c[n] for n in ALL_COLUMNS]).where(column == value))
+        row = conn.execute(select(*[P.c[n] for n in ALL_COLUMNS]).where(_by_key(key)))
         found = row.mappings().first()
         if found is None:
             return None

@@ -50,6 +50,7 @@ from whoosh.index import LockError
 from whoosh.qparser import MultifieldParser
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.searching import Hit, Results
+from whoosh.support.levenshtein import levenshtein
 from whoosh.writing import PostingPool, SegmentWriter
 
 from catalog.errors import CatalogError, QueryError
@@ -499,7 +500,7 @@ NO_FILTERS = Filters()
 
 # Reads the page text (abstract, findings, body) of publications by id from the database,
 # for snippets of hits that matched only there: the index does not store it.
-PageText = Callable[[list[int]], Mapping[int, str]]
+PageTexts = Callable[[list[int]], Mapping[int, str]]
 
 
 def search(
@@ -508,13 +509,13 @@ def search(
     *,
     sort: str = "relevance",
     limit: int = 20,
-    page_text: PageText | None = None,
+    page_texts: PageTexts | None = None,
     **filters: Any,
 ) -> list[SearchHit]:
     """One query in its own reader; ``filters`` are :class:`Filters`' fields by name."""
     with open_reader(index_dir) as reader:
         return reader.search(
-            text, filters=Filters(**filters), sort=sort, limit=limit, page_text=page_text
+            text, filters=Filters(**filters), sort=sort, limit=limit, page_texts=page_texts
         )
 
 
@@ -551,20 +552,19 @@ class IndexReader:
         filters: Filters = NO_FILTERS,
         sort: str = "relevance",
         limit: int = 20,
-        page_text: PageText | None = None,
+        page_texts: PageTexts | None = None,
     ) -> list[SearchHit]:
         """The best ``limit`` hits, each with a snippet; only those hits are highlighted.
 
         Snippets come from the summary or the title (stored in the index, short), else from
-        the page text that ``page_text`` reads from the database for just those hits.
+        the page text that ``page_texts`` reads from the database for just those hits.
         """
         if sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}")
+        _check_limit(limit)
         query = filters.apply(parse_query(text))
         results = self.run(query, sort, limit)
-        return self.snippets(results, scored=sort == "relevance", page_text=page_text)
+        return self.snippets(results, scored=sort == "relevance", page_texts=page_texts)
 
     def run(self, query: Q.Query, sort: str, limit: int) -> Results:
         """The engine's part of a search: match, score or sort, keep the best ``limit``."""
@@ -578,7 +578,7 @@ class IndexReader:
         return results
 
     def snippets(
-        self, results: Results, *, scored: bool, page_text: PageText | None = None
+        self, results: Results, *, scored: bool, page_texts: PageTexts | None = None
     ) -> list[SearchHit]:
         """The hits of ``results`` with their snippets: only these few are highlighted.
 
@@ -597,8 +597,8 @@ class IndexReader:
             hits.append(found)
             if not found.snippet and found.id is not None:
                 unsnipped[found.id] = (found, hit)
-        if unsnipped and page_text is not None:
-            for pub_id, body in page_text(sorted(unsnipped)).items():
+        if unsnipped and page_texts is not None:
+            for pub_id, body in page_texts(sorted(unsnipped)).items():
                 if body and pub_id in unsnipped:
                     found, hit = unsnipped[pub_id]
                     found.snippet = hit.highlights("abstract", text=body)
@@ -665,7 +665,7 @@ class IndexReader:
         maxdist = 1 if len(word) <= SHORT_WORD else 2
         reader = self.searcher.reader()
         ranked = sorted(
-            (_edits(stems[0], stem), -frequency, stem)
+            (levenshtein(stems[0], stem), -frequency, stem)
             for stem in {
                 stem
                 for fieldname in SPELLING_FIELDS
@@ -676,7 +676,7 @@ class IndexReader:
         best: tuple[int, int, str] | None = None
         for rank, (_, _, stem) in enumerate(ranked[:3]):
             for form in self._written_forms(stem):
-                candidate = (_edits(word, form), rank, form)
+                candidate = (levenshtein(word, form), rank, form)
                 if candidate[0] <= maxdist and (best is None or candidate < best):
                     best = candidate
         return best[2] if best else None
@@ -701,8 +701,7 @@ class IndexReader:
         page text from the database). Raises :class:`NotIndexed` when the index does not
         hold the publication.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}")
+        _check_limit(limit)
         docnum = self.searcher.document_number(id=str(pub_id))
         if docnum is None:
             raise NotIndexed(f"publication {pub_id} is not in the search index")
@@ -792,15 +791,9 @@ def _known(reader: Any, stem: str) -> bool:
     return any((fieldname, stem) in reader for fieldname in DEFAULT_FIELDS)
 
 
-def _edits(a: str, b: str) -> int:
-    """Levenshtein distance of two short words (suggestions are ranked by it)."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}")
 
 
 def _publication_id(stored: Mapping[str, Any]) -> int | None:

@@ -63,6 +63,7 @@ from catalog.records import (
 )
 from catalog.tables import (
     CHUNK,
+    DETAIL_COLUMNS,
     DETAIL_FIELDS,
     DETAIL_LINE_FIELDS,
     LISTING_FIELDS,
@@ -88,7 +89,6 @@ SECTION_RELATED = "related"  # publication_topics rows from a publication page's
 
 
 Record = ListingEntry | ListingPageSeen | TopicWalk | PublicationDetails | DetailFailure
-DETAIL_COLUMNS = (*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error")
 _LISTED = operator.attrgetter(*LISTING_FIELDS)
 
 # Statements built once: building one per batch (coercing every IN-list value, generating its

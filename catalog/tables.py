@@ -70,6 +70,8 @@ DETAIL_FIELDS = (
 )
 # List fields stored as text, one item per line.
 DETAIL_LINE_FIELDS = ("research_questions", "key_findings", "recommendations")
+# Every column a publication page fills (or, failing, its error).
+DETAIL_COLUMNS = (*DETAIL_FIELDS, *DETAIL_LINE_FIELDS, "details_fetched_at", "details_error")
 # The counters of a crawl run, as ``crawl_runs`` columns.
 RUN_COUNT_COLUMNS = (
     "pages_fetched",
