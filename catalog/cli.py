@@ -623,11 +623,12 @@ def search_command(
     fmt: str | None,
     bom: bool,
 ) -> None:
-    """Full-text search (Whoosh syntax: phrases, AND/OR/NOT, field:term).
+    """Full-text search: words, "phrases", AND/OR/NOT, field:word, prefix*.
 
     Bare words search title, summary and the publication page's text (abstract, research
-    questions, key findings, recommendations, body). Fields: title, summary, abstract, author,
-    type, topic (slug), topics (names), date, year, url.
+    questions, key findings, recommendations, body), stemmed. Fields: title, summary, text
+    (the page text; abstract: works too), author, type, topic (slug), topics (names), date,
+    year, url. The same query language whichever search engine the home uses.
 
     --facets counts every match (not only the hits shown) by type, year, topic and author,
     the top 10 values of each: printed after the table, or with --json an object
@@ -642,23 +643,27 @@ def search_command(
         catalog search japan --type Report --format ris > japan.ris
         catalog search alliances --since 2020 --facets
     """
-    from catalog import queries, search
+    from catalog import queries
+    from catalog.index import Filters
+    from catalog.index.query import compile_query
 
     fmt = _pick_format(fmt, as_json, "table", bom)
     if with_facets and fmt not in ("table", "json"):
         raise click.UsageError("--facets goes with the table or json output only")
-    search.parse_query(query)  # a malformed or costly query is a usage error before any work
+    compile_query(query)  # a malformed or costly query is a usage error before any work
     engine = _engine(config)  # no catalog, or an old schema: one line, before the index
-    _index_up_to_date(config, engine)
+    index = _index_up_to_date(config, engine)
     found = queries.search_catalog(
         engine,
-        config.index_dir,
+        index,
         query,
-        filters=search.Filters(content_type, topic, author, since, until),
+        filters=Filters(content_type, topic, author, since, until),
         facets=with_facets,
         sort=sort,
         limit=limit,
     )
+    if found.notice:
+        click.echo(f"notice: {found.notice}", err=True)
     rows = found.rows
     if with_facets and fmt == "json":
         output.render_search_json(
@@ -713,8 +718,8 @@ def similar(
 
     fmt = _pick_format(fmt, as_json, "table", bom)
     engine = _engine(config)
-    _index_up_to_date(config, engine)
-    rows = queries.similar_publications(engine, config.index_dir, publication, limit)
+    index = _index_up_to_date(config, engine)
+    rows = queries.similar_publications(engine, index, publication, limit)
     if rows is None:
         raise CliError(f"no publication {publication!r} in the catalog (try `catalog search`)")
     if fmt != "table":
@@ -859,7 +864,9 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
     """
     from catalog import queries
 
-    figures = queries.stats(_engine(config))
+    engine = _engine(config)
+    figures = queries.stats(engine)
+    figures["search_index"] = queries.index_status(config.search_index(), engine)
     if as_json:
         click.echo(output.to_json(figures))
         return
@@ -877,6 +884,19 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
             f"updated {run['items_updated']}"
         )
         click.echo("\n" + "\n".join(output.wrap(line, output.terminal_width())))
+    click.echo(_index_line(figures["search_index"]))
+
+
+def _index_line(status: dict) -> str:
+    """`search index: tantivy, at revision 42 of 42 (up to date)`, or what is off."""
+    line = f"search index: {status['engine']}"
+    if status["built_by"] is None:
+        return f"{line}, not built yet (the next search builds it)"
+    if status["built_by"] != status["engine"]:
+        built_by = status["built_by"]
+        return f"{line} (the index there was built by {built_by}; the next search rebuilds it)"
+    level = "up to date" if status["up_to_date"] else "behind: the next search catches up"
+    return f"{line}, at revision {status['revision']} of {status['catalog_revision']} ({level})"
 
 
 # --- export --------------------------------------------------------------------------------
@@ -945,19 +965,23 @@ def index() -> None:
 def index_rebuild(config: CatalogConfig) -> None:
     """Rebuild the search index from the database (the source of truth).
 
-    Waits for no crawl: while one runs on this home it exits with code 3.
+    Builds it with the home's search engine (catalog.toml's [search] engine, or
+    CATALOG_SEARCH_ENGINE). Waits for no crawl: while one runs on this home it exits with
+    code 3.
 
     \b
     Example:
         catalog index rebuild
+        CATALOG_SEARCH_ENGINE=tantivy catalog index rebuild
     """
-    from catalog import queries, search
+    from catalog import queries
     from catalog.lock import crawl_lock
 
+    index = config.search_index()
     engine = _closing_abandoned_runs(config, _engine(config))
     with crawl_lock(config.home):  # a crawl of this home keeps its index up to date itself
-        count = search.rebuild_from(config.index_dir, queries.CatalogIndexSource(engine))
-    click.echo(f"indexed {count} publications into {config.index_dir}")
+        count = index.rebuild(queries.CatalogIndexSource(engine))
+    click.echo(f"indexed {count} publications into {config.index_dir} ({index.engine_name})")
 
 
 @index.command("check")
@@ -973,10 +997,13 @@ def index_check(config: CatalogConfig) -> None:
     Example:
         catalog index check && echo "the index matches the catalog"
     """
-    from catalog import queries, search
+    from catalog import queries
 
+    index = config.search_index()
     engine = _engine(config)
-    diff = search.check(config.index_dir, queries.CatalogIndexSource(engine))
+    diff = index.check(queries.CatalogIndexSource(engine))
+    if diff.problem:
+        raise CliError(f"{diff.problem} (run `catalog index rebuild`)")
     for entry in diff.missing:
         click.echo(f"missing\t{entry.id}\t{entry.url}\trevision {entry.revision}")
     for entry, indexed in diff.stale:
@@ -988,11 +1015,12 @@ def index_check(config: CatalogConfig) -> None:
     recorded = "none" if diff.recorded is None else str(diff.recorded.revision)
     if not diff.ok:
         raise CliError(
-            f"the search index differs from the catalog: {len(diff.missing)} missing, "
-            f"{len(diff.stale)} stale, {len(diff.extra)} extra (run `catalog index sync`)"
+            f"the search index ({diff.engine}) differs from the catalog: {len(diff.missing)} "
+            f"missing, {len(diff.stale)} stale, {len(diff.extra)} extra "
+            "(run `catalog index sync`)"
         )
     click.echo(
-        f"the search index matches the catalog: {diff.indexed} publications, "
+        f"the search index ({diff.engine}) matches the catalog: {diff.indexed} publications, "
         f"catalog revision {diff.head.revision}, index recorded {recorded}",
         err=True,
     )
@@ -1004,23 +1032,29 @@ def index_sync(config: CatalogConfig) -> None:
     """Bring the search index up to the database and repair any difference.
 
     Applies what changed since the index's recorded revision, then compares every document
-    with the catalog and rewrites or deletes what differs. Homes sharing one --db each keep
-    their own index: a home that never crawled can search the shared catalog after a sync.
+    with the catalog and rewrites or deletes what differs; an index that cannot be read, or
+    was built by the other engine, is rebuilt. Homes sharing one --db each keep their own
+    index: a home that never crawled can search the shared catalog after a sync.
 
     \b
     Example:
         catalog --home ~/reader --db postgresql+psycopg://host/catalog index sync
     """
-    from catalog import queries, search
+    from catalog import queries
 
+    index = config.search_index()
     engine = _closing_abandoned_runs(config, _engine(config))
-    report = search.sync(config.index_dir, queries.CatalogIndexSource(engine), full=True)
+    report = index.sync(queries.CatalogIndexSource(engine), full=True)
     if report.rebuilt:
-        click.echo(f"rebuilt the search index: {report.updated} publications", err=True)
+        why = f" ({report.why})" if report.why else ""
+        click.echo(
+            f"rebuilt the search index for {index.engine_name}{why}: {report.updated} publications",
+            err=True,
+        )
     else:
         click.echo(
-            f"search index at revision {report.after}: {report.updated} updated, "
-            f"{report.deleted} deleted",
+            f"search index ({index.engine_name}) at revision {report.after}: "
+            f"{report.updated} updated, {report.deleted} deleted",
             err=True,
         )
 
@@ -1047,18 +1081,30 @@ def _closing_abandoned_runs(config: CatalogConfig, engine: Engine) -> Engine:
 SEARCH_SYNC_WAIT = 10.0
 
 
-def _index_up_to_date(config: CatalogConfig, engine: Engine) -> None:
+def _index_up_to_date(config: CatalogConfig, engine: Engine):
     """Before a search: catch the index up with the catalog (a no-op when it is level).
 
-    When the index cannot be written (a read-only home, another process writing it for long)
-    the search goes on over what it holds, with one warning on stderr.
+    Returns the home's :class:`~catalog.index.SearchIndex`. An index built by the other
+    engine, or one that cannot be read, is rebuilt, with one line on stderr saying so. When
+    the index cannot be written (a read-only home, another process writing it for long) the
+    search goes on over what it holds, with one warning on stderr.
     """
-    from catalog import queries, search
+    from catalog import queries
+    from catalog.index import IndexUnavailable
 
+    index = config.search_index()
     try:
-        search.sync(config.index_dir, queries.CatalogIndexSource(engine), wait=SEARCH_SYNC_WAIT)
-    except search.IndexUnavailable as exc:
+        report = index.sync(queries.CatalogIndexSource(engine), wait=SEARCH_SYNC_WAIT)
+    except IndexUnavailable as exc:
         click.echo(f"warning: searching an index that may be behind the catalog: {exc}", err=True)
+    else:
+        if report.rebuilt and report.why:
+            click.echo(
+                f"notice: rebuilt the search index for {index.engine_name} ({report.why}): "
+                f"{report.updated} publications",
+                err=True,
+            )
+    return index
 
 
 # --- demo ----------------------------------------------------------------------------------

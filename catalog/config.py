@@ -23,6 +23,9 @@ from catalog.errors import ConfigError
 APP_NAME = "thinktank-catalog"
 ENV_HOME = "CATALOG_HOME"
 ENV_DB = "CATALOG_DB"
+ENV_SEARCH_ENGINE = "CATALOG_SEARCH_ENGINE"
+SEARCH_ENGINES = ("whoosh", "tantivy")  # the adapters of catalog.index; whoosh the default
+DEFAULT_SEARCH_ENGINE = "whoosh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,18 @@ class CatalogConfig:
     @property
     def log_file(self) -> Path:
         return self.home / "crawl.log"
+
+    @property
+    def search_engine(self) -> str:
+        """The engine of this home's index: ``CATALOG_SEARCH_ENGINE``, else catalog.toml's
+        ``[search] engine``, else whoosh (read each time: commands ask once)."""
+        return search_engine(self.home)
+
+    def search_index(self, engine: str | None = None):  # -> catalog.index.SearchIndex
+        """This home's search index, opened for ``engine`` (the configured one by default)."""
+        from catalog.index import open_index
+
+        return open_index(self.index_dir, engine or self.search_engine)
 
 
 def resolve(home: str | os.PathLike[str] | None = None, db: str | None = None) -> CatalogConfig:
@@ -79,6 +94,9 @@ topics = [
 # timeout = 30    # seconds before a request gives up, more than 0 and at most 600
 # retries = 3     # retries of 429, 5xx and timeouts, with backoff, 0 to 10
 # max_pages = 500 # a topic walk that reaches this many listing pages fails the run
+
+[search]
+# engine = "whoosh"  # or "tantivy": native code, for large catalogs (see the README)
 """
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # A catalog.toml is a few lines; anything this big is not one, and is not worth parsing.
@@ -374,14 +392,77 @@ def load_home_config(home: Path) -> HomeConfig:
     text, doc = _read(path)
     data = doc.unwrap()
     for key in data:
-        if key not in ("topics", "crawl"):
+        if key not in TOP_KEYS:
             raise ConfigError(
-                f"{path}:{_line_of(text, key)}: unknown setting {key!r} "
-                f"{_hint(key, ('topics', 'crawl'))}"
+                f"{path}:{_line_of(text, key)}: unknown setting {key!r} {_hint(key, TOP_KEYS)}"
             )
     topics = _check_topics(path, text, data.get("topics", []))
     crawl = _check_crawl(path, text, data.get("crawl", {}))
+    _check_search(path, text, data.get("search", {}))
     return HomeConfig(path=path, topics=topics, crawl=crawl)
+
+
+TOP_KEYS = ("topics", "crawl", "search")
+SEARCH_KEYS = ("engine",)
+
+
+def _check_search(path: Path, text: str, search: object) -> str | None:
+    """The [search] table's engine (None when not set); unknown keys and engines refused."""
+    if not isinstance(search, dict):
+        raise ConfigError(f"{path}:{_line_of(text, 'search')}: [search] must be a table")
+    for key in search:
+        if key not in SEARCH_KEYS:
+            line = _line_of(text, key, "search")
+            raise ConfigError(
+                f"{path}:{line}: unknown [search] setting {key!r} {_hint(key, SEARCH_KEYS)}"
+            )
+    engine = search.get("engine")
+    if engine is not None and engine not in SEARCH_ENGINES:
+        line = _line_of(text, "engine", "search")
+        raise ConfigError(
+            f"{path}:{line}: engine = {_shown(engine)} is not a search engine "
+            f"(engines: {', '.join(SEARCH_ENGINES)})"
+        )
+    return engine
+
+
+def search_engine(home: Path) -> str:
+    """The search engine of a home: the environment beats catalog.toml beats the default.
+
+    Read commands call this too, so it never creates catalog.toml and reads only the
+    ``[search]`` table (with the standard library's TOML reader: no tomlkit import on a
+    search); the rest of the file is checked by the commands that use it.
+    """
+    chosen = os.environ.get(ENV_SEARCH_ENGINE)
+    if chosen is not None:
+        if chosen.strip() not in SEARCH_ENGINES:
+            raise ConfigError(
+                f"{ENV_SEARCH_ENGINE}={_shown(chosen)} is not a search engine "
+                f"(engines: {', '.join(SEARCH_ENGINES)})"
+            )
+        return chosen.strip()
+    path = config_path(home)
+    if not path.is_file():
+        return DEFAULT_SEARCH_ENGINE
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: tomlkit reads it (and checks it) instead
+        return _read_search_with_tomlkit(path) or DEFAULT_SEARCH_ENGINE
+    try:
+        raw = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
+        text = raw.decode("utf-8-sig")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        _read(path)  # says what is wrong, with the line, as every catalog.toml error does
+        raise
+    if not isinstance(data, dict):
+        return DEFAULT_SEARCH_ENGINE
+    return _check_search(path, text, data.get("search", {})) or DEFAULT_SEARCH_ENGINE
+
+
+def _read_search_with_tomlkit(path: Path) -> str | None:
+    text, doc = _read(path)
+    return _check_search(path, text, doc.unwrap().get("search", {}))
 
 
 def edit_topics(home: Path, *, add: str | None = None, remove: str | None = None) -> list[str]:

@@ -34,7 +34,9 @@ def run_demo(config: CatalogConfig, query: str) -> tuple[CrawlSummary, list[dict
         summary = run_crawl(
             config, start_urls=[f"{site.url}/topics/{slug}.html" for slug in DEMO_TOPICS]
         )
-    hits = queries.search_publications(make_engine(config.db_url), config.index_dir, query, limit=5)
+    hits = queries.search_publications(
+        make_engine(config.db_url), config.search_index(), query, limit=5
+    )
     return summary, hits
 
 

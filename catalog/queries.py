@@ -8,12 +8,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, String, cast, func, select
 
-from catalog import search, tables
+from catalog import tables
+from catalog.index.model import (
+    NO_FILTERS,
+    PAGE_TEXT_FIELDS,
+    Entry,
+    Facets,
+    Filters,
+    IndexDamaged,
+    IndexState,
+    SearchHit,
+    page_text,
+)
 from catalog.tables import (
     CHUNK,
     DETAIL_COLUMNS,
@@ -22,6 +32,8 @@ from catalog.tables import (
 )
 
 if TYPE_CHECKING:
+    from catalog.index import SearchIndex
+    from catalog.index.reader import IndexReader
     from catalog.records import ListingEntry
 
 P = tables.publications
@@ -111,12 +123,12 @@ def index_documents(engine: Engine, ids: Iterable[int] | None = None) -> Iterato
 
 
 class CatalogIndexSource:
-    """What a search index reads to follow the catalog (see ``search.sync``)."""
+    """What a search index reads to follow the catalog (see ``catalog.index.sync``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def head(self) -> search.IndexState:
+    def head(self) -> IndexState:
         """The catalog's id and newest revision: one statement, two index lookups.
 
         Revisions commit in order (see ``catalog.store``), so everything up to this one is
@@ -129,7 +141,7 @@ class CatalogIndexSource:
         )
         with self.engine.connect() as conn:
             catalog_id, published, deleted = conn.execute(query).one()
-        return search.IndexState(int(catalog_id or 0), max(int(published or 0), int(deleted or 0)))
+        return IndexState(int(catalog_id or 0), max(int(published or 0), int(deleted or 0)))
 
     def changes(self, after: int, upto: int) -> tuple[list[int], list[int]]:
         """Publications changed in ``(after, upto]``, and tombstones of that range whose id
@@ -146,13 +158,13 @@ class CatalogIndexSource:
     def documents(self, ids: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
         return index_documents(self.engine, ids)
 
-    def entries(self) -> Iterator[search.Entry]:
+    def entries(self) -> Iterator[Entry]:
         """Every publication's id, URL and revision, streamed (one query)."""
         query = select(P.c.id, P.c.url, P.c.revision).order_by(P.c.id)
         with self.engine.connect() as conn:
             result = conn.execution_options(yield_per=CHUNK).execute(query)
             for pub_id, url, revision in result:
-                yield search.Entry(pub_id, url, revision)
+                yield Entry(pub_id, url, revision)
 
 
 def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -168,19 +180,19 @@ def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[s
 
 def page_texts(engine: Engine, ids: Sequence[int]) -> dict[int, str]:
     """The page text the index searches (abstract, findings, body) of these publications."""
-    columns = [P.c[name] for name in search.PAGE_TEXT_FIELDS]
+    columns = [P.c[name] for name in PAGE_TEXT_FIELDS]
     found: dict[int, str] = {}
     with engine.connect() as conn:
         for start in range(0, len(ids), CHUNK):
             query = select(P.c.id, *columns).where(P.c.id.in_(ids[start : start + CHUNK]))
             for row in conn.execute(query).mappings():
-                found[row["id"]] = search.page_text(row)
+                found[row["id"]] = page_text(row)
     return found
 
 
 def search_publications(
     engine: Engine,
-    index_dir: Path,
+    index: SearchIndex,
     text: str,
     *,
     sort: str = "relevance",
@@ -191,11 +203,10 @@ def search_publications(
 
     Each row is a publication with its topics and authors, plus the hit's ``score`` and
     ``snippet``; a hit the database no longer has (a stale index) is left out. ``filters``
-    are :class:`search.Filters`' fields by name.
+    are :class:`~catalog.index.Filters`' fields by name.
     """
-    filtered = search.Filters(**filters)
     found = search_catalog(
-        engine, index_dir, text, filters=filtered, suggest=False, sort=sort, limit=limit
+        engine, index, text, filters=Filters(**filters), suggest=False, sort=sort, limit=limit
     )
     return found.rows
 
@@ -205,43 +216,78 @@ class SearchOutcome:
     """A search's rows, and what else was asked of the same searcher."""
 
     rows: list[dict[str, Any]]
-    facets: search.Facets | None = None  # over every match, not just the rows
+    total: int = 0  # how many publications matched in all
+    facets: Facets | None = None  # over every match, not just the rows
     suggestion: str | None = None  # a corrected query that finds something (no rows only)
+    notice: str | None = None  # the index could not be read and was rebuilt first
 
 
 def search_catalog(
     engine: Engine,
-    index_dir: Path,
+    index: SearchIndex,
     text: str,
     *,
-    filters: search.Filters = search.NO_FILTERS,
+    filters: Filters = NO_FILTERS,
     facets: bool = False,
     suggest: bool = True,
     sort: str = "relevance",
     limit: int = 20,
+    offset: int = 0,
 ) -> SearchOutcome:
     """One search with its facets and, when nothing matched, a spelling suggestion.
 
-    All three are answered by one open searcher: the index's term table is read once.
-    ``filters`` narrow the facets and the suggestion's check as they narrow the hits.
+    All three are answered by one open index. ``filters`` narrow the facets and the
+    suggestion's check as they narrow the hits. ``offset`` skips that many hits (pages).
     """
-    with search.open_reader(index_dir) as reader:
-        hits = reader.search(
+
+    def ask(reader: IndexReader) -> SearchOutcome:
+        result = reader.search(
             text,
             filters=filters,
             sort=sort,
             limit=limit,
+            offset=offset,
             page_texts=lambda ids: page_texts(engine, ids),
         )
-        outcome = SearchOutcome(rows=_hit_rows(engine, hits))
+        outcome = SearchOutcome(rows=_hit_rows(engine, result.hits), total=result.total)
         if facets:
             outcome.facets = reader.facets(text, filters=filters)
-        if suggest and not hits:
+        if suggest and not result.total:
             outcome.suggestion = reader.suggest(text, filters=filters)
+        return outcome
+
+    outcome, notice = reading(index, engine, ask)
+    outcome.notice = notice
     return outcome
 
 
-def _hit_rows(engine: Engine, hits: Sequence[search.SearchHit]) -> list[dict[str, Any]]:
+def reading(index: SearchIndex, engine: Engine, ask):
+    """``ask(reader)`` on the open index, and a notice when the index had to be rebuilt.
+
+    An index whose files cannot be read (cut short, overwritten) is rebuilt from the catalog
+    and asked again; when it cannot be rebuilt here (a read-only home), the error says which
+    command does it.
+    """
+    try:
+        with index.open_reader() as reader:
+            return ask(reader), None
+    except IndexDamaged as exc:
+        from catalog.index import IndexUnavailable
+
+        try:
+            count = index.rebuild(CatalogIndexSource(engine))
+        except IndexUnavailable as unavailable:
+            raise IndexDamaged(
+                f"the search index at {index.folder} cannot be read ({exc}) and cannot be "
+                f"rebuilt here ({unavailable}): run `catalog index rebuild` where it can be "
+                "written"
+            ) from exc
+        notice = f"the search index could not be read ({exc}); rebuilt it: {count} publications"
+        with index.open_reader() as reader:
+            return ask(reader), notice
+
+
+def _hit_rows(engine: Engine, hits: Sequence[SearchHit]) -> list[dict[str, Any]]:
     """Index hits joined with their database rows, in the hits' order; stale hits left out."""
     rows_by_url = publications_by_url(engine, [h.url for h in hits])
     return [
@@ -257,21 +303,20 @@ def _hit_rows(engine: Engine, hits: Sequence[search.SearchHit]) -> list[dict[str
 
 
 def similar_publications(
-    engine: Engine, index_dir: Path, key: str, limit: int = 10
+    engine: Engine, index: SearchIndex, key: str, limit: int = 10
 ) -> list[dict[str, Any]] | None:
     """Publications most like the one with id or URL ``key``; None when there is no such one.
 
     Similarity is judged on the publication's title, summary and page text, read here from
     the database (the index does not store the page text) and searched for in the others'.
     """
-    columns = [P.c.id, P.c.title, P.c.summary] + [P.c[n] for n in search.PAGE_TEXT_FIELDS]
+    columns = [P.c.id, P.c.title, P.c.summary] + [P.c[n] for n in PAGE_TEXT_FIELDS]
     with engine.connect() as conn:
         row = conn.execute(select(*columns).where(_by_key(key))).mappings().first()
     if row is None:
         return None
-    text = "\n\n".join(t for t in (row["title"], row["summary"], search.page_text(row)) if t)
-    with search.open_reader(index_dir) as reader:
-        hits = reader.similar(row["id"], text, limit)
+    text = "\n\n".join(t for t in (row["title"], row["summary"], page_text(row)) if t)
+    hits, _ = reading(index, engine, lambda reader: reader.similar(row["id"], text, limit))
     return _hit_rows(engine, hits)
 
 
@@ -373,6 +418,19 @@ def stats(engine: Engine) -> dict[str, Any]:
         "by_year": [{"year": y or "(undated)", "count": n} for y, n in by_year],
         "by_topic": [{"topic": s, "count": n} for s, n in by_topic],
         "last_run": dict(last_run) if last_run else None,
+    }
+
+
+def index_status(index: SearchIndex, engine: Engine) -> dict[str, Any]:
+    """Which engine the home searches with, which built its index, and whether it is level."""
+    recorded = index.recorded()
+    head = CatalogIndexSource(engine).head()
+    return {
+        "engine": index.engine_name,
+        "built_by": index.built_by(),
+        "revision": recorded[0].revision if recorded else None,
+        "catalog_revision": head.revision,
+        "up_to_date": index.state() == head,
     }
 
 

@@ -3,7 +3,7 @@
 Writes are batched (``CATALOG_BATCH_SIZE``): one database transaction per batch, flushed
 again when the spider closes, so an interrupted crawl keeps what it stored.
 
-The index follows the database by revision (``search.sync``): brought up to it when the crawl
+The index follows the database by revision (``catalog.index.sync``): brought up to it when the crawl
 starts (whatever a killed run or another home's crawler left), after every
 ``CATALOG_INDEX_EVERY`` publications stored, and when the spider closes. A Whoosh commit costs
 far more than a database batch (it rewrites segments), so committing it per batch made the
@@ -29,9 +29,10 @@ from scrapy.exceptions import DropItem
 from sqlalchemy import Engine
 
 from catalog import config as catalog_config
-from catalog import queries, search
+from catalog import queries
 from catalog.db import make_engine, needs_upgrade, upgrade
 from catalog.errors import CrawlLocked
+from catalog.index import crash_point
 from catalog.lock import crawl_lock, topic_locks
 from catalog.records import (
     DetailFailure,
@@ -126,9 +127,17 @@ class CatalogPipeline:
 
     def _sync_index(self, engine: Engine) -> None:
         """Bring the index up to the database: what a killed run or other crawlers changed."""
-        report = search.sync(self.config.index_dir, queries.CatalogIndexSource(engine))
+        index = self.config.search_index()
+        report = index.sync(queries.CatalogIndexSource(engine))
         if report.rebuilt:
-            logger.info("search index rebuilt: %d publications", report.updated)
+            why = f" ({report.why})" if report.why else ""
+            log = logger.warning if report.why else logger.info
+            log(
+                "search index rebuilt for %s%s: %d publications",
+                index.engine_name,
+                why,
+                report.updated,
+            )
         elif report.changed:
             logger.info(
                 "search index caught up from revision %s to %s (%d updated, %d deleted)",
@@ -168,7 +177,7 @@ class CatalogPipeline:
             )
             return
         self.counts.add(result)
-        search.crash_point("batch-stored")  # crash tests: stored, not yet indexed
+        crash_point("batch-stored")  # crash tests: stored, not yet indexed
         self.unindexed += len(result.reindex_ids)
         if index and self.unindexed >= self.index_every:
             self.sync_index()

@@ -9,6 +9,11 @@ a SQLite file in the home, or a new PostgreSQL database) or ``crawled_backend`` 
 topics, crawled once per backend per session; read-only). Both are :class:`Catalog` objects
 whose ``run``, ``invoke`` and ``rows`` pass ``--db`` when there is one, and their test ids
 read ``[sqlite]`` and ``[postgresql]``.
+
+Tests that must hold on both search engines take ``search_engine`` (ids ``[whoosh]`` and
+``[tantivy]``): it sets ``CATALOG_SEARCH_ENGINE`` for the test, which every command the test
+runs (in-process or in a subprocess) inherits. ``searched_backend`` is ``crawled_backend`` with
+its own home per engine, its index built by that engine once per session.
 """
 
 from __future__ import annotations
@@ -89,6 +94,47 @@ def invoke(home: Path, *args: str, db: str | None = None) -> Result:
     return CliRunner().invoke(
         cli, ["--home", str(home), *_db_args(db), *args], catch_exceptions=False
     )
+
+
+# --- both search engines ---------------------------------------------------------------------
+
+SEARCH_ENGINES = ["whoosh", "tantivy"]
+ENV_SEARCH_ENGINE = "CATALOG_SEARCH_ENGINE"
+
+
+@pytest.fixture(params=SEARCH_ENGINES)
+def search_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The search engine a test runs on (``[whoosh]``, ``[tantivy]``), for all its commands."""
+    monkeypatch.setenv(ENV_SEARCH_ENGINE, request.param)
+    return request.param
+
+
+def build_index(folder: Path, docs: list[dict], engine: str, revision: int = 0):
+    """An index of bare records (rows as the catalog reads them, each with an ``id``) built by
+    ``engine``, for library tests that need no catalog."""
+    from catalog.index import IndexState, open_index
+
+    index = open_index(folder, engine)
+    index.rebuild_documents(docs, IndexState(catalog_id=1, revision=revision))
+    return index
+
+
+def write_documents(index, docs: list[dict], delete: tuple[int, ...] = ()) -> int:
+    """Add or replace bare records by id (and delete ``delete``) in one commit, as a sync
+    does, without recording a revision."""
+    from catalog.index import IndexDocument
+
+    return index.engine.write(
+        index.folder, [IndexDocument.from_row(d) for d in docs], delete=delete
+    )
+
+
+def hits_of(index, text: str, *, sort: str = "relevance", limit: int = 20, **filters):
+    """The hits of one search, in a reader of their own."""
+    from catalog.index import Filters
+
+    with index.open_reader() as reader:
+        return reader.search(text, filters=Filters(**filters), sort=sort, limit=limit).hits
 
 
 def db_url(target: Path | str) -> str:
@@ -320,6 +366,42 @@ def crawled_backend(backend_name: str, request: pytest.FixtureRequest) -> Catalo
     if backend_name == "sqlite":
         return Catalog("sqlite", request.getfixturevalue("crawled_home"))
     return request.getfixturevalue("crawled_postgres")
+
+
+@pytest.fixture(scope="session")
+def engine_homes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """Homes of the crawled catalogs per (backend, engine), made on first use."""
+    return {}
+
+
+@pytest.fixture
+def searched_backend(
+    crawled_backend: Catalog,
+    search_engine: str,
+    engine_homes: dict[tuple[str, str], Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Catalog:
+    """The crawled demo catalog on each backend, searched with each engine; only read it.
+
+    The crawl indexed it with the default engine; each other engine gets a copy of the home
+    (SQLite) or a home of its own over the same database (PostgreSQL), indexed once.
+    """
+    key = (crawled_backend.backend, search_engine)
+    if key not in engine_homes:
+        home = tmp_path_factory.mktemp(f"searched-{crawled_backend.backend}-{search_engine}")
+        home = home / "home"
+        if crawled_backend.db is None:
+            shutil.copytree(crawled_backend.home, home)
+            catalog = Catalog(crawled_backend.backend, home)
+        else:
+            catalog = crawled_backend.with_home(home)
+        result = catalog.invoke("index", "sync")
+        assert result.exit_code == 0, result.output
+        engine_homes[key] = home
+    home = engine_homes[key]
+    if crawled_backend.db is None:
+        return Catalog(crawled_backend.backend, home)
+    return crawled_backend.with_home(home)
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Whatever moment the process dies at, the recorded revision of the index is never ahead of
 what it holds, and the next command (a search, a crawl) leaves the index equal to the
-database: `catalog index check` exits 0 and search results are what SQL says.
+database: `catalog index check` exits 0 and search results are what SQL says. Every test
+runs on both search engines (``search_engine``).
 
 Crawls are killed at seeded random moments (after a random number of the local site's
 requests, with small batches so database and index commits happen all along); syncs and
@@ -22,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from catalog import queries, search
+from catalog import queries
 from catalog.db import make_engine, upgrade
+from catalog.index import CRASH_ENV, open_index
 from catalog.store import Revision
 from tests.conftest import (
     REPO,
@@ -61,7 +63,7 @@ def assert_index_follows_database(home: Path, *, search_first: bool = True) -> N
 
 def assert_never_ahead(home: Path) -> None:
     """What a killed process leaves: the recorded revision is at most the catalog's."""
-    state = search.read_state(home / "index")
+    state = open_index(home / "index", os.environ["CATALOG_SEARCH_ENGINE"]).state()
     if state is not None:
         engine = make_engine(f"sqlite:///{home / 'catalog.db'}")
         assert state.revision <= queries.CatalogIndexSource(engine).head().revision
@@ -111,7 +113,7 @@ def edit_site(site: Site) -> None:
     last.write_text(html[:start] + html[html.index("</li>", start) + len("</li>") :])
 
 
-def test_kill_9_at_random_moments_of_crawls(long_site: Site, tmp_path):
+def test_kill_9_at_random_moments_of_crawls(long_site: Site, tmp_path, search_engine):
     rng = random.Random(SEED)
     home = tmp_path / "home"
     requests = 61  # robots.txt, 10 listing pages, 50 publication pages
@@ -142,7 +144,9 @@ def test_kill_9_at_random_moments_of_crawls(long_site: Site, tmp_path):
     assert db_rows(home, "SELECT count(*) FROM crawl_runs WHERE status = 'interrupted'") == [(4,)]
 
 
-def test_kill_9_between_a_batch_commit_and_its_index_update(long_site: Site, tmp_path):
+def test_kill_9_between_a_batch_commit_and_its_index_update(
+    long_site: Site, tmp_path, search_engine
+):
     """The window every crawl batch has: the database committed, the index not yet."""
     home = tmp_path / "home"
     killed = subprocess.run(
@@ -152,7 +156,7 @@ def test_kill_9_between_a_batch_commit_and_its_index_update(long_site: Site, tmp
         env=clean_env(
             CATALOG_BATCH_SIZE=BATCH,
             CATALOG_INDEX_EVERY=BATCH,
-            **{search.CRASH_ENV: "batch-stored"},
+            **{CRASH_ENV: "batch-stored"},
         ),
         cwd=REPO,
         timeout=120,
@@ -167,14 +171,14 @@ def test_kill_9_between_a_batch_commit_and_its_index_update(long_site: Site, tmp
 
 
 @pytest.fixture
-def indexed(tmp_path) -> Path:
+def indexed(tmp_path, search_engine) -> Path:
     """A home with 50 publications, indexed, then changed behind its index's back."""
     home = tmp_path / "home"
     engine = make_engine(f"sqlite:///{home / 'catalog.db'}")
     upgrade(engine)
     store = Store(engine)
     store.upsert([entry(n) for n in range(1, 51)])
-    search.sync(home / "index", queries.CatalogIndexSource(engine))
+    open_index(home / "index", search_engine).sync(queries.CatalogIndexSource(engine))
     # What another crawler could have done since: retitle ten publications, delete two.
     with engine.begin() as conn:
         revision = Revision(conn).value
@@ -202,7 +206,7 @@ def test_kill_9_inside_index_sync_and_rebuild(indexed: Path, command, point):
         catalog_command(home, "index", command),
         capture_output=True,
         text=True,
-        env=clean_env(**{search.CRASH_ENV: point}),
+        env=clean_env(**{CRASH_ENV: point}),
         cwd=REPO,
         timeout=120,
     )

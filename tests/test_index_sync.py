@@ -27,12 +27,22 @@ from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from catalog import queries, search
+from catalog import queries
 from catalog.db import make_engine, upgrade
+from catalog.index import IndexDocument, open_index
 from catalog.models import CrawlRun, Publication
 from catalog.records import WALK_COMPLETED, WALK_STARTED, PublicationDetails, TopicRef
 from catalog.store import Revision, next_revision
-from tests.conftest import REPO, Site, catalog_command, clean_env, db_rows, invoke, run_catalog
+from tests.conftest import (
+    REPO,
+    Site,
+    catalog_command,
+    clean_env,
+    db_rows,
+    hits_of,
+    invoke,
+    run_catalog,
+)
 from tests.test_store import AP, SC, Store, entry, walk
 
 TOPIC = "regional-security"
@@ -148,34 +158,31 @@ def catalog(tmp_path) -> tuple[Store, Path, queries.CatalogIndexSource]:
     return store, tmp_path / "home", queries.CatalogIndexSource(engine)
 
 
-def test_sync_applies_exactly_what_changed(catalog):
+def test_sync_applies_exactly_what_changed(catalog, search_engine):
     store, home, source = catalog
-    index = home / "index"
-    first = search.sync(index, source)
-    assert first.rebuilt and first.updated == 10
-    assert search.read_state(index) == source.head()
-    assert search.sync(index, source).changed is False  # level: nothing to do
+    index = open_index(home / "index", search_engine)
+    first = index.sync(source)
+    assert first.rebuilt and first.updated == 10 and first.why == ""
+    assert index.state() == source.head()
+    assert index.sync(source).changed is False  # level: nothing to do
 
     store.upsert([entry(4, title="Deterrence in the Baltic")])
     store.delete_publications([7])
-    report = search.sync(index, source)
+    report = index.sync(source)
     assert (report.updated, report.deleted, report.rebuilt) == (1, 1, False)
-    assert [h.url for h in search.search(index, "baltic")] == [entry(4).url]
-    assert search.check(index, source).ok
+    assert [h.url for h in hits_of(index, "baltic")] == [entry(4).url]
+    assert index.check(source).ok
 
 
-def test_check_lists_every_difference_and_sync_repairs_them(catalog):
+def test_check_lists_every_difference_and_sync_repairs_them(catalog, search_engine):
     store, home, source = catalog
-    index = home / "index"
-    search.sync(index, source)
+    index = open_index(home / "index", search_engine)
+    index.sync(source)
     docs = {d["id"]: d for d in source.documents()}
     # Damage the index behind the catalog's back: one document gone, one stale, one extra.
-    ix = search._open(index, create=False)
-    writer = ix.writer()
-    writer.delete_by_term("id", "3")
-    writer.update_document(**search._document({**docs[5], "revision": 0, "title": "Old"}))
-    writer.add_document(**search._document({**docs[6], "id": 99, "url": "https://x/gone"}))
-    writer.commit()
+    stale = IndexDocument.from_row({**docs[5], "revision": 0, "title": "Old"})
+    extra = IndexDocument.from_row({**docs[6], "id": 99, "url": "https://x/gone"})
+    index.engine.write(index.folder, [stale, extra], delete=[3])
 
     result = invoke(home, "index", "check")
     assert result.exit_code == 1
@@ -195,7 +202,9 @@ def test_check_lists_every_difference_and_sync_repairs_them(catalog):
     assert "matches the catalog: 10 publications" in ok.stderr
 
 
-def test_search_catches_up_first_and_an_index_of_another_catalog_is_rebuilt(catalog, tmp_path):
+def test_search_catches_up_first_and_an_index_of_another_catalog_is_rebuilt(
+    catalog, tmp_path, search_engine
+):
     store, home, source = catalog
     assert invoke(home, "index", "rebuild").exit_code == 0
     store.upsert([entry(2, title="Maritime Deterrence")])
@@ -208,6 +217,7 @@ def test_search_catches_up_first_and_an_index_of_another_catalog_is_rebuilt(cata
     Store(other).upsert([entry(50, title="Elsewhere")])
     result = invoke(home, "--db", f"sqlite:///{tmp_path / 'other.db'}", "search", "*", "--json")
     assert [h["url"] for h in json.loads(result.stdout)] == [entry(50).url]
+    assert "rebuilt the search index" in result.stderr and "another catalog" in result.stderr
 
 
 @contextmanager
@@ -233,12 +243,12 @@ def read_only(folder: Path) -> Iterator[None]:
         subprocess.run(["umount", str(folder)], check=True)
 
 
-def test_read_only_index_is_searched_as_it_is_with_one_warning(catalog):
+def test_read_only_index_is_searched_as_it_is_with_one_warning(catalog, search_engine):
     store, home, source = catalog
-    index = home / "index"
-    search.sync(index, source)
+    index = open_index(home / "index", search_engine)
+    index.sync(source)
     store.upsert([entry(1, title="Arctic Security")])
-    with read_only(index):
+    with read_only(index.folder):
         result = invoke(home, "search", "report", "--json")
     assert result.exit_code == 0
     assert len(json.loads(result.stdout)) == 10  # what the index holds
@@ -252,7 +262,7 @@ def test_read_only_index_is_searched_as_it_is_with_one_warning(catalog):
 
 
 def test_crawl_with_a_read_only_index_fails_in_one_line_and_keeps_the_database(
-    long_site: Site, tmp_path
+    long_site: Site, tmp_path, search_engine
 ):
     home = tmp_path / "home"
     url = long_site.topic_url(TOPIC)
@@ -289,7 +299,9 @@ def test_runs_closes_a_running_run_whose_process_died(catalog):
     assert run["status"] == "interrupted" and "killed" in run["error"]
 
 
-def test_second_signal_during_shutdown_still_closes_the_run(long_site: Site, tmp_path):
+def test_second_signal_during_shutdown_still_closes_the_run(
+    long_site: Site, tmp_path, search_engine
+):
     """SIGTERM starts a graceful stop that waits for a held request; a second one stops at once."""
     home = tmp_path / "home"
     hold = long_site.server.hold(f"/topics/{TOPIC}.html?page=4")
@@ -355,14 +367,17 @@ def search_urls(home: Path, db: str, query: str, *args: str) -> set[str]:
     return {hit["url"] for hit in json.loads(result.stdout)}
 
 
-def test_homes_sharing_a_postgres_catalog_each_follow_it(pg_url, long_site: Site, tmp_path):
+def test_homes_sharing_a_postgres_catalog_each_follow_it(
+    pg_url, long_site: Site, tmp_path, search_engine
+):
     crawler_home, reader_home = tmp_path / "a", tmp_path / "b"
     url = long_site.topic_url(TOPIC)
     first = run_catalog(crawler_home, "--db", pg_url, "crawl", "--start-url", url)
     assert first.returncode == 0, first.stderr
 
     synced = invoke(reader_home, "--db", pg_url, "index", "sync")
-    assert synced.exit_code == 0 and "rebuilt the search index: 50" in synced.stderr
+    assert synced.exit_code == 0
+    assert f"rebuilt the search index for {search_engine}: 50" in synced.stderr
     assert len(search_urls(reader_home, pg_url, "*")) == 50
     assert invoke(reader_home, "--db", pg_url, "index", "check").exit_code == 0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog import search
+from catalog.index import open_index
 from catalog.lock import crawl_lock
 from tests.conftest import REPO, Site, catalog_command, clean_env, db_rows, invoke, run_catalog
 
@@ -240,13 +240,13 @@ def test_signal_mid_crawl_keeps_what_was_stored(long_site: Site, tmp_path, signu
     assert status == "interrupted"
     count = db_rows(home, "SELECT count(*) FROM publications")[0][0]
     assert count == stored and 15 <= count <= 20  # pages 1-3 at least, never page 5 on
-    assert search.doc_count(home / "index") == count  # the index matches the database
+    assert open_index(home / "index").doc_count() == count  # the index matches the database
     assert db_rows(home, "SELECT walk_state FROM topics") == [("partial",)]
 
     again = run_catalog(home, "crawl", "--start-url", long_site.topic_url(TOPIC))
     assert again.returncode == 0, again.stderr
     assert db_rows(home, "SELECT count(*) FROM publications") == [(LONG_TOPIC_ITEMS,)]
-    assert search.doc_count(home / "index") == LONG_TOPIC_ITEMS
+    assert open_index(home / "index").doc_count() == LONG_TOPIC_ITEMS
     assert db_rows(home, "SELECT walk_state FROM topics") == [("complete",)]
 
 
@@ -267,7 +267,7 @@ def test_killed_crawl_is_closed_and_its_index_repaired(long_site: Site, tmp_path
         ("interrupted",),
         ("succeeded",),
     ]
-    assert search.doc_count(home / "index") == LONG_TOPIC_ITEMS
+    assert open_index(home / "index").doc_count() == LONG_TOPIC_ITEMS
 
 
 def test_retry_after_is_honoured_and_5xx_retried(long_site: Site, tmp_path):

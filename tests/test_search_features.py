@@ -1,7 +1,7 @@
 """Search people expect: facets over every match, "did you mean", and similar publications.
 
 Library tests run on a small index of hand-made documents whose counts are known; command
-line tests run on the demo catalog (``crawled_backend``) and check facet counts against SQL
+line tests run on the demo catalog (``searched_backend``) and check facet counts against SQL
 counts over the same matched set.
 """
 
@@ -13,9 +13,9 @@ from datetime import date
 
 import pytest
 
-from catalog import search
 from catalog.errors import QueryError
-from tests.conftest import Catalog
+from catalog.index import FACET_TOP, FacetCount, Facets, Filters, NotIndexed
+from tests.conftest import Catalog, build_index, write_documents
 
 DOCS = [
     {
@@ -66,22 +66,20 @@ DOCS = [
 
 
 @pytest.fixture
-def index_dir(tmp_path):
-    path = tmp_path / "index"
-    assert search.update_documents(path, DOCS) == 4
-    return path
+def index(tmp_path, search_engine):
+    return build_index(tmp_path / "index", DOCS, search_engine)
 
 
-def facet_dict(facets: search.Facets) -> dict[str, dict[str, int]]:
+def facet_dict(facets: Facets) -> dict[str, dict[str, int]]:
     return {name: {c.value: c.count for c in counts} for name, counts in facets.counts.items()}
 
 
 # --- facets ----------------------------------------------------------------------------------
 
 
-def test_facets_count_every_match_not_just_the_hits_shown(index_dir):
-    with search.open_reader(index_dir) as reader:
-        assert len(reader.search("*", limit=1)) == 1
+def test_facets_count_every_match_not_just_the_hits_shown(index):
+    with index.open_reader() as reader:
+        assert len(reader.search("*", limit=1).hits) == 1
         facets = reader.facets("*")
     assert facets.total == 4
     assert facet_dict(facets) == {
@@ -92,10 +90,10 @@ def test_facets_count_every_match_not_just_the_hits_shown(index_dir):
     }
 
 
-def test_facets_follow_the_query_and_its_filters(index_dir):
-    with search.open_reader(index_dir) as reader:
+def test_facets_follow_the_query_and_its_filters(index):
+    with index.open_reader() as reader:
         alliances = reader.facets("alliances")  # stemmed: u1 (alliance), u2, u4
-        commentary = reader.facets("alliances", filters=search.Filters(content_type="commentary"))
+        commentary = reader.facets("alliances", filters=Filters(content_type="commentary"))
         nothing = reader.facets("zanzibar")
     assert alliances.total == 3
     assert facet_dict(alliances)["author"] == {"Derek Grossman": 2, "Jane Doe": 2}
@@ -108,45 +106,42 @@ def test_facets_follow_the_query_and_its_filters(index_dir):
     assert nothing.total == 0 and all(not counts for counts in nothing.counts.values())
 
 
-def test_facets_keep_the_top_values_by_count(index_dir):
-    with search.open_reader(index_dir) as reader:
+def test_facets_keep_the_top_values_by_count(index):
+    with index.open_reader() as reader:
         facets = reader.facets("*", top=1)
-    assert facets.counts["type"] == [search.FacetCount("Commentary", 2)]
-    assert facets.counts["topic"] == [search.FacetCount("alliances", 3)]
+    assert facets.counts["type"] == [FacetCount("Commentary", 2)]
+    assert facets.counts["topic"] == [FacetCount("alliances", 3)]
     # A tie is broken by the value, so the same query always shows the same values.
-    assert facets.counts["author"] == [search.FacetCount("Derek Grossman", 2)]
+    assert facets.counts["author"] == [FacetCount("Derek Grossman", 2)]
 
 
-def test_facets_follow_updates_and_deletions(index_dir):
-    search.update_documents(index_dir, [{**DOCS[0], "content_type": "Commentary"}])
-    with search.open_reader(index_dir) as reader:
+def test_facets_follow_updates_and_deletions(index):
+    write_documents(index, [{**DOCS[0], "content_type": "Commentary"}])
+    with index.open_reader() as reader:
         assert facet_dict(reader.facets("*"))["type"] == {"Commentary": 3, "Research Brief": 1}
 
 
 # --- did you mean ----------------------------------------------------------------------------
 
 
-def test_misspelt_word_gets_a_suggestion_that_finds_hits(index_dir):
-    with search.open_reader(index_dir) as reader:
-        assert reader.search("alliences") == []
+def test_misspelt_word_gets_a_suggestion_that_finds_hits(index):
+    with index.open_reader() as reader:
+        assert reader.search("alliences").hits == []
         assert reader.suggest("alliences") == "alliances"
         assert reader.suggest("seoull") == "seoul"
         assert reader.suggest("tokio") == "tokyo"  # a short word: one edit allowed
         assert reader.suggest("Effectivness") == "effectiveness"
         assert reader.suggest("alliences OR tokyo") == "alliances OR tokyo"
-        assert reader.search(reader.suggest("alliences")) != []
+        assert reader.search(reader.suggest("alliences")).hits != []
 
 
-def test_no_suggestion_for_gibberish_or_corrections_that_find_nothing(index_dir):
-    with search.open_reader(index_dir) as reader:
+def test_no_suggestion_for_gibberish_or_corrections_that_find_nothing(index):
+    with index.open_reader() as reader:
         assert reader.suggest("xqzvvkw") is None
         assert reader.suggest("joppn") is None  # two edits from "japan": too far for 5 letters
         assert reader.suggest("alliances") is None  # nothing to correct
         # "alliances" exists, but no Research Brief holds it: the correction would find nothing.
-        assert (
-            reader.suggest("alliences", filters=search.Filters(content_type="Research Brief"))
-            is None
-        )
+        assert reader.suggest("alliences", filters=Filters(content_type="Research Brief")) is None
         # Each word is spelt right; together they match nothing. Not a spelling problem.
         assert reader.suggest("seoul AND effectiveness") is None
 
@@ -154,9 +149,9 @@ def test_no_suggestion_for_gibberish_or_corrections_that_find_nothing(index_dir)
 # --- similar ---------------------------------------------------------------------------------
 
 
-def test_similar_finds_related_publications_never_itself(index_dir):
+def test_similar_finds_related_publications_never_itself(index):
     text = f"{DOCS[3]['title']}\n\n{DOCS[3]['summary']}\n\n{DOCS[3]['abstract']}"
-    with search.open_reader(index_dir) as reader:
+    with index.open_reader() as reader:
         hits = reader.similar(4, text, limit=3)
     ids = [h.id for h in hits]
     assert 4 not in ids
@@ -164,9 +159,9 @@ def test_similar_finds_related_publications_never_itself(index_dir):
     assert all(h.score and h.score > 0 for h in hits)
 
 
-def test_similar_of_a_publication_not_in_the_index(index_dir):
-    with search.open_reader(index_dir) as reader:
-        with pytest.raises(search.NotIndexed, match="publication 99 is not in the search index"):
+def test_similar_of_a_publication_not_in_the_index(index):
+    with index.open_reader() as reader:
+        with pytest.raises(NotIndexed, match="publication 99 is not in the search index"):
             reader.similar(99, "anything")
         with pytest.raises(QueryError):
             reader.similar(4, "anything", limit=0)
@@ -217,7 +212,7 @@ def sql_facets(catalog: Catalog, urls: list[str]) -> dict[str, dict[str, int]]:
     }
 
 
-def top(counts: dict[str, int], n: int = search.FACET_TOP) -> list[dict[str, object]]:
+def top(counts: dict[str, int], n: int = FACET_TOP) -> list[dict[str, object]]:
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:n]
     return [{"value": value, "count": count} for value, count in ranked]
 
@@ -226,22 +221,22 @@ def top(counts: dict[str, int], n: int = search.FACET_TOP) -> list[dict[str, obj
     "args",
     [("japan",), ("*",), ("security", "--since", "2021"), ("*", "--type", "commentary")],
 )
-def test_cli_facets_match_sql_counts_over_the_matched_set(crawled_backend, args):
-    everything = run_json(crawled_backend, "search", *args, "--limit", "1000", "--json")
-    shown = run_json(crawled_backend, "search", *args, "--limit", "3", "--facets", "--json")
+def test_cli_facets_match_sql_counts_over_the_matched_set(searched_backend, args):
+    everything = run_json(searched_backend, "search", *args, "--limit", "1000", "--json")
+    shown = run_json(searched_backend, "search", *args, "--limit", "3", "--facets", "--json")
     assert set(shown) == {"hits", "total", "facets", "suggestion"}
-    plain = run_json(crawled_backend, "search", *args, "--limit", "3", "--json")
+    plain = run_json(searched_backend, "search", *args, "--limit", "3", "--json")
     assert shown["hits"] == plain  # the same hits as without --facets
     assert shown["total"] == len(everything) and shown["suggestion"] is None
-    expected = sql_facets(crawled_backend, [h["url"] for h in everything])
+    expected = sql_facets(searched_backend, [h["url"] for h in everything])
     assert shown["facets"] == {name: top(counts) for name, counts in expected.items()}
     assert shown["facets"]["type"] and shown["facets"]["author"]
 
 
-def test_cli_facets_in_the_table(crawled_backend):
-    result = crawled_backend.invoke("search", "japan", "--facets", "--limit", "2")
+def test_cli_facets_in_the_table(searched_backend):
+    result = searched_backend.invoke("search", "japan", "--facets", "--limit", "2")
     assert result.exit_code == 0, result.output
-    facets = run_json(crawled_backend, "search", "japan", "--facets", "--json")
+    facets = run_json(searched_backend, "search", "japan", "--facets", "--json")
     lines = result.stdout.splitlines()
     assert f"{facets['total']:,} matches" in lines
     first_type = facets["facets"]["type"][0]
@@ -250,28 +245,28 @@ def test_cli_facets_in_the_table(crawled_backend):
     assert any(line.startswith("author: ") for line in lines)
 
 
-def test_cli_facets_refuse_formats_they_cannot_join(crawled_backend):
-    result = crawled_backend.invoke("search", "japan", "--facets", "--format", "csv")
+def test_cli_facets_refuse_formats_they_cannot_join(searched_backend):
+    result = searched_backend.invoke("search", "japan", "--facets", "--format", "csv")
     assert result.exit_code == 2 and "--facets goes with the table or json" in result.stderr
 
 
-def test_cli_did_you_mean(crawled_backend):
-    result = crawled_backend.invoke("search", "alliences")
+def test_cli_did_you_mean(searched_backend):
+    result = searched_backend.invoke("search", "alliences")
     assert result.exit_code == 0 and result.stdout == ""
     assert result.stderr == "no matches; did you mean: alliances\n"
-    faceted = run_json(crawled_backend, "search", "alliences", "--facets", "--json")
+    faceted = run_json(searched_backend, "search", "alliences", "--facets", "--json")
     assert faceted["hits"] == [] and faceted["total"] == 0
     assert faceted["suggestion"] == "alliances"
-    gibberish = crawled_backend.invoke("search", "xqzvvkwj", "--json")
+    gibberish = searched_backend.invoke("search", "xqzvvkwj", "--json")
     assert gibberish.exit_code == 0 and json.loads(gibberish.stdout) == []
     assert gibberish.stderr == "no matches\n"
 
 
-def test_cli_similar(crawled_backend):
-    [target] = run_json(crawled_backend, "search", 'title:"quasi alliance"', "--json")
-    [(pub_id,)] = crawled_backend.rows("SELECT id FROM publications WHERE url = ?", target["url"])
-    by_url = run_json(crawled_backend, "similar", target["url"], "--limit", "5", "--json")
-    by_id = run_json(crawled_backend, "similar", str(pub_id), "--limit", "5", "--json")
+def test_cli_similar(searched_backend):
+    [target] = run_json(searched_backend, "search", 'title:"quasi alliance"', "--json")
+    [(pub_id,)] = searched_backend.rows("SELECT id FROM publications WHERE url = ?", target["url"])
+    by_url = run_json(searched_backend, "similar", target["url"], "--limit", "5", "--json")
+    by_id = run_json(searched_backend, "similar", str(pub_id), "--limit", "5", "--json")
     assert by_url == by_id and len(by_url) == 5
     assert target["url"] not in {h["url"] for h in by_url}
     scores = [h["score"] for h in by_url]
@@ -281,21 +276,22 @@ def test_cli_similar(crawled_backend):
     titles = [h["title"] for h in by_url]
     assert "The Quad Is Not an Alliance — Yet" in titles
     assert any(t.startswith("The Thickening Web of Asian Security Cooperation") for t in titles)
-    table = crawled_backend.invoke("similar", str(pub_id), "--limit", "2")
+    table = searched_backend.invoke("similar", str(pub_id), "--limit", "2")
     assert table.exit_code == 0 and by_url[0]["url"] in table.stdout
 
 
 @pytest.mark.parametrize("key", ["999999", "https://www.rand.org/pubs/nothing.html"])
-def test_cli_similar_unknown_publication(crawled_backend, key):
-    result = crawled_backend.invoke("similar", key)
+def test_cli_similar_unknown_publication(searched_backend, key):
+    result = searched_backend.invoke("similar", key)
     assert result.exit_code == 1
     assert result.stderr == f"Error: no publication {key!r} in the catalog (try `catalog search`)\n"
 
 
-def test_facets_agree_with_a_plain_count_across_segments_and_deletions(tmp_path):
-    """Many commits (segments Whoosh merges as it goes), updates and deletions: the counts
-    read from columns, and from term frequencies for a whole-index match, stay exact."""
-    path = tmp_path / "index"
+def test_facets_agree_with_a_plain_count_across_segments_and_deletions(tmp_path, search_engine):
+    """Many commits (segments the engines merge as they go), updates and deletions: the counts
+    (Whoosh: read from columns, or from term frequencies for a whole-index match; tantivy:
+    aggregations over its fast fields) stay exact."""
+    index = build_index(tmp_path / "index", [], search_engine)
     topics = ["alliances", "deterrence", "china", "japan", "space"]
     names = [f"Author {n}" for n in range(15)] + ["Smith, Jr., John"]
     docs = [
@@ -312,10 +308,10 @@ def test_facets_agree_with_a_plain_count_across_segments_and_deletions(tmp_path)
         for n in range(1, 121)
     ]
     for start in range(0, len(docs), 10):
-        search.update_documents(path, docs[start : start + 10])
+        write_documents(index, docs[start : start + 10])
     live = {d["id"]: d for d in docs}
     changed = [{**d, "content_type": "Tool", "authors": ["Ann Other"]} for d in docs[::9]]
-    search.update_documents(path, changed)
+    write_documents(index, changed)
     live.update({d["id"]: d for d in changed})
 
     def expected(selected):
@@ -328,7 +324,7 @@ def test_facets_agree_with_a_plain_count_across_segments_and_deletions(tmp_path)
         return {name: dict(top_pairs(counts, 4)) for name, counts in plain.items()}
 
     def check():
-        with search.open_reader(path) as reader:
+        with index.open_reader() as reader:
             for text, keep in (
                 ("*", lambda d: True),
                 ("deterrence", lambda d: "deterrence" in d["title"]),
@@ -340,9 +336,10 @@ def test_facets_agree_with_a_plain_count_across_segments_and_deletions(tmp_path)
                 assert facet_dict(facets) == expected(selected), text
 
     check()  # with deleted (replaced) documents still in the segments
-    with search.open_reader(path) as reader:
-        assert reader.searcher.reader().has_deletions()
-    search.rebuild(path, list(live.values()))
+    if search_engine == "whoosh":
+        with index.open_reader() as reader:
+            assert reader.searcher.reader.has_deletions()
+    build_index(index.folder, list(live.values()), search_engine)
     check()  # a fresh index: a whole-index match is counted from term frequencies
 
 

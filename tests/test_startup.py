@@ -53,9 +53,32 @@ def test_read_commands_load_no_alembic_orm_or_crawler(crawled_home: Path, args: 
     assert [p for p in NOT_ON_THE_READ_PATH if loaded(modules, p)] == []
 
 
-def test_the_help_loads_no_whoosh(tmp_path: Path) -> None:
+def test_a_tantivy_home_loads_no_whoosh(crawled_home: Path, tmp_path: Path) -> None:
+    """The engine a home does not use costs it nothing: Whoosh alone takes longer to import
+    than tantivy's whole library."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(crawled_home, home)
+    (home / "catalog.toml").write_text('[search]\nengine = "tantivy"\n', encoding="utf-8")
+    first = subprocess.run(
+        catalog_command(home, "search", "alliances"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+        cwd=REPO,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "rebuilt the search index for tantivy (it was built by whoosh)" in first.stderr
+    modules = imported_modules(catalog_command(home, "search", "alliances"))
+    assert loaded(modules, "tantivy") and not loaded(modules, "whoosh")
+    assert [p for p in NOT_ON_THE_READ_PATH if loaded(modules, p)] == []
+
+
+def test_the_help_loads_no_search_engine(tmp_path: Path) -> None:
     modules = imported_modules(catalog_command(tmp_path, "--help"))
-    assert not loaded(modules, "whoosh")
+    assert not loaded(modules, "whoosh") and not loaded(modules, "tantivy")
     assert [p for p in NOT_ON_THE_READ_PATH if loaded(modules, p)] == []
 
 
@@ -66,9 +89,9 @@ def test_citation_formats_still_load_their_writers(crawled_home: Path) -> None:
 
 
 def test_option_values_spelled_out_in_the_cli_match_the_library() -> None:
-    from catalog import cli, search
+    from catalog import cli, index
     from catalog import sql as catalog_sql
 
-    assert cli.SORTS == search.SORTS
-    assert cli.MAX_LIMIT == search.MAX_LIMIT
+    assert cli.SORTS == index.SORTS
+    assert cli.MAX_LIMIT == index.MAX_LIMIT
     assert cli.SQL_TIMEOUT == catalog_sql.DEFAULT_TIMEOUT

@@ -16,11 +16,12 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from catalog import search
 from catalog.cli import MAX_ID, DateBound, cli
 from catalog.config import CrawlOptions, check_topic, load_home_config
 from catalog.errors import ConfigError, QueryError
-from tests.conftest import run_catalog
+from catalog.index import MAX_LIMIT
+from catalog.index.query import parse
+from tests.conftest import build_index, hits_of, run_catalog
 
 BOM = b"\xef\xbb\xbf"
 
@@ -376,16 +377,19 @@ def test_bad_dates_raise_bad_parameter(text):
 # --- queries ---------------------------------------------------------------------------------
 
 DOCS = [
-    {"url": "u1", "title": "Alliance burden-sharing", "summary": "Allies and partners."},
-    {"url": "u2", "title": "Japan and Korea", "summary": "Security cooperation."},
+    {"id": 1, "url": "u1", "title": "Alliance burden-sharing", "summary": "Allies and partners."},
+    {"id": 2, "url": "u2", "title": "Japan and Korea", "summary": "Security cooperation."},
 ]
 
 
 @pytest.fixture
-def index_dir(tmp_path):
-    path = tmp_path / "home" / "index"
-    search.update_documents(path, DOCS)
-    return path
+def index(tmp_path, search_engine):
+    return build_index(tmp_path / "home" / "index", DOCS, search_engine)
+
+
+@pytest.fixture
+def index_dir(index):
+    return index.folder
 
 
 COSTLY_QUERIES = [
@@ -408,9 +412,9 @@ COSTLY_QUERIES = [
 
 
 @pytest.mark.parametrize(("query", "message"), COSTLY_QUERIES)
-def test_costly_queries_raise_query_error(index_dir, query, message):
+def test_costly_queries_raise_query_error(index, query, message):
     with pytest.raises(QueryError, match="^.{0,200}$") as caught:
-        search.search(index_dir, query)
+        hits_of(index, query)
     assert message in str(caught.value)
 
 
@@ -427,26 +431,26 @@ def test_costly_queries_raise_query_error(index_dir, query, message):
         "x" * 999,
     ],
 )
-def test_ordinary_wildcards_and_nesting_still_work(index_dir, query):
-    search.search(index_dir, query)  # no error; what matches is test_search.py's business
+def test_ordinary_wildcards_and_nesting_still_work(index, query):
+    hits_of(index, query)  # no error; what matches is test_index_search.py's business
 
 
-def test_plain_star_matches_everything(index_dir):
-    assert {h.url for h in search.search(index_dir, "*")} == {"u1", "u2"}
-    assert [h.url for h in search.search(index_dir, "allian*")] == ["u1"]
+def test_plain_star_matches_everything(index):
+    assert {h.url for h in hits_of(index, "*")} == {"u1", "u2"}
+    assert [h.url for h in hits_of(index, "allian*")] == ["u1"]
 
 
 def test_a_10000_character_random_query_is_refused(index_dir):
     rng = random.Random(20261123)
     query = "".join(rng.choices(string.printable + "*?()[]{}\"'", k=10_000))
     with pytest.raises(QueryError, match="10,000 characters"):
-        search.parse_query(query)
+        parse(query)
 
 
-@pytest.mark.parametrize("limit", [0, -1, search.MAX_LIMIT + 1, 10**30, True, 2.5, "20"])
-def test_search_refuses_a_limit_out_of_range(index_dir, limit):
+@pytest.mark.parametrize("limit", [0, -1, MAX_LIMIT + 1, 10**30, True, 2.5, "20"])
+def test_search_refuses_a_limit_out_of_range(index, limit):
     with pytest.raises(QueryError, match="limit must be a whole number from 1 to 100,000"):
-        search.search(index_dir, "japan", limit=limit)
+        hits_of(index, "japan", limit=limit)
 
 
 @pytest.mark.parametrize(

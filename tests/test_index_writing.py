@@ -1,8 +1,9 @@
-"""The index's writing side: bounded memory, compact spilled runs, one segment per rebuild.
+"""The index's writing side: bounded memory, compact spilled runs, one segment per rebuild,
+updates by id on both engines, and the analysis both engines share.
 
-A rebuild larger than the writer's pool spills sorted runs to disk (``search._CompactPool``);
-the index it builds must be the very same as one built in memory, term by term and posting by
-posting, and must leave no run behind.
+A Whoosh rebuild larger than the writer's pool spills sorted runs to disk
+(``whoosh_engine._CompactPool``); the index it builds must be the very same as one built in
+memory, term by term and posting by posting, and must leave no run behind.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from catalog import search
+from catalog.index import IndexState, analysis, open_index
+from catalog.index import whoosh_engine as search
+from tests.conftest import build_index, hits_of, write_documents
 
 WORDS = [
     "alliance",
@@ -106,7 +109,8 @@ def test_a_rebuild_that_spills_runs_builds_the_same_index_as_one_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs = documents(400)
-    assert search.rebuild(tmp_path / "memory", docs) == 400
+    state = IndexState(1, 400)
+    assert open_index(tmp_path / "memory", "whoosh").rebuild_documents(docs, state) == 400
 
     runs: list[int] = []
     write_run = search._CompactPool._write_run
@@ -118,7 +122,8 @@ def test_a_rebuild_that_spills_runs_builds_the_same_index_as_one_in_memory(
     monkeypatch.setattr(search._CompactPool, "_write_run", counting)
     monkeypatch.setattr(search, "WRITER_LIMIT_MB", 1)  # about 5,000 postings a run
     monkeypatch.setattr(search, "RUN_BLOCK", 100)  # several blocks a run
-    assert search.rebuild(tmp_path / "spilled", docs) == 400
+    spilled_index = open_index(tmp_path / "spilled", "whoosh")
+    assert spilled_index.rebuild_documents(docs, state) == 400
 
     assert len(runs) > 5  # it did spill, many times
     memory, spilled = index_contents(tmp_path / "memory"), index_contents(tmp_path / "spilled")
@@ -127,27 +132,28 @@ def test_a_rebuild_that_spills_runs_builds_the_same_index_as_one_in_memory(
     assert sum(len(p) for _, _, p in spilled[1]) > 30_000
     leftovers = [p.name for p in (tmp_path / "spilled").iterdir() if p.suffix == ".run"]
     assert leftovers == []
-    hits = search.search(tmp_path / "spilled", "deterrence", limit=500)
+    hits = hits_of(spilled_index, "deterrence", limit=500)
     assert {h.url for h in hits} == {
         d["url"] for d in docs if "deterrence" in f"{d['title']} {d['summary']} {d['abstract']}"
     }
 
 
-def test_stemming_filters_cache_every_word() -> None:
-    """The schema's stemmers use an unbounded dict cache, not Whoosh's 50,000-word LFU."""
-    from whoosh.analysis.morph import StemFilter
-
-    stemmers = [
-        item
-        for name in search.SCHEMA.names()
-        for item in getattr(getattr(search.SCHEMA[name], "analyzer", None), "items", ())
-        if isinstance(item, StemFilter)
-    ]
-    assert stemmers and all(s.cachesize == -1 for s in stemmers)
-    assert [t.text for t in search.SCHEMA["title"].analyzer("Alliances deterred")] == [
-        "allianc",
-        "deterr",
-    ]
+def test_both_engines_index_the_same_terms(tmp_path: Path) -> None:
+    """Whoosh is fed the tokens of tantivy's analyzer: the same terms, in the same places."""
+    docs = documents(50)
+    whoosh = build_index(tmp_path / "whoosh", docs, "whoosh")
+    text = " ".join(d["abstract"] for d in docs[:5]) + " U.S.-Japan Alliances café_au-lait"
+    assert analysis.terms(text) == [t.term for t in analysis.tokens(text)]
+    assert analysis.terms("Alliances deterred U.S.") == ["allianc", "deter", "u", "s"]
+    assert analysis.terms("Alliances", analysis.PLAIN) == ["alliances"]
+    ix = whoosh_index.open_dir(str(whoosh.folder), indexname=search.INDEX_NAME)
+    try:
+        with ix.reader() as reader:
+            terms = {t.decode() for t in reader.lexicon("text")}
+    finally:
+        ix.close()
+    expected = {t for d in docs for t in analysis.terms(d["abstract"])}
+    assert terms == expected
 
 
 def test_updates_replace_documents_by_id_and_open_one_searcher(
@@ -155,9 +161,9 @@ def test_updates_replace_documents_by_id_and_open_one_searcher(
 ) -> None:
     """Re-indexed documents replace their committed copies (never duplicated) and deletions
     go, all through one searcher: not one per document as Whoosh's update_document does."""
-    index_dir = tmp_path / "index"
     docs = documents(60)
-    search.rebuild(index_dir, docs)
+    index = build_index(tmp_path / "index", docs, "whoosh")
+    index_dir = index.folder
     opened: list[int] = []
     original = SegmentWriter.searcher
 
@@ -167,7 +173,7 @@ def test_updates_replace_documents_by_id_and_open_one_searcher(
 
     monkeypatch.setattr(SegmentWriter, "searcher", counting)
     changed = [{**d, "title": f"Renamed {d['id']}", "revision": 1000 + d["id"]} for d in docs[:40]]
-    assert search.update_documents(index_dir, changed) == 40
+    assert write_documents(index, changed) == 40
     assert opened == [1]
 
     _, _, stored = index_contents(index_dir)
@@ -175,5 +181,17 @@ def test_updates_replace_documents_by_id_and_open_one_searcher(
     titles = {int(s["id"]): s["title"] for s in stored}
     assert all(titles[n] == f"Renamed {n}" for n in range(1, 41))
     assert titles[41] == docs[40]["title"]
-    renamed = search.search(index_dir, "title:renamed", limit=100)
+    renamed = hits_of(index, "title:renamed", limit=100)
     assert sorted(h.url for h in renamed) == sorted(d["url"] for d in changed)
+
+
+def test_updates_and_deletions_by_id_on_both_engines(tmp_path: Path, search_engine: str) -> None:
+    docs = documents(60)
+    index = build_index(tmp_path / "index", docs, search_engine)
+    changed = [{**d, "title": f"Renamed {d['id']}"} for d in docs[:40]]
+    assert write_documents(index, changed, delete=(50, 51)) == 40
+    entries = sorted(index.engine.entries(index.folder), key=lambda e: e.id)
+    assert [e.id for e in entries] == [n for n in range(1, 61) if n not in (50, 51)]
+    assert index.doc_count() == 58
+    renamed = hits_of(index, "title:renamed", limit=100)
+    assert sorted(h.id for h in renamed) == list(range(1, 41))

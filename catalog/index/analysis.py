@@ -1,0 +1,73 @@
+"""How text becomes index terms: one tokenizer and one stemmer for every engine.
+
+Two engines can only agree on which documents a query matches if they cut text into the same
+words and reduce them to the same stems. So the analysis is defined once, here, as tantivy's
+analyzer pipeline (native code): runs of letters and digits, lower-cased, and for prose the
+Snowball English stemmer ("alliances" -> "allianc"). The tantivy engine registers these very
+analyzers on its index; the Whoosh engine feeds Whoosh the tokens they produce; queries,
+snippets, "did you mean" and `similar` analyse their words with them too. Whoosh's own
+Snowball port is an older version of the algorithm ("added" -> "ad", "organization" ->
+"organ"), and its Porter stemmer another algorithm altogether: either would make the two
+engines disagree.
+
+There are no stop words: "US", "who" and "will" are words in a policy catalog, and a phrase
+such as "war of words" must match as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import NamedTuple
+
+import tantivy
+
+# Letters and digits, any script; everything else (spaces, punctuation, "_") separates words.
+WORD_PATTERN = r"[^\W_]+"
+STEMMED = "catalog_stemmed"  # prose: title, summary, page text, topic names
+PLAIN = "catalog_plain"  # names and labels: authors, content types; spelling words
+
+
+class Token(NamedTuple):
+    """One word of a text: its index term and where it stands (character offsets)."""
+
+    term: str
+    position: int
+    start: int
+    end: int
+
+
+def _build(stem: bool) -> tantivy.TextAnalyzer:
+    builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD_PATTERN)).filter(
+        tantivy.Filter.lowercase()
+    )
+    if stem:
+        builder = builder.filter(tantivy.Filter.stemmer("english"))
+    return builder.build()
+
+
+@cache
+def analyzer(name: str) -> tantivy.TextAnalyzer:
+    """The analyzer registered under ``name`` (:data:`STEMMED` or :data:`PLAIN`)."""
+    if name not in (STEMMED, PLAIN):
+        raise ValueError(f"unknown analyzer {name!r}")
+    return _build(stem=name == STEMMED)
+
+
+def terms(text: str, name: str = STEMMED) -> list[str]:
+    """The index terms of ``text``, in order."""
+    return analyzer(name).analyze(text) if text else []
+
+
+def tokens(text: str, name: str = STEMMED) -> Iterator[Token]:
+    """The index terms of ``text`` with their positions and character offsets."""
+    if not text:
+        return
+    for token in analyzer(name).pre_tokenize(text).tokens:
+        yield Token(token.text, token.position, token.char_offset_from, token.char_offset_to)
+
+
+def stem(word: str) -> str | None:
+    """The single term a word analyses to, or None when it is not exactly one word."""
+    found = terms(word)
+    return found[0] if len(found) == 1 else None
