@@ -33,8 +33,8 @@ from catalog.index.model import (
 from catalog.index.ordering import complete_group, exact_top
 
 # Memory tantivy's writer may use before it writes a segment: bounds a rebuild's memory.
-WRITER_HEAP = 96_000_000
-WRITER_THREADS = 1  # the documents come from one Python thread; one indexing thread keeps up
+WRITER_HEAP = 128_000_000
+WRITER_THREADS = 2  # two cores: Python reads the catalog while tantivy indexes
 FACET_SIZE = 1_000_000  # more distinct values than a catalog holds: counts are exact
 FACET_FIELDS = {"type": "type_name", "year": "year", "topic": "topic", "author": "author_name"}
 _KIND = f"catalog-tantivy-v{SCHEMA_VERSION}"  # written beside the index: what built it

@@ -16,7 +16,6 @@ Exact, then fast:
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import pickle
 import struct
@@ -29,15 +28,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from whoosh import columns
+from whoosh import columns, formats
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.analysis import Analyzer, RegexTokenizer, Token
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.index import LockError
-from whoosh.query.spans import Span, SpanNear2
-from whoosh.scoring import BaseScorer, WeightingModel
-from whoosh.util.numeric import byte_to_length
+from whoosh.system import pack_uint
 from whoosh.writing import PostingPool, SegmentWriter
 
 from catalog.index import analysis, query
@@ -52,6 +49,7 @@ from catalog.index.model import (
     from_day_number,
 )
 from catalog.index.ordering import exact_top
+from catalog.index.whoosh_scoring import POSITION_TYPE, SegmentScorer, positions
 
 INDEX_NAME = f"publications_v{SCHEMA_VERSION}"
 WRITER_TIMEOUT = 60.0
@@ -136,6 +134,27 @@ class ListKeyword(KEYWORD):
         return b"\n".join(token.text.encode("utf-8") for token in self.analyzer(value))
 
 
+class ArrayPositions(formats.Positions):
+    """Whoosh's position format, with positions as a C array instead of pickled deltas.
+
+    A phrase query decodes every position list of its words in every document holding them
+    all; ``array.frombytes`` does that in C, several times faster than unpickling deltas and
+    adding them up. The count still leads, as Whoosh reads frequencies from it.
+    """
+
+    def encode(self, poslist: list[int]) -> bytes:
+        return pack_uint(len(poslist)) + array(POSITION_TYPE, poslist).tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        return positions(valuestring).tolist()
+
+
+def _text_field(analyzer: SharedAnalyzer, **kwargs: Any) -> TEXT:
+    field = TEXT(analyzer=analyzer, **kwargs)
+    field.format = ArrayPositions(field_boost=field.format.field_boost)
+    return field
+
+
 STEMMED = SharedAnalyzer(analysis.STEMMED)
 PLAIN = SharedAnalyzer(analysis.PLAIN)
 SCHEMA = Schema(
@@ -144,12 +163,12 @@ SCHEMA = Schema(
     pid=NUMERIC(numtype=int, bits=64, signed=False, sortable=True, default=0),
     revision=NUMERIC(numtype=int, bits=64, stored=True),
     url=ID(stored=True),
-    title=TEXT(analyzer=STEMMED, field_boost=query.FIELD_BOOSTS["title"], stored=True),
-    summary=TEXT(analyzer=STEMMED, stored=True),
-    text=TEXT(analyzer=STEMMED),  # not stored: it is most of the words; the database has it
-    topics=TEXT(analyzer=STEMMED),
-    author=TEXT(analyzer=PLAIN),
-    type=TEXT(analyzer=PLAIN),
+    title=_text_field(STEMMED, field_boost=query.FIELD_BOOSTS["title"], stored=True),
+    summary=_text_field(STEMMED, stored=True),
+    text=_text_field(STEMMED),  # not stored: it is most of the words; the database has it
+    topics=_text_field(STEMMED),
+    author=_text_field(PLAIN),
+    type=_text_field(PLAIN),
     type_key=ID(),  # lower-cased whole type: --type
     type_name=ID(sortable=True),  # as written: the type facet
     year=ID(sortable=True),  # the year facet; whole years of date filters
@@ -234,7 +253,11 @@ def _writer(ix: whoosh_index.Index, folder: Path) -> SegmentWriter:
         # compound=False: a segment stays separate files. Whoosh reads a compound segment's
         # files through BytesIO over a memory map, which copies every file it opens on every
         # search; separate files are read in place.
-        writer = ix.writer(timeout=WRITER_TIMEOUT, limitmb=WRITER_LIMIT_MB, compound=False)
+        writer = ix.writer(
+            timeout=WRITER_TIMEOUT,
+            limitmb=WRITER_LIMIT_MB,
+            compound=False,
+        )
     except LockError as exc:
         raise IndexUnavailable(f"the search index at {folder} is locked by another writer") from exc
     # Whoosh ignores its writer's poolclass argument; its pool is still empty here.
@@ -314,105 +337,15 @@ ENGINE = WhooshEngine()
 # --- reading ------------------------------------------------------------------------------
 
 
-class SloppyPhrase(SpanNear2):
-    """A phrase with slop, read as tantivy reads one, so both engines match the same documents.
-
-    The words may each stand up to ``slop`` positions away from where the phrase puts them
-    relative to the others, in any order: taking one position ``p`` for each word ``i``, the
-    values ``p - i`` must all lie within ``slop`` of each other. (Whoosh's own slop is a
-    distance between consecutive words, in order.)
-    """
-
-    def __init__(self, qs: list[Q.Query], slop: int) -> None:
-        super().__init__(qs, slop=slop, ordered=False, mindist=0)
-
-    def matcher(self, searcher: Any, context: Any = None) -> Any:
-        matchers = [q.matcher(searcher, context) for q in self.qs]
-        return _SloppyMatcher(matchers, slop=self.slop)
-
-
-class _SloppyMatcher(SpanNear2.SpanNear2Matcher):
-    def copy(self) -> _SloppyMatcher:
-        return _SloppyMatcher([m.copy() for m in self.ms], slop=self.slop)
-
-    def _get_spans(self) -> list[Span]:
-        shifted = [[span.start - i for span in m.spans()] for i, m in enumerate(self.ms)]
-        return [Span(0, 0)] if _within(shifted, self.slop) else []
-
-
-def _within(lists: list[list[int]], slop: int) -> bool:
-    """Whether one value from each sorted list can be picked with all within ``slop``."""
-    if any(not values for values in lists):
-        return False
-    heap = [(values[0], n, 0) for n, values in enumerate(lists)]
-    heapq.heapify(heap)
-    high = max(values[0] for values in lists)
-    while True:
-        low, n, at = heap[0]
-        if high - low <= slop:
-            return True
-        if at + 1 == len(lists[n]):
-            return False
-        following = lists[n][at + 1]
-        heapq.heapreplace(heap, (following, n, at + 1))
-        high = max(high, following)
-
-
-class _BM25(WeightingModel):
-    """Whoosh's BM25F, with field lengths read from the length column's bytes at once."""
-
-    def supports_block_quality(self) -> bool:
-        return False
-
-    def scorer(self, searcher: Any, fieldname: str, text: bytes, qf: int = 1) -> BaseScorer:
-        return _BM25Scorer(searcher, fieldname, text)
-
-
-_LENGTHS = [byte_to_length(b) if b else 1 for b in range(256)]
-
-
-class _BM25Scorer(BaseScorer):
-    def __init__(self, searcher: Any, fieldname: str, text: bytes) -> None:
-        parent = searcher.get_parent()
-        self.idf = parent.idf(fieldname, text)
-        avgfl = parent.avg_field_length(fieldname) or 1
-        scorable = searcher.schema[fieldname].scorable
-        # score = idf * w * (K1 + 1) / (w + K1 * (1 - B + B * length / avgfl)), by length byte
-        self._numerator = self.idf * (K1 + 1)
-        self._denominators = [K1 * (1 - B + B * n / avgfl) for n in _LENGTHS]
-        self._bytes = _length_bytes(searcher, fieldname) if scorable else b""
-        self._scorable = scorable
-
-    def supports_block_quality(self) -> bool:
-        return False
-
-    def score(self, matcher: Any) -> float:
-        weight = matcher.weight()
-        if not self._scorable:
-            return weight
-        docnum = matcher.id()
-        lengths = self._bytes
-        byte = lengths[docnum] if docnum < len(lengths) else 0
-        return self._numerator * weight / (weight + self._denominators[byte])
-
-
-def _length_bytes(searcher: Any, fieldname: str) -> bytes:
-    """One byte per document (Whoosh's encoded field length), read in one go."""
-    perdoc = searcher.reader()._perdoc
-    column = perdoc._cached_reader(f"_{fieldname}_L", columns.NumericColumn("B", default=0))
-    if column is None:
-        return b""
-    return bytes(column._dbfile.get(column._basepos, column._count))
-
-
 class WhooshSearcher:
     def __init__(self, ix: whoosh_index.Index) -> None:
         self._ix = ix
-        self.searcher = ix.searcher(weighting=_BM25())
+        self.searcher = ix.searcher()
         self.reader = self.searcher.reader()
         self._columns: dict[str, Any] = {}
         self._arrays: dict[str, array] = {}
         self._years: list[int] | None = None
+        self._segments: list[tuple[SegmentScorer, int]] | None = None
 
     def close(self) -> None:
         self.searcher.close()
@@ -421,89 +354,44 @@ class WhooshSearcher:
     def num_docs(self) -> int:
         return self.searcher.doc_count()
 
-    # queries
+    def segments(self) -> list[tuple[SegmentScorer, int]]:
+        """A scorer per segment, with the segment's first document number."""
+        if self._segments is None:
+            self._segments = [
+                (SegmentScorer(sub, self.searcher, self._day_parts), offset)
+                for sub, offset in self.searcher.leaf_searchers()
+            ]
+        return self._segments
 
-    def compile(self, plan: query.Plan) -> Q.Query:
-        if isinstance(plan, query.Term):
-            return Q.Term(plan.field, plan.term)
-        if isinstance(plan, query.Phrase):
-            if plan.slop:
-                return SloppyPhrase([Q.Term(plan.field, t) for t in plan.terms], slop=plan.slop)
-            return Q.Phrase(plan.field, list(plan.terms))
-        if isinstance(plan, query.Prefix):
-            return Q.Prefix(plan.field, plan.prefix)
-        if isinstance(plan, query.Wildcard):
-            return Q.Wildcard(plan.field, plan.pattern)
-        if isinstance(plan, query.DayRange):
-            return self._day_query(plan.low, plan.high)
-        if isinstance(plan, query.Every):
-            return Q.Every()
-        if isinstance(plan, query.HasField):
-            return Q.Every("day" if plan.field in ("date", "year") else plan.field)
-        if isinstance(plan, query.AnyOf):
-            return Q.Or([self.compile(p) for p in plan.items])
-        if isinstance(plan, query.AllOf):
-            must = [self.compile(p) for p in plan.must]
-            positive = must[0] if len(must) == 1 else Q.And(must)
-            if not plan.must_not:
-                return positive
-            negative = [self.compile(p) for p in plan.must_not]
-            return Q.AndNot(positive, negative[0] if len(negative) == 1 else Q.Or(negative))
-        if isinstance(plan, query.Boosted):
-            compiled = self.compile(plan.item)
-            compiled.boost = compiled.boost * plan.boost
-            return compiled
-        return Q.NullQuery
+    def _matches(
+        self, plan: query.Plan, allowed: set[int] | None, scored: bool
+    ) -> list[tuple[float, int]]:
+        """Every (score, docnum) of the plan's matches the mask allows: no pruning."""
+        found: list[tuple[float, int]] = []
+        for segment, offset in self.segments():
+            local = None if allowed is None else {d - offset for d in allowed}
+            if scored:
+                pairs = ((s, d + offset) for d, s in segment.scores(plan, local).items())
+            else:
+                pairs = ((0.0, d + offset) for d in segment.docs(plan, local))
+            if allowed is None:
+                found.extend(pairs)
+            else:
+                found.extend(pair for pair in pairs if pair[1] in allowed)
+        return found
 
     def _mask(self, filters: Filters) -> set[int] | None:
         """The documents the filters allow (None: all); scores are never touched."""
-        narrowing: list[Q.Query] = []
-        if filters.type_key is not None:
-            narrowing.append(Q.Term("type_key", filters.type_key))
-        if filters.topic:
-            narrowing.append(Q.Term("topic", filters.topic.strip().lower()))
-        if filters.author is not None:
-            words = analysis.terms(filters.author, analysis.PLAIN)
-            if not words:
-                return set()
-            narrowing.append(
-                Q.Term("author", words[0]) if len(words) == 1 else Q.Phrase("author", words)
-            )
-        if filters.day_range:
-            narrowing.append(self._day_query(*filters.day_range))
-        if not narrowing:
+        narrowing = filter_plans(filters)
+        if narrowing is None:
             return None
         allowed: set[int] | None = None
-        for part in sorted(narrowing, key=lambda q: self._cost(q)):
-            docs = self.searcher.docs_for_query(part)
-            allowed = set(docs) if allowed is None else allowed.intersection(docs)
+        for plan in narrowing:
+            docs = {d for _, d in self._matches(plan, allowed, scored=False)}
+            allowed = docs
             if not allowed:
                 break
-        return allowed
-
-    def _cost(self, q: Q.Query) -> int:
-        try:
-            return q.estimate_size(self.reader)
-        except Exception:
-            return 1 << 30
-
-    def _matches(self, q: Q.Query, allowed: set[int] | None, scored: bool):
-        """Every (score, docnum) of the query's matches the mask allows: no pruning."""
-        found: list[tuple[float, int]] = []
-        context = self.searcher.context()
-        for sub, offset in self.searcher.leaf_searchers():
-            matcher = q.matcher(sub, context)
-            if not scored:
-                ids = (d + offset for d in matcher.all_ids())
-                found.extend((0.0, d) for d in ids if allowed is None or d in allowed)
-                continue
-            append = found.append
-            while matcher.is_active():
-                docnum = matcher.id() + offset
-                if allowed is None or docnum in allowed:
-                    append((matcher.score(), docnum))
-                matcher.next()
-        return found
+        return allowed or set()
 
     def _column(self, name: str) -> Any:
         if name not in self._columns:
@@ -511,9 +399,13 @@ class WhooshSearcher:
         return self._columns[name]
 
     def _numbers(self, name: str) -> array:
-        """A numeric column as an array, read in one go (one segment; else per document)."""
+        """A numeric column of the whole index as an array, each segment's read in one go."""
         if name not in self._arrays:
-            self._arrays[name] = _column_array(self.reader, name)
+            values = array("Q")
+            for sub, offset in self.searcher.leaf_searchers():
+                values.extend([0] * (offset - len(values)))
+                values.extend(_column_array(sub.reader(), name))
+            self._arrays[name] = values
         return self._arrays[name]
 
     def _day(self, docnum: int) -> int | None:
@@ -531,11 +423,7 @@ class WhooshSearcher:
         allowed = self._mask(filters)
         if allowed is not None and not allowed:
             return [], 0
-        if isinstance(plan, query.Term) and plan.field == "id":
-            docnum = self.searcher.document_number(id=plan.term)
-            matches = [] if docnum is None else [(1.0, docnum)]
-        else:
-            matches = self._matches(self.compile(plan), allowed, scored=sort == "relevance")
+        matches = self._matches(plan, allowed, scored=sort == "relevance")
         chosen = exact_top(matches, limit, sort=sort, day=self._day, ident=self._id)
         return [self._candidate(score, docnum) for score, docnum in chosen], len(matches)
 
@@ -550,29 +438,29 @@ class WhooshSearcher:
             summary=stored.get("summary", ""),
         )
 
-    def _day_query(self, low: int | None, high: int | None) -> Q.Query:
+    def _day_parts(self, low: int | None, high: int | None) -> tuple[list[str], list[Q.Query]]:
         """Days ``low`` to ``high`` (inclusive; None: open): the whole years in between as
-        year terms, the partial years at the ends as numeric ranges of days."""
+        year terms, the partial years at the ends as Whoosh ranges of days (Whoosh expands a
+        range into numeric trie terms: cheap over a few months, slow over many years)."""
         if self._years is None:
             self._years = sorted(int(y) for y in self.reader.field_terms("year"))
         if not self._years:
-            return Q.NullQuery
+            return [], []
         first = from_day_number(low).year if low is not None else self._years[0]
         last = from_day_number(high).year if high is not None else self._years[-1]
         low = _year_start(first) if low is None else low
         high = _year_start(last + 1) - 1 if high is None else high
-        parts: list[Q.Query] = []
+        years: list[str] = []
+        ranges: list[Q.Query] = []
         for year in self._years:
             if not first <= year <= last:
                 continue
             start, end = max(low, _year_start(year)), min(high, _year_start(year + 1) - 1)
             if start == _year_start(year) and end == _year_start(year + 1) - 1:
-                parts.append(Q.Term("year", f"{year:04d}"))
+                years.append(f"{year:04d}")
             else:
-                parts.append(Q.NumericRange("day", start + DAY_BIAS, end + DAY_BIAS))
-        if not parts:
-            return Q.NullQuery
-        return parts[0] if len(parts) == 1 else Q.Or(parts)
+                ranges.append(Q.NumericRange("day", start + DAY_BIAS, end + DAY_BIAS))
+        return years, ranges
 
     # facets, frequencies, spelling
 
@@ -582,7 +470,7 @@ class WhooshSearcher:
         allowed = self._mask(filters)
         if allowed is not None and not allowed:
             return 0, {name: {} for name in facets}
-        matched = {d for _, d in self._matches(self.compile(plan), allowed, scored=False)}
+        matched = {d for _, d in self._matches(plan, allowed, scored=False)}
         return len(matched), {name: self._facet(FACET_COLUMNS[name], matched) for name in facets}
 
     def _facet(self, fieldname: str, matched: set[int]) -> Mapping[str, int]:
@@ -620,19 +508,37 @@ class WhooshSearcher:
 
 
 def _column_array(reader: Any, name: str) -> array:
-    """The values of a numeric column for every document of the index, as an array (0 for a
-    document without one)."""
+    """A numeric column of one segment as an array (0 for a document without a value)."""
     column = reader.column_reader(name, translate=False)
-    if reader.is_atomic():
-        if not hasattr(column, "_dbfile"):
-            return array("Q")  # no document has a value: the column was never written
-        raw = column._dbfile.get(column._basepos, column._count * column._fixedlen)
-        values = array(column._typecode)
-        values.frombytes(bytes(raw))
-        if sys.byteorder == "little":
-            values.byteswap()  # columns are big-endian ("!")
-        return values
-    return array("Q", (column[d] for d in range(reader.doc_count_all())))
+    if not hasattr(column, "_dbfile"):
+        return array("Q")  # no document has a value: the column was never written
+    raw = column._dbfile.get(column._basepos, column._count * column._fixedlen)
+    values = array(column._typecode)
+    values.frombytes(bytes(raw))
+    if sys.byteorder == "little":
+        values.byteswap()  # columns are big-endian ("!")
+    return array("Q", values) if values.typecode != "Q" else values
+
+
+def filter_plans(filters: Filters) -> list[query.Plan] | None:
+    """The filters as plans of their own (None when there are none), cheapest first."""
+    plans: list[query.Plan] = []
+    if filters.type_key is not None:
+        plans.append(query.Term("type_key", filters.type_key))
+    if filters.topic:
+        plans.append(query.Term("topic", filters.topic.strip().lower()))
+    if filters.author is not None:
+        words = tuple(analysis.terms(filters.author, analysis.PLAIN))
+        plans.append(
+            query.Nothing()
+            if not words
+            else query.Term("author", words[0])
+            if len(words) == 1
+            else query.Phrase("author", words, 0)
+        )
+    if filters.day_range:
+        plans.append(query.DayRange(*filters.day_range))
+    return plans or None
 
 
 def _year_start(year: int) -> int:
