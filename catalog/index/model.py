@@ -83,25 +83,26 @@ class IndexDocument:
         Rows without an id (tests indexing bare records) get one from nowhere: such rows are
         refused, since updates and deletions go by id.
         """
-        content_type = (doc.get("content_type") or "").strip()
-        published = doc.get("published_on")
+        get = doc.get
+        content_type = (get("content_type") or "").strip()
+        published = get("published_on")
         dated = isinstance(published, date)
-        names = [" ".join(a.split()) for a in doc.get("authors") or []]
+        names = [" ".join(a.split()) for a in get("authors") or ()]
         return cls(
-            id=int(doc["id"]),
-            revision=int(doc.get("revision") or 0),
-            url=doc["url"],
-            title=doc.get("title") or "",
-            summary=doc.get("summary") or "",
-            text=page_text(doc),
-            type=content_type,
-            type_key=content_type.lower() or UNTYPED,
-            day=day_number(published) if dated else None,
-            year=f"{published.year:04d}" if dated else None,
-            topic=tuple(s.lower() for s in doc.get("topic_slugs") or ()),
-            topics="\n".join(doc.get("topic_names") or ()),
-            author="\n".join(names),
-            author_names=tuple(dict.fromkeys(n for n in names if n)),
+            int(doc["id"]),
+            int(get("revision") or 0),
+            doc["url"],
+            get("title") or "",
+            get("summary") or "",
+            "\n\n".join(doc[f] for f in PAGE_TEXT_FIELDS if get(f)),
+            content_type,
+            content_type.lower() or UNTYPED,
+            published.toordinal() - _EPOCH if dated else None,
+            f"{published.year:04d}" if dated else None,
+            tuple(s.lower() for s in get("topic_slugs") or ()),
+            "\n".join(get("topic_names") or ()),
+            "\n".join(names),
+            tuple(dict.fromkeys(n for n in names if n)),
         )
 
 
