@@ -121,14 +121,17 @@ class CatalogPipeline:
 
         reactor.addSystemEventTrigger("before", "shutdown", self._reactor_stopping)
         try:
-            self._sync_index(engine)
+            self._sync_index(engine, verify=True)
         except Exception as exc:
             self._fail(f"the search index cannot follow the catalog: {exc}")
 
-    def _sync_index(self, engine: Engine) -> None:
-        """Bring the index up to the database: what a killed run or other crawlers changed."""
+    def _sync_index(self, engine: Engine, *, verify: bool = False) -> None:
+        """Bring the index up to the database: what a killed run or other crawlers changed.
+
+        The first sync of a crawl also makes sure the index reads (``verify``): a damaged
+        one is rebuilt then, and the crawl goes on."""
         index = self.config.search_index()
-        report = index.sync(queries.CatalogIndexSource(engine))
+        report = index.sync(queries.CatalogIndexSource(engine), verify=verify)
         if report.rebuilt:
             why = f" ({report.why})" if report.why else ""
             log = logger.warning if report.why else logger.info

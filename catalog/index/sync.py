@@ -124,17 +124,24 @@ class SearchIndex:
     # --- following the catalog --------------------------------------------------------------
 
     def sync(
-        self, source: IndexSource, *, wait: float = WRITER_TIMEOUT, full: bool = False
+        self,
+        source: IndexSource,
+        *,
+        wait: float = WRITER_TIMEOUT,
+        full: bool = False,
+        verify: bool = False,
     ) -> SyncReport:
         """Bring the index up to the catalog's revision; cheap when it already is.
 
         The check is one indexed query and one small file read. ``full`` also compares every
-        document with the catalog and repairs what differs (``catalog index sync``). Raises
-        :class:`IndexUnavailable` when the index cannot be written (read-only folder, disk
-        full, another writer holding it longer than ``wait`` seconds).
+        document with the catalog and repairs what differs (``catalog index sync``);
+        ``verify`` opens a level index to make sure it reads (a crawl's first sync), and
+        rebuilds it if not. Raises :class:`IndexUnavailable` when the index cannot be written
+        (read-only folder, disk full, another writer holding it longer than ``wait``).
         """
         recorded = self.state()
-        if not full and recorded is not None and recorded == source.head():
+        level = not full and recorded is not None and recorded == source.head()
+        if level and (not verify or self._readable()):
             return SyncReport(before=recorded.revision, after=recorded.revision)
         with self._writing(wait):
             _recover(self.folder)
@@ -163,6 +170,13 @@ class SearchIndex:
             self._write_state(self.folder, head)
             return SyncReport(recorded.revision, head.revision, updated=updated, deleted=deleted)
 
+    def _readable(self) -> bool:
+        try:
+            _opened(self.engine, self.folder).close()
+        except IndexDamaged:
+            return False
+        return True
+
     def _why_rebuild(self, head: IndexState) -> str | None:
         """Why the index must be rebuilt before it can follow ``head``, or None."""
         found = self.recorded()
@@ -181,6 +195,10 @@ class SearchIndex:
             return "it followed another catalog"
         if state.revision > head.revision:
             return "it was ahead of the catalog"
+        try:
+            _opened(self.engine, self.folder).close()
+        except IndexDamaged as exc:
+            return f"it could not be read ({exc})"
         return None
 
     def rebuild(self, source: IndexSource) -> int:
