@@ -349,6 +349,7 @@ PDF_BUTTONS = ("div.btn-download a[href$='.pdf']",)
 PRINT_ROWS = "#purchase tr, div.purchase tr, .product-purchase tr"
 JOURNAL = (".product-header .journal em", ".product-header .journal", ".journal-title")
 FULL_DOCUMENT = "Full Document"
+MAX_PAGES = 100_000
 _NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "phd", "ph.d."}
 _SIZE = re.compile(r"\d+(?:\.\d+)?\s*[KMG]B", re.I)
 _PRICE = re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d\d)?")
@@ -409,10 +410,10 @@ class RandProductPage:
         downloads = self._downloads()
         pdf_url, pdf_size = self._full_document(downloads)
         print_format, list_price, print_price = self._print_copy()
-        page_count = _int(facts.get("pages"))
+        page_count = _page_count(facts.get("pages"))
         if page_count is None and print_format:
             match = _PAGES.search(print_format)
-            page_count = _int(match.group(1)) if match else None
+            page_count = _page_count(match.group(1)) if match else None
         return PublicationDetails(
             url=self.url,
             title=title,
@@ -696,11 +697,16 @@ def _download_size(link: Selector) -> str | None:
     return None
 
 
-def _int(value: str | None) -> int | None:
+def _page_count(value: str | None) -> int | None:
+    """The number in "454" or "1,024 pages"; None past MAX_PAGES, which no document has (and
+    a 5,000-digit "page count" is more than Python will turn into an int, or SQL store)."""
     if not value:
         return None
-    digits = re.sub(r"[^\d]", "", value)
-    return int(digits) if digits else None
+    digits = re.sub(r"[^\d]", "", value).lstrip("0")
+    if not digits or len(digits) > len(str(MAX_PAGES)):
+        return None
+    count = int(digits)
+    return count if count <= MAX_PAGES else None
 
 
 def _doi(value: str | None) -> str | None:
