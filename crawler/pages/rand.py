@@ -25,6 +25,7 @@ from catalog.records import (
     TopicRef,
     merge_sighting,
 )
+from crawler.pages.blocks import is_sentence, normalised, text_blocks
 from crawler.pages.common import (
     canonical_url,
     citation_meta,
@@ -53,10 +54,47 @@ ANY_TEASERS = "ul.teasers > li"
 NAVIGATION = "ancestor::*[self::header or self::nav or self::footer]"
 TEASER_LINK = ("h3.title a", ".title a")
 TEASER_TITLE = ("h3.title", ".title")
-# 2024 puts type and date together in `.type-time`; older pages have a bare `p.type`.
+# A teaser's type, date and summary are read by what they say (see _teaser_parts): a date-shaped
+# line is the date, a known content-type label the type, the prose paragraph the summary. The
+# classes below are hints for what that reading cannot tell: a date RAND printed in no form we
+# know ("Winter 2020"), a type label we have never seen. 2024 puts type and date together in
+# `.type-time`; older pages have a bare `p.type`.
 TEASER_TYPE = (".text .type-time p.type", ".type-time .type", "p.type")
 TEASER_DATE = ("p.date", ".type-time .date", ".type-time time", "time")
 TEASER_SUMMARY = ("p.desc", ".desc")
+# Content types RAND labels teasers and product pages with (seen on listings, product headers
+# and in the search filters), compared case-insensitively.
+CONTENT_TYPES = frozenset(
+    {
+        "announcement", "article", "blog", "blog post", "book", "commentary",
+        "conference proceeding", "conference proceedings", "data", "dataset", "dissertation",
+        "documented briefing", "essay", "event", "expert insights", "external publication",
+        "infographic", "interview", "journal article", "multimedia", "news release",
+        "newsletter", "occasional paper", "periodical", "perspective", "podcast",
+        "press release", "q&a", "rand weekly recap", "report", "research", "research brief",
+        "research report", "speech", "technical report", "testimony", "tool", "tools", "video",
+        "working paper",
+    }
+)  # fmt: skip
+# A line that is only a date, in any form RAND prints one (checked before parse_date, which
+# also accepts what it cannot place in time, e.g. "0001-01-01").
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_SEASON = r"(?:spring|summer|fall|autumn|winter)"
+DATE_LINE = re.compile(
+    r"^(?:(?:published|posted|updated|released)(?:\s+on)?\s*:?\s*)?(?:"
+    # Apr 6, 2022 / April 2022 / Winter 2020
+    rf"(?:{_MONTH}|{_SEASON})\s+(?:\d{{1,2}},?\s+)?\d{{4}}"
+    rf"|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}"  # 6 April 2022
+    r"|\d{4}(?:[-/]\d{1,2}(?:[-/]\d{1,2})?)?(?:T\S*)?"  # 2022, 2022-04-06, 2021/6/4, ISO
+    r"|\d{1,2}/\d{1,2}/\d{4}"  # 4/6/2022
+    r")$",
+    re.I,
+)
+# A type label RAND has not used before still reads as one: a few words, no digits, no sentence.
+_LABEL_WORDS = 5
+_LABEL_CHARS = 40
+# A summary is prose: a sentence, or at least this many words.
+_PROSE_WORDS = 8
 TEASER_IMAGE = "div.img-wrap img"
 PAGINATION_LINKS = (
     "#results div.pagination-wrap ul li a",
@@ -211,8 +249,9 @@ class RandTopicPage:
         url = canonical_url(self.url, href)
         if not url:
             return SkippedTeaser(section=section, position=position, reason="malformed link")
-        content_type = _text_in(li, TEASER_TYPE)
-        date_text, published_on = self._teaser_date(li)
+        parts = _teaser_parts(li, heading)
+        content_type = text_of(parts.kind) if parts.kind is not None else ""
+        date_text, published_on = self._teaser_date(parts.date)
         image_url, caption = self._image(li, content_type)
         return ListingEntry(
             url=url,
@@ -220,7 +259,7 @@ class RandTopicPage:
             content_type=content_type,
             published_on=published_on,
             date_text=date_text,
-            summary=_text_in(li, TEASER_SUMMARY),
+            summary=text_of(parts.summary) if parts.summary is not None else "",
             image_url=image_url,
             image_caption=caption,
             topic=topic,
@@ -230,9 +269,8 @@ class RandTopicPage:
         )
 
     @staticmethod
-    def _teaser_date(li: Selector) -> tuple[str, date | None]:
+    def _teaser_date(node: Selector | None) -> tuple[str, date | None]:
         """The printed date, and what it means; a ``<time datetime>`` helps when the text fails."""
-        node = _first(li, TEASER_DATE)
         if node is None:
             return "", None
         date_text = text_of(node)
@@ -289,6 +327,101 @@ def _first(node: Selector, selectors: tuple[str, ...]) -> Selector | None:
         found = node.css(css)
         if found:
             return found[0]
+    return None
+
+
+@dataclass(slots=True)
+class _TeaserParts:
+    """The blocks of one teaser that hold its content type, date and summary (None: absent)."""
+
+    kind: Selector | None
+    date: Selector | None
+    summary: Selector | None
+
+
+def _teaser_parts(li: Selector, title: Selector | None) -> _TeaserParts:
+    """Type, date and summary of a teaser, by what each line says; classes only as hints.
+
+    The title (and anything holding it) is left out; of the other lines, a date-shaped one
+    (or a ``<time>``) is the date, a known content type the type, the first prose paragraph the
+    summary. What the text cannot tell falls back to the class names RAND has used; a short
+    label beside the date or above the title is a type label we have not seen before.
+    """
+    title_root = title.root if title is not None else None
+    title_text = text_of(title) if title is not None else ""
+    holding_title = set(title_root.iterancestors()) if title_root is not None else set()
+
+    def is_title(node: Selector) -> bool:
+        """The title, or a wrapper that holds nothing but it."""
+        return node.root is title_root or (
+            node.root in holding_title and text_of(node) == title_text
+        )
+
+    blocks = text_blocks(li, skip=is_title)
+    date_node = next((b for b in blocks if _says_date(b)), None) or _first(li, TEASER_DATE)
+    taken = {date_node.root} if date_node is not None else set()
+    kind = next(
+        (b for b in blocks if b.root not in taken and normalised(text_of(b)) in CONTENT_TYPES),
+        None,
+    )
+    if kind is None:
+        hinted = _first(li, TEASER_TYPE)
+        kind = hinted if hinted is not None and hinted.root not in taken else None
+    if kind is None:
+        kind = _type_label(li, blocks, date_node, title_root, taken)
+    if kind is not None:
+        taken.add(kind.root)
+    summary = next((b for b in blocks if b.root not in taken and _is_prose(text_of(b))), None)
+    if summary is None:
+        hinted = _first(li, TEASER_SUMMARY)
+        summary = hinted if hinted is not None and hinted.root not in taken else None
+    return _TeaserParts(kind=kind, date=date_node, summary=summary)
+
+
+def _says_date(block: Selector) -> bool:
+    """A line that is only a date, or a short one holding a ``<time>`` element."""
+    text = text_of(block)
+    if block.xpath("descendant-or-self::time") and not _is_prose(text):
+        return True
+    return bool(DATE_LINE.match(text))
+
+
+def _is_label(text: str) -> bool:
+    return (
+        0 < len(text) <= _LABEL_CHARS
+        and len(text.split()) <= _LABEL_WORDS
+        and not re.search(r"\d", text)
+        and not is_sentence(text)
+        and not text.lower().startswith("by ")
+    )
+
+
+def _is_prose(text: str) -> bool:
+    return is_sentence(text) or len(text.split()) >= _PROSE_WORDS
+
+
+def _type_label(
+    li: Selector,
+    blocks: list[Selector],
+    date_node: Selector | None,
+    title_root: Any,
+    taken: set[Any],
+) -> Selector | None:
+    """A short label sharing its wrapper with the date, or printed above the title."""
+    date_parent = date_node.root.getparent() if date_node is not None else None
+    above_title: set[Any] = set()
+    if title_root is not None:
+        for element in li.root.iter():
+            if element is title_root:
+                break
+            above_title.add(element)
+    for block in blocks:
+        if block.root in taken or not _is_label(text_of(block)):
+            continue
+        if date_parent is not None and block.root.getparent() is date_parent:
+            return block
+        if block.root in above_title:
+            return block
     return None
 
 
