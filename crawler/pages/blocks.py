@@ -57,18 +57,26 @@ def heading_rank(node: Selector) -> int:
     return int(tag[1]) if tag in HEADING_TAGS else 7
 
 
+class Headings:
+    """The h1-h6 below a scope with their text, read once: a page object asks many questions."""
+
+    def __init__(self, scope: Selector) -> None:
+        self._found = [(normalised(text_of(h)), h) for h in scope.xpath(f".//*[{_IS_HEADING}]")]
+
+    def named(self, names: Iterable[str]) -> list[Selector]:
+        """The headings whose text is one of ``names`` (compared as a reader would), in order."""
+        wanted = {normalised(name) for name in names}
+        return [heading for text, heading in self._found if text in wanted]
+
+    def starting(self, prefixes: Iterable[str]) -> list[Selector]:
+        """The headings whose text starts with one of ``prefixes``, in page order."""
+        wanted = tuple(normalised(prefix) for prefix in prefixes)
+        return [heading for text, heading in self._found if text.startswith(wanted)]
+
+
 def headings_named(scope: Selector, names: Iterable[str]) -> list[Selector]:
     """Every h1-h6 below ``scope`` whose text is one of ``names`` (compared as a reader would)."""
-    wanted = {normalised(name) for name in names}
-    return [h for h in scope.xpath(f".//*[{_IS_HEADING}]") if normalised(text_of(h)) in wanted]
-
-
-def headings_starting(scope: Selector, prefixes: Iterable[str]) -> list[Selector]:
-    """Every h1-h6 below ``scope`` whose text starts with one of ``prefixes``."""
-    wanted = tuple(normalised(p) for p in prefixes)
-    return [
-        h for h in scope.xpath(f".//*[{_IS_HEADING}]") if normalised(text_of(h)).startswith(wanted)
-    ]
+    return Headings(scope).named(names)
 
 
 def _contains_heading_up_to(node: Selector, rank: int) -> bool:

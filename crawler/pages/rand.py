@@ -27,11 +27,10 @@ from catalog.records import (
     merge_sighting,
 )
 from crawler.pages.blocks import (
+    Headings,
     columns,
     data_rows,
     heading_before,
-    headings_named,
-    headings_starting,
     is_sentence,
     labelled_items,
     normalised,
@@ -578,6 +577,11 @@ class RandProductPage:
         self.meta = citation_meta(self.selector)
         self.main = _first(self.selector, MAIN_SCOPES) or self.selector
 
+    @cached_property
+    def _headings(self) -> Headings:
+        """The main content's headings: most blocks are found by the one above them."""
+        return Headings(self.main)
+
     def _meta(self, name: str) -> str | None:
         values = self.meta.get(name)
         return values[0] if values else None
@@ -718,7 +722,7 @@ class RandProductPage:
 
     def _abstract_block(self) -> Selector | SelectorList | None:
         """Under an "Abstract" heading, else by class, else by where a reader finds it."""
-        for heading in headings_named(self.main, ABSTRACT_HEADINGS):
+        for heading in self._headings.named(ABSTRACT_HEADINGS):
             section = section_after(heading)
             if section:
                 return SelectorList(section)
@@ -751,7 +755,7 @@ class RandProductPage:
             self._download_tables
             or self._print_tables
             or self._facts
-            or headings_named(self.main, (RESEARCH_QUESTIONS, KEY_FINDINGS, RECOMMENDATIONS))
+            or self._headings.named((RESEARCH_QUESTIONS, KEY_FINDINGS, RECOMMENDATIONS))
         )
 
     def _meta_raw(self, name: str) -> str | None:
@@ -785,7 +789,7 @@ class RandProductPage:
         return "\n\n".join(p for p in paragraphs if p)
 
     def _heading(self, name: str) -> Selector | None:
-        found = headings_named(self.main, (name,))
+        found = self._headings.named((name,))
         return found[0] if found else None
 
     def _headed_list(self, name: str) -> list[str]:
@@ -828,7 +832,7 @@ class RandProductPage:
 
     def _topic_links(self) -> list[Selector]:
         """Links under a "Topics" heading, else the classed list, else a list of topic links."""
-        for heading in headings_named(self.main, TOPICS_HEADINGS):
+        for heading in self._headings.named(TOPICS_HEADINGS):
             links = [a for node in section_after(heading) for a in node.xpath(LINKS)]
             if any(self._is_topic_link(a) for a in links):
                 return links
@@ -852,7 +856,7 @@ class RandProductPage:
         rest of the page only the labels of DETAIL_LABELS and ISBNs count.
         """
         facts: dict[str, str] = {}
-        scopes = [n for h in headings_named(self.main, DETAILS_HEADINGS) for n in section_after(h)]
+        scopes = [n for h in self._headings.named(DETAILS_HEADINGS) for n in section_after(h)]
         scopes += [n for css in DOCUMENT_DETAILS for n in self.main.css(css)]
         for scope in scopes:
             for label, value, item in labelled_items(scope):
@@ -890,7 +894,7 @@ class RandProductPage:
         """Tables with a file-size column or under a "Download…" heading, in page order."""
         headed = {
             table.root
-            for heading in headings_starting(self.main, DOWNLOAD_HEADINGS)
+            for heading in self._headings.starting(DOWNLOAD_HEADINGS)
             for node in section_after(heading)
             for table in node.xpath("descendant-or-self::table")
         }
@@ -950,7 +954,7 @@ class RandProductPage:
         """Tables under a "Purchase Print Copy" heading or with a price column, in page order."""
         headed = {
             table.root
-            for heading in headings_named(self.selector, PURCHASE_HEADINGS)
+            for heading in Headings(self.selector).named(PURCHASE_HEADINGS)
             for node in section_after(heading)
             for table in node.xpath("descendant-or-self::table")
         }
