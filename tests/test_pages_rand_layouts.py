@@ -373,3 +373,14 @@ def test_origin_line_is_not_read_as_type_and_date() -> None:
     result = rand.RandProductPage("https://www.rand.org/pubs/commentary/2024/02/t.html", html)
     details = result.details()
     assert details.product_type is None and details.published_on is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "count"), [("1,024", 1024), ("454 pages", 454), ("99999999999", None), ("0", None)]
+)
+def test_page_count_is_a_number_a_document_can_have(printed: str, count: int | None) -> None:
+    html = f"""<html><head><meta name="citation_title" content="T"></head><body>
+    <main id="page-content"><div class="product-header"><h1 id="RANDTitleHeadingId">T</h1></div>
+    <div class="document-details"><ul><li>Pages: {printed}</li></ul></div></main></body></html>"""
+    details = rand.RandProductPage("https://www.rand.org/pubs/research_reports/RR1.html", html)
+    assert details.details().page_count == count

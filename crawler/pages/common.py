@@ -231,7 +231,11 @@ def json_ld(selector: Selector) -> list[dict]:
             data = json.loads(script)
         except ValueError:
             continue
-        items = data if isinstance(data, list) else data.get("@graph", [data])
+        # A script may hold one object, a list, an "@graph" of objects, or any JSON at all
+        # (null, a number): only objects count, and nothing else may cost the page.
+        if isinstance(data, dict):
+            data = data.get("@graph", [data])
+        items = data if isinstance(data, list) else [data]
         objects.extend(item for item in items if isinstance(item, dict))
     return objects
 
