@@ -292,7 +292,10 @@ class _Parser:
             return self.atom(name, after=f"{token.text}:")
         if token.kind == "open":
             node = self.sequence(field)
-            close = self.take()  # balanced: checked before
+            close = self.peek()
+            if close is None or close.kind != "close":
+                raise QueryError("unbalanced parenthesis or bracket in query")
+            self.take()
             return BoostNode(node, close.boost) if close.boost else node
         if token.kind == "range":
             node = _span(field, token.text)
@@ -349,17 +352,17 @@ def _strip_quoted(text: str) -> str:
 def _check_balanced(text: str) -> None:
     if text.count('"') % 2:
         raise QueryError("unbalanced quote in query")
-    depth = 0
+    opened: list[str] = []
     for char in _strip_quoted(text):
         if char in "([{":
-            depth += 1
-            if depth > MAX_QUERY_DEPTH:
+            opened.append(char)
+            if len(opened) > MAX_QUERY_DEPTH:
                 raise QueryError(f"parentheses nested more than {MAX_QUERY_DEPTH} deep in query")
         elif char in ")]}":
-            depth -= 1
-            if depth < 0:
+            # A range may open with [ and close with } (or the reverse), as Lucene allows.
+            if not opened or (char == ")") != (opened.pop() == "("):
                 raise QueryError("unbalanced parenthesis or bracket in query")
-    if depth:
+    if opened:
         raise QueryError("unbalanced parenthesis or bracket in query")
 
 
