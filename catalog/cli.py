@@ -466,9 +466,14 @@ def topics_add(config: CatalogConfig, topic: str) -> None:
     Example:
         catalog topics add national-security-and-terrorism
     """
-    names = catalog_config.edit_topics(config.home, add=topic)
-    click.echo(f"topics in {catalog_config.config_path(config.home)}:", err=True)
-    click.echo("\n".join(names))
+    edit = catalog_config.edit_topics(config.home, add=topic)
+    where = catalog_config.config_path(config.home)
+    if edit.already_listed is not None:
+        same = "" if edit.already_listed == topic.strip() else f" (as {edit.already_listed})"
+        click.echo(f"{topic.strip()} is already listed{same} in {where}", err=True)
+    else:
+        click.echo(f"topics in {where}:", err=True)
+    click.echo("\n".join(edit.topics))
 
 
 @topics.command("remove")
@@ -481,7 +486,7 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
     Example:
         catalog topics remove national-security-and-terrorism
     """
-    click.echo("\n".join(catalog_config.edit_topics(config.home, remove=topic)))
+    click.echo("\n".join(catalog_config.edit_topics(config.home, remove=topic).topics))
 
 
 # --- runs and changes ----------------------------------------------------------------------

@@ -35,11 +35,12 @@ from catalog.records import (
     TopicRef,
     TopicWalk,
 )
+from catalog.urls import listing_key
+from catalog.urls import rand_topic_url as topic_url
 from crawler.middlewares import META_ROLE, request_left_site
 from crawler.pages.common import date_problem, listing_page_url, page_number
 from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
 
-RAND_BASE = "https://www.rand.org"
 # Problems that cost a field but not the run (crawl_runs.warnings).
 STAT_WARNINGS = "catalog/warnings"
 DEFAULT_TOPIC = "security-cooperation"
@@ -48,10 +49,6 @@ ROLE_LISTING = "listing"
 ROLE_DETAILS = "details"
 META_WALK = "catalog_walk"  # the start URL of the walk a listing request belongs to
 VALIDATORS = ("If-None-Match", "If-Modified-Since")
-
-
-def topic_url(slug: str, base: str = RAND_BASE) -> str:
-    return f"{base.rstrip('/')}/topics/{slug.strip()}.html"
 
 
 def page_cap(value: Any) -> int:
@@ -102,8 +99,9 @@ class RandTopicSpider(scrapy.Spider):
     ) -> None:
         super().__init__(**kwargs)
         urls = [topic_url(slug) for slug in _as_list(topic)] + _as_list(start_url)
-        # Each listing once: a repeated start URL would be dropped as a duplicate request.
-        self.start_urls = list(dict.fromkeys(urls)) or [topic_url(DEFAULT_TOPIC)]
+        # Each listing once, however it is spelt (tracking parameters, a fragment, ?page=1):
+        # a second walk of one listing would be dropped as a duplicate request, a "loop".
+        self.start_urls = list(dict.fromkeys(map(listing_key, urls))) or [topic_url(DEFAULT_TOPIC)]
         # Allow whatever hosts the user pointed us at (tests and mirrors use other hosts).
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.start_urls})
         self.max_pages = int(max_pages) if max_pages not in (None, "") else None
