@@ -297,9 +297,20 @@ def db_upgrade(config: CatalogConfig) -> None:
     Example:
         catalog --db postgresql+psycopg://localhost/catalog db upgrade
     """
+    from catalog.db import HEAD_REVISION, where
+
     engine = make_engine(config.db_url)
-    upgrade(engine)
-    click.echo(f"catalog schema is up to date ({engine.url.render_as_string()})", err=True)
+    before = upgrade(engine)
+    if not before:
+        message = f"created the catalog schema (revision {HEAD_REVISION}) in {where(engine)}"
+    elif before != {HEAD_REVISION}:
+        message = (
+            f"upgraded the catalog schema from revision {', '.join(sorted(before))} "
+            f"to {HEAD_REVISION} in {where(engine)}"
+        )
+    else:
+        message = f"catalog schema is up to date (revision {HEAD_REVISION}) in {where(engine)}"
+    click.echo(message, err=True)
 
 
 # --- crawl ---------------------------------------------------------------------------------
