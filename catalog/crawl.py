@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 
 from catalog import queries
@@ -34,10 +35,18 @@ from catalog.config import (
     load_home_config,
 )
 from catalog.db import make_engine, needs_upgrade, upgrade
-from catalog.errors import ConfigError, CrawlFailed, UsageError
+from catalog.diskspace import full_disk_message, is_disk_full
+from catalog.errors import ConfigError, CrawlFailed, DatabaseError, UsageError
 from catalog.lock import crawl_lock, topic_locks
 from crawler.pages.rand import topic_slug_from_url
-from crawler.pipelines import SETTING_LOCK_HELD, STAT_RUN_ID, CatalogPipeline
+from crawler.pipelines import (
+    SETTING_LOCK_HELD,
+    STAT_RUN_ERROR,
+    STAT_RUN_ID,
+    STAT_RUN_STATUS,
+    STAT_START_ERROR,
+    CatalogPipeline,
+)
 from crawler.settings import user_agent
 from crawler.spiders.rand_topic import RandTopicSpider, page_cap, topic_url
 
@@ -168,11 +177,36 @@ def stderr_handler(level: str, *, clear_line: bool = False) -> logging.Handler:
     return handler
 
 
+class CrawlLogHandler(logging.handlers.RotatingFileHandler):
+    """The rotating log file, which never prints to stderr when it cannot write.
+
+    The logging module reports a handler's failure with a traceback on stderr, once per
+    record: on a full disk that was hundreds of lines, even under --quiet, for a problem the
+    crawl reports in one line anyway. Records that cannot be written are dropped; writing
+    resumes when there is room again (the crawl frees some to close its run).
+    """
+
+    failures = 0  # records (or flushes) that could not be written
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        self.failures += 1
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError:
+            self.failures += 1
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:
+            self.failures += 1
+
+
 def log_file_handler(path: Path) -> logging.Handler:
     """The home's rotating log file: everything, tracebacks included."""
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
+    handler = CrawlLogHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     return handler
 
@@ -305,12 +339,18 @@ def run_crawl(
     settings = crawl_settings(config, start_urls=urls, options=options)
     slugs = [slug for slug in map(topic_slug_from_url, urls) if slug]
     with ExitStack() as locks:
-        locks.enter_context(crawl_lock(config.home))
-        engine = make_engine(config.db_url)
-        # Crawlers on other machines sharing this (PostgreSQL) catalog: one crawl per topic.
-        locks.enter_context(topic_locks(engine, slugs))
-        if needs_upgrade(engine):
-            upgrade(engine)
+        try:
+            locks.enter_context(crawl_lock(config.home))
+            engine = make_engine(config.db_url)
+            # Crawlers on other machines sharing this (PostgreSQL) catalog: one crawl per topic.
+            locks.enter_context(topic_locks(engine, slugs))
+            if needs_upgrade(engine):
+                upgrade(engine)
+        except (OSError, SQLAlchemyError, DatabaseError) as exc:
+            if is_disk_full(exc):
+                why = full_disk_message(config.home)
+                raise CrawlFailed(f"the crawl cannot start: {why}") from exc
+            raise
         process = CrawlerProcess(settings)
         handlers = _attach_logging(config, stderr_level, progress=progress is not None)
         try:
@@ -323,10 +363,15 @@ def run_crawl(
             for handler in handlers:
                 logging.getLogger().removeHandler(handler)
                 handler.close()
-        run_id = crawler.stats.get_value(STAT_RUN_ID) if crawler.stats else None
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        run_id = stats.get(STAT_RUN_ID)
         run = queries.crawl_run(engine, run_id) if run_id is not None else None
         engine.dispose()
         if run is None:
-            raise CrawlFailed(f"the crawl did not start; see {config.log_file}")
+            why = stats.get(STAT_START_ERROR) or "the crawl did not start"
+            raise CrawlFailed(f"{why} (details in {config.log_file})")
     values = {**run, "run_id": run["id"], "full": bool(run["full"])}
+    if run["status"] == "running" and stats.get(STAT_RUN_STATUS):
+        # The run ended but could not be recorded (a full disk): report it as it ended.
+        values.update(status=stats[STAT_RUN_STATUS], error=stats.get(STAT_RUN_ERROR))
     return CrawlSummary(**{f.name: values[f.name] for f in fields(CrawlSummary)})
