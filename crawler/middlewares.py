@@ -65,6 +65,13 @@ def _retry_after_seconds(value: str, now: float | None) -> float | None:
     return max(0.0, parsed.timestamp() - (now if now is not None else time.time()))
 
 
+class CrawlStopping(IgnoreRequest):
+    """A request given up because the crawl is stopping (Ctrl-C, SIGTERM, a failed run).
+
+    Not a failure of the page: spiders pass it over, and Scrapy logs it quietly.
+    """
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's RetryMiddleware, waiting between attempts instead of retrying at once."""
 
@@ -73,12 +80,25 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 2.0)
         self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
         self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 300.0)
+        self.waits: set[Any] = set()  # backoffs under way, cancelled when the crawl stops
 
     async def _wait(self, seconds: float) -> None:
         if seconds > 0:
-            from twisted.internet import reactor
+            from twisted.internet import defer, reactor
 
-            await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
+            wait = task.deferLater(reactor, seconds, lambda: None)
+            self.waits.add(wait)
+            try:
+                await maybe_deferred_to_future(wait)
+            except defer.CancelledError:
+                raise CrawlStopping("the crawl is stopping: retry abandoned") from None
+            finally:
+                self.waits.discard(wait)
+
+    def cancel_waits(self) -> None:
+        """Stop every backoff now: a stopping crawl does not wait a minute to retry."""
+        for wait in list(self.waits):
+            wait.cancel()
 
     async def process_response(
         self, request: Request, response: Response, spider: Any = None

@@ -52,6 +52,7 @@ from catalog.records import (
     TopicWalk,
 )
 from catalog.store import CatalogStore, Record, RunCounts
+from crawler.extensions import PromptStop
 from crawler.pages.rand import topic_slug_from_url
 from crawler.spiders.rand_topic import STAT_WARNINGS
 
@@ -230,6 +231,10 @@ class CatalogPipeline:
         engine = self.crawler.engine
         if engine is not None and self.crawler.spider is not None:
             deferred_from_coro(engine.close_spider_async(reason="catalog_error"))
+            # Nor does it wait for requests queued under the politeness delay.
+            for extension in self.crawler.extensions.middlewares:
+                if isinstance(extension, PromptStop):
+                    extension.drop_queued()
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if not isinstance(item, RECORD_TYPES):

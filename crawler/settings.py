@@ -66,6 +66,8 @@ CATALOG_MAX_PAGES = os.environ.get("CATALOG_MAX_PAGES") or 500
 EXTENSIONS = {
     "scrapy.extensions.feedexport.FeedExporter": None,
     "crawler.extensions.PublicationFeedExporter": 0,
+    # Ctrl-C / SIGTERM: say so at once, stop after the requests in flight (not the queue).
+    "crawler.extensions.PromptStop": 0,
 }
 
 # No consoles into a running crawl: the catalog needs no code-execution endpoint.

@@ -37,7 +37,7 @@ from catalog.records import (
 )
 from catalog.urls import listing_key
 from catalog.urls import rand_topic_url as topic_url
-from crawler.middlewares import META_ROLE, request_left_site
+from crawler.middlewares import META_ROLE, CrawlStopping, request_left_site
 from crawler.pages.common import date_problem, listing_page_url, page_number
 from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
 
@@ -281,6 +281,8 @@ class RandTopicSpider(scrapy.Spider):
 
     def details_failed(self, failure: Failure) -> Iterator[Any]:
         """A publication page that failed is recorded, never fatal: the listing record stands."""
+        if failure.check(CrawlStopping):  # not fetched because the crawl stops: not a failure
+            return
         url = failure.request.cb_kwargs["publication_url"]  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("catalog/detail_pages")
         response = getattr(failure.value, "response", None)
@@ -289,6 +291,8 @@ class RandTopicSpider(scrapy.Spider):
         yield DetailFailure(url, cause or failure.type.__name__)
 
     def listing_failed(self, failure: Failure) -> None:
+        if failure.check(CrawlStopping):  # the walk stays partial; the next crawl goes on
+            return
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
         cause = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
