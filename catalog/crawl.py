@@ -8,7 +8,6 @@ downloading") repeat what the spider reports and stay in the file.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import logging.handlers
 import sys
@@ -47,7 +46,7 @@ from crawler.pipelines import (
     STAT_START_ERROR,
     CatalogPipeline,
 )
-from crawler.settings import user_agent
+from crawler.settings import apply_local_site_rule, user_agent
 from crawler.spiders.rand_topic import RandTopicSpider, page_cap, topic_url
 
 RAND_HOST = "rand.org"
@@ -84,16 +83,6 @@ class CrawlSummary:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _is_local(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _is_rand(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return host == RAND_HOST or host.endswith("." + RAND_HOST)
@@ -108,13 +97,8 @@ def crawl_settings(
     settings.setmodule("crawler.settings", priority="project")
     settings.set("CATALOG_HOME", str(config.home), priority="cmdline")
     settings.set("CATALOG_DB", config.db_url, priority="cmdline")
-    local = bool(start_urls) and all(_is_local(u) for u in start_urls)
-    if local:
-        # Pages on this machine (the demo, tests, a local mirror) need no politeness delay.
-        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
-        settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
-        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="cmdline")
-        settings.set("RETRY_BACKOFF_BASE", 0, priority="cmdline")
+    # The same rule `scrapy crawl` applies in the spider (crawler.settings).
+    apply_local_site_rule(settings, start_urls, "cmdline")
     if options.contact:
         settings.set("USER_AGENT", user_agent(options.contact), priority="cmdline")
     if options.delay is not None:

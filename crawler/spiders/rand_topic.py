@@ -40,6 +40,7 @@ from catalog.urls import rand_topic_url as topic_url
 from crawler.middlewares import META_ROLE, CrawlStopping, request_left_site
 from crawler.pages.common import date_problem, listing_page_url, page_number
 from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
+from crawler.settings import apply_local_site_rule
 
 # Problems that cost a field but not the run (crawl_runs.warnings).
 STAT_WARNINGS = "catalog/warnings"
@@ -115,6 +116,8 @@ class RandTopicSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> RandTopicSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        if not crawler.settings.frozen:  # `scrapy crawl` of this machine: no politeness delay
+            apply_local_site_rule(crawler.settings, spider.start_urls, "spider")
         spider.page_cap = page_cap(crawler.settings.get("CATALOG_MAX_PAGES", DEFAULT_PAGE_CAP))
         crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         crawler.signals.connect(spider.request_left_site, signal=request_left_site)
