@@ -327,6 +327,8 @@ def _summary_line(summary) -> str:
     )
     if summary.details_failed:
         line += f", detail pages failed {summary.details_failed} (retried next run)"
+    if summary.details_skipped:
+        line += f", detail pages skipped {summary.details_skipped} (on other hosts; see the log)"
     if summary.warnings:
         line += f", warnings {summary.warnings} (see the log)"
     if summary.status == "succeeded" and summary.changed_nothing:

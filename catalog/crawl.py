@@ -72,6 +72,7 @@ class CrawlSummary:
     items_delisted: int
     details_fetched: int
     details_failed: int
+    details_skipped: int
     warnings: int
     error: str | None
 

@@ -54,7 +54,7 @@ from catalog.records import (
 from catalog.store import CatalogStore, Record, RunCounts
 from crawler.extensions import PromptStop
 from crawler.pages.rand import topic_slug_from_url
-from crawler.spiders.rand_topic import STAT_WARNINGS
+from crawler.spiders.rand_topic import STAT_DETAILS_SKIPPED, STAT_WARNINGS
 
 RECORD_TYPES = (ListingEntry, ListingPageSeen, TopicWalk, PublicationDetails, DetailFailure)
 
@@ -323,6 +323,7 @@ class CatalogPipeline:
         self.counts.pages_not_modified = stats.get_value("catalog/pages_not_modified", 0)
         self.counts.items_skipped = stats.get_value("catalog/items_skipped", 0)
         self.counts.warnings = stats.get_value(STAT_WARNINGS, 0)
+        self.counts.details_skipped = stats.get_value(STAT_DETAILS_SKIPPED, 0)
         # One cause per failure: the spider's (a topic's listing failed) and the pipeline's (the
         # catalog could not be written), each once; what merely followed from them is not one.
         errors = list(dict.fromkeys([*getattr(spider, "failures", []), *self.errors]))

@@ -44,6 +44,8 @@ from crawler.settings import apply_local_site_rule
 
 # Problems that cost a field but not the run (crawl_runs.warnings).
 STAT_WARNINGS = "catalog/warnings"
+# Publication pages on hosts the crawl does not visit (crawl_runs.details_skipped).
+STAT_DETAILS_SKIPPED = "catalog/details_skipped"
 DEFAULT_TOPIC = "security-cooperation"
 DEFAULT_PAGE_CAP = 500  # CATALOG_MAX_PAGES: no real topic listing is this long
 ROLE_LISTING = "listing"
@@ -215,6 +217,8 @@ class RandTopicSpider(scrapy.Spider):
         for url in sorted(wanted):
             if self._allowed(url):
                 yield self._details_request(url)
+            else:
+                self._details_skipped(url, response.url)
         if unchanged:
             self.logger.info(
                 "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
@@ -275,6 +279,18 @@ class RandTopicSpider(scrapy.Spider):
         if record.date_text and record.published_on is None:
             self._date_warning(record.date_text, publication_url)
         yield record
+
+    def _details_skipped(self, url: str, listing_url: str) -> None:
+        """A teaser linking to another host: its page is not read (the crawl keeps to the hosts
+        it was pointed at), but the run counts it and the log says which and why."""
+        self.crawler.stats.inc_value(STAT_DETAILS_SKIPPED)
+        self.logger.warning(
+            "publication page %s not read: %s is not a host this crawl visits (%s; listed on %s)",
+            url,
+            urlsplit(url).hostname,
+            ", ".join(self.allowed_domains),
+            listing_url,
+        )
 
     def _date_warning(self, text: str, url: str) -> None:
         """A printed date we cannot use: stored as NULL (text kept), counted on the run."""
