@@ -90,14 +90,23 @@ def _is_rand(url: str) -> bool:
 
 
 def crawl_settings(
-    config: CatalogConfig, *, start_urls: list[str], options: CrawlOptions | None = None
+    config: CatalogConfig,
+    *,
+    start_urls: list[str],
+    options: CrawlOptions | None = None,
+    host_map: dict[str, str] | None = None,
 ) -> Settings:
-    """Project settings, then what the home's catalog.toml says, then local-site speed-ups."""
+    """Project settings, then what the home's catalog.toml says, then local-site speed-ups.
+
+    ``host_map`` fetches a host's pages from another server (``CATALOG_HOST_MAP``: the demo).
+    """
     options = options or CrawlOptions()
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("CATALOG_HOME", str(config.home), priority="cmdline")
     settings.set("CATALOG_DB", config.db_url, priority="cmdline")
+    if host_map:
+        settings.set("CATALOG_HOST_MAP", dict(host_map), priority="cmdline")
     # The same rule `scrapy crawl` applies in the spider (crawler.settings).
     apply_local_site_rule(settings, start_urls, "cmdline")
     if options.contact:
@@ -313,15 +322,17 @@ def run_crawl(
     details: bool = True,
     stderr_level: str | None = "WARNING",
     progress: Callable[[Progress], None] | None = None,
+    host_map: dict[str, str] | None = None,
 ) -> CrawlSummary:
     """Crawl topics into the catalog; one process, one run, one crawl per home at a time.
 
     Scrapy's reactor cannot be restarted, so call this once per process. ``stderr_level``
     None keeps stderr silent (the log file in the home still gets everything). ``progress``
     is called about twice a second while the crawl runs (the CLI draws it on a terminal).
+    ``host_map`` fetches a host's pages from another server (see ``crawl_settings``).
     """
     urls, options = resolve_start_urls(config, topics, start_urls)
-    settings = crawl_settings(config, start_urls=urls, options=options)
+    settings = crawl_settings(config, start_urls=urls, options=options, host_map=host_map)
     slugs = [slug for slug in map(topic_slug_from_url, urls) if slug]
     with ExitStack() as locks:
         try:

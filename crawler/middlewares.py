@@ -13,6 +13,7 @@ import email.utils
 import math
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
@@ -158,6 +159,28 @@ class ReportingOffsiteMiddleware(OffsiteMiddleware):
             if request.meta.get("redirect_urls"):
                 self.crawler.signals.send_catch_log(request_left_site, request=request)
             raise
+
+
+class HostMapMiddleware:
+    """Fetch the pages of a mapped host from another server: ``CATALOG_HOST_MAP`` maps a host
+    name to a server URL (``{"catalog-demo.invalid": "http://127.0.0.1:8765"}``).
+
+    The request goes to that server as to an HTTP proxy, so its URL (what the catalog stores)
+    stays the mapped host's whatever port the server has: the demo's sample site keeps the same
+    URLs from run to run. Runs before Scrapy's HttpProxyMiddleware, which does the rest.
+    """
+
+    def __init__(self, host_map: dict[str, str]) -> None:
+        self.host_map = host_map
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> HostMapMiddleware:
+        return cls(crawler.settings.getdict("CATALOG_HOST_MAP"))
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        server = self.host_map.get(urlsplit(request.url).hostname or "")
+        if server is not None:
+            request.meta["proxy"] = server
 
 
 LEGACY_ENCODING = "cp1252"

@@ -84,7 +84,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Between decompression (590) and meta refresh (580), the first to read the text:
     # undeclared non-UTF-8 pages are read as cp1252.
     "crawler.middlewares.LegacyEncodingMiddleware": 585,
+    # Before HttpProxyMiddleware (750): mapped hosts are fetched from their server (the demo).
+    "crawler.middlewares.HostMapMiddleware": 740,
 }
+# Host name -> server URL to fetch its pages from, e.g. {"catalog-demo.invalid":
+# "http://127.0.0.1:8765"}; the URLs stored stay the host's (see HostMapMiddleware).
+CATALOG_HOST_MAP: dict[str, str] = {}
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # a listing page is ~100 KB; anything this big is not one
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
