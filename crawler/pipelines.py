@@ -190,7 +190,7 @@ class CatalogPipeline:
         logger.error(message)
         self.errors.append(message)
         self.crawler.stats.set_value(STAT_START_ERROR, message)
-        deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
+        _close_spider(self.crawler, reason)
 
     @staticmethod
     def _cause(what: str, exc: BaseException, path: Path | str) -> str:
@@ -230,7 +230,7 @@ class CatalogPipeline:
         self.buffer = []
         engine = self.crawler.engine
         if engine is not None and self.crawler.spider is not None:
-            deferred_from_coro(engine.close_spider_async(reason="catalog_error"))
+            _close_spider(self.crawler, "catalog_error")
             # Nor does it wait for requests queued under the politeness delay.
             for extension in self.crawler.extensions.middlewares:
                 if isinstance(extension, PromptStop):
@@ -369,6 +369,15 @@ class CatalogPipeline:
                     STAT_RUN_ERROR, "; ".join(filter(None, [error, cause]))
                 )
                 return
+
+
+def _close_spider(crawler: Crawler, reason: str) -> None:
+    """Close the spider with ``reason``: Scrapy 2.14+'s coroutine, else 2.13's method."""
+    engine = crawler.engine
+    if hasattr(engine, "close_spider_async"):
+        deferred_from_coro(engine.close_spider_async(reason=reason))
+    else:  # pragma: no cover (Scrapy 2.13)
+        engine.close_spider(crawler.spider, reason)
 
 
 def _first_line(exc: BaseException) -> str:
