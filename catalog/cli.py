@@ -38,7 +38,7 @@ class CliError(click.ClickException):
         self.exit_code = exit_code
 
 
-# Option values the library checks again (``search.SORTS``, ``search.MAX_LIMIT``,
+# Option values the library checks again (``index.SORTS``, ``index.MAX_LIMIT``,
 # ``sql.DEFAULT_TIMEOUT``; a test keeps them equal). Spelled out here so that the command line
 # can declare its options without importing Whoosh or the SQL runner: each command imports
 # what it uses when it runs, and `catalog --help` or `catalog sql` start fast.
@@ -297,9 +297,20 @@ def db_upgrade(config: CatalogConfig) -> None:
     Example:
         catalog --db postgresql+psycopg://localhost/catalog db upgrade
     """
+    from catalog.db import HEAD_REVISION, where
+
     engine = make_engine(config.db_url)
-    upgrade(engine)
-    click.echo(f"catalog schema is up to date ({engine.url.render_as_string()})", err=True)
+    before = upgrade(engine)
+    if not before:
+        message = f"created the catalog schema (revision {HEAD_REVISION}) in {where(engine)}"
+    elif before != {HEAD_REVISION}:
+        message = (
+            f"upgraded the catalog schema from revision {', '.join(sorted(before))} "
+            f"to {HEAD_REVISION} in {where(engine)}"
+        )
+    else:
+        message = f"catalog schema is up to date (revision {HEAD_REVISION}) in {where(engine)}"
+    click.echo(message, err=True)
 
 
 # --- crawl ---------------------------------------------------------------------------------
@@ -316,6 +327,8 @@ def _summary_line(summary) -> str:
     )
     if summary.details_failed:
         line += f", detail pages failed {summary.details_failed} (retried next run)"
+    if summary.details_skipped:
+        line += f", detail pages skipped {summary.details_skipped} (on other hosts; see the log)"
     if summary.warnings:
         line += f", warnings {summary.warnings} (see the log)"
     if summary.status == "succeeded" and summary.changed_nothing:
@@ -466,9 +479,14 @@ def topics_add(config: CatalogConfig, topic: str) -> None:
     Example:
         catalog topics add national-security-and-terrorism
     """
-    names = catalog_config.edit_topics(config.home, add=topic)
-    click.echo(f"topics in {catalog_config.config_path(config.home)}:", err=True)
-    click.echo("\n".join(names))
+    edit = catalog_config.edit_topics(config.home, add=topic)
+    where = catalog_config.config_path(config.home)
+    if edit.already_listed is not None:
+        same = "" if edit.already_listed == topic.strip() else f" (as {edit.already_listed})"
+        click.echo(f"{topic.strip()} is already listed{same} in {where}", err=True)
+    else:
+        click.echo(f"topics in {where}:", err=True)
+    click.echo("\n".join(edit.topics))
 
 
 @topics.command("remove")
@@ -481,7 +499,7 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
     Example:
         catalog topics remove national-security-and-terrorism
     """
-    click.echo("\n".join(catalog_config.edit_topics(config.home, remove=topic)))
+    click.echo("\n".join(catalog_config.edit_topics(config.home, remove=topic).topics))
 
 
 # --- runs and changes ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 from tomlkit.exceptions import TOMLKitError
 
 from catalog.errors import ConfigError
+from catalog.urls import listing_key
 
 APP_NAME = "thinktank-catalog"
 ENV_HOME = "CATALOG_HOME"
@@ -287,7 +288,7 @@ def check_url(value: str) -> str:
     """An absolute http(s) URL with a host and no spaces or control characters."""
     value = value.strip()
     if (
-        value.startswith(("http://", "https://"))
+        value.lower().startswith(("http://", "https://"))
         and len(value) <= MAX_TOPIC_CHARS
         and not any(c.isspace() or _is_control(c) for c in value)
         and _hostname(value)
@@ -308,7 +309,7 @@ def _hostname(url: str) -> str | None:
 def check_topic(value: str) -> str:
     """A RAND topic slug or an http(s) listing URL; raises ConfigError otherwise."""
     value = value.strip()
-    if value.startswith(("http://", "https://")):
+    if value.lower().startswith(("http://", "https://")):  # schemes are case-insensitive
         return check_url(value)
     if _SLUG.match(value) and len(value) <= MAX_TOPIC_CHARS:
         return value
@@ -317,11 +318,20 @@ def check_topic(value: str) -> str:
     )
 
 
+def canonical_topic(value: str) -> str:
+    """A checked topic as the catalog keeps it: a slug as it is, a URL in its canonical form
+    (no fragment, no tracking parameters, no ``page=1``). Raises ConfigError when invalid."""
+    value = check_topic(value)
+    return value if "://" not in value else listing_key(value)
+
+
 def _check_topics(path: Path, text: str, topics: object) -> list[str]:
-    """Topic entries: non-empty slugs or URLs, each once.
+    """Topic entries: non-empty slugs or URLs, each listing once, in canonical form.
 
     A duplicate is an error, not a warning: a cron crawl has nobody to read a warning, and a
-    topic listed twice is a typo worth fixing (the same topic twice is crawled once either way).
+    topic listed twice is a typo worth fixing. Two spellings of one listing (a slug and its
+    URL, a URL with ``?utm_source=...``, ``#...`` or ``?page=1``) are a duplicate too: crawled
+    as two walks of one listing, every crawl would fail as a pagination loop.
     """
     topics_line = _line_of(text, "topics")
     if not isinstance(topics, list):
@@ -330,6 +340,7 @@ def _check_topics(path: Path, text: str, topics: object) -> list[str]:
             '(topics = ["security-cooperation"])'
         )
     checked: list[str] = []
+    seen: dict[str, tuple[int, str]] = {}  # listing -> (line, entry as written)
     cursor = _offset_of_line(text, topics_line)  # entries are found in order, duplicates too
     for entry in topics:
         line = topics_line
@@ -342,11 +353,22 @@ def _check_topics(path: Path, text: str, topics: object) -> list[str]:
                 "(topic slugs or http(s) URLs)"
             )
         try:
-            value = check_topic(entry)
+            value = canonical_topic(entry)
         except ConfigError as exc:
             raise ConfigError(f"{path}:{line}: topics: {exc}") from None
-        if value in checked:
-            raise ConfigError(f"{path}:{line}: topics lists {_shown(value)} twice (remove one)")
+        key = listing_key(value)
+        if key in seen:
+            first_line, first = seen[key]
+            if first.strip() == entry.strip():
+                raise ConfigError(
+                    f"{path}:{line}: topics lists {_shown(entry)} twice "
+                    f"(also on line {first_line}; remove one)"
+                )
+            raise ConfigError(
+                f"{path}:{line}: topics lists {_shown(entry)} and, on line {first_line}, "
+                f"{_shown(first)}: both are the listing {key} (remove one)"
+            )
+        seen[key] = (line, entry)
         checked.append(value)
     return checked
 
@@ -465,23 +487,43 @@ def _read_search_with_tomlkit(path: Path) -> str | None:
     return _check_search(path, text, doc.unwrap().get("search", {}))
 
 
-def edit_topics(home: Path, *, add: str | None = None, remove: str | None = None) -> list[str]:
-    """Add or remove one topic in catalog.toml, keeping the file's comments and layout."""
+@dataclass(frozen=True, slots=True)
+class TopicsEdit:
+    """catalog.toml's topics after an edit, and the entry that already named an added topic."""
+
+    topics: list[str]
+    already_listed: str | None = None
+
+
+def edit_topics(home: Path, *, add: str | None = None, remove: str | None = None) -> TopicsEdit:
+    """Add or remove one topic in catalog.toml, keeping the file's comments and layout.
+
+    Topics are compared by the listing they name, so adding another spelling of a listed
+    topic changes nothing (``already_listed`` says which entry has it), and removing takes
+    any spelling of it. An added topic is written in its canonical form.
+    """
     load_home_config(home)  # validate first: never rewrite a file we cannot read
     path = config_path(home)
     _, doc = _read(path)
     if "topics" not in doc:
         doc["topics"] = tomlkit.array()
     topics = doc["topics"]
+    keys = [listing_key(str(t)) for t in topics]
     if add is not None:
-        value = check_topic(add)
-        if value not in topics:
-            topics.append(value)
+        value = canonical_topic(add)
+        if listing_key(value) in keys:
+            listed = str(topics[keys.index(listing_key(value))])
+            return TopicsEdit([str(t) for t in topics], already_listed=listed)
+        topics.append(value)
     if remove is not None:
-        if remove not in topics:
+        try:
+            key = listing_key(canonical_topic(remove))
+        except ConfigError:
+            key = remove
+        if key not in keys:
             raise ConfigError(f"{remove!r} is not in the topics of {path}")
-        del topics[list(topics).index(remove)]
+        del topics[keys.index(key)]
     partial = path.with_name(path.name + ".partial")
     partial.write_text(tomlkit.dumps(doc), encoding="utf-8")
     partial.replace(path)
-    return [str(t) for t in topics]
+    return TopicsEdit([str(t) for t in topics])

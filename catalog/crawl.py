@@ -8,7 +8,6 @@ downloading") repeat what the spider reports and stay in the file.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import logging.handlers
 import sys
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 
 from catalog import queries
@@ -34,11 +34,19 @@ from catalog.config import (
     load_home_config,
 )
 from catalog.db import make_engine, needs_upgrade, upgrade
-from catalog.errors import ConfigError, CrawlFailed, UsageError
+from catalog.diskspace import full_disk_message, is_disk_full
+from catalog.errors import ConfigError, CrawlFailed, DatabaseError, UsageError
 from catalog.lock import crawl_lock, topic_locks
 from crawler.pages.rand import topic_slug_from_url
-from crawler.pipelines import SETTING_LOCK_HELD, STAT_RUN_ID, CatalogPipeline
-from crawler.settings import user_agent
+from crawler.pipelines import (
+    SETTING_LOCK_HELD,
+    STAT_RUN_ERROR,
+    STAT_RUN_ID,
+    STAT_RUN_STATUS,
+    STAT_START_ERROR,
+    CatalogPipeline,
+)
+from crawler.settings import apply_local_site_rule, user_agent
 from crawler.spiders.rand_topic import RandTopicSpider, page_cap, topic_url
 
 RAND_HOST = "rand.org"
@@ -64,6 +72,7 @@ class CrawlSummary:
     items_delisted: int
     details_fetched: int
     details_failed: int
+    details_skipped: int
     warnings: int
     error: str | None
 
@@ -75,37 +84,31 @@ class CrawlSummary:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _is_local(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _is_rand(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return host == RAND_HOST or host.endswith("." + RAND_HOST)
 
 
 def crawl_settings(
-    config: CatalogConfig, *, start_urls: list[str], options: CrawlOptions | None = None
+    config: CatalogConfig,
+    *,
+    start_urls: list[str],
+    options: CrawlOptions | None = None,
+    host_map: dict[str, str] | None = None,
 ) -> Settings:
-    """Project settings, then what the home's catalog.toml says, then local-site speed-ups."""
+    """Project settings, then what the home's catalog.toml says, then local-site speed-ups.
+
+    ``host_map`` fetches a host's pages from another server (``CATALOG_HOST_MAP``: the demo).
+    """
     options = options or CrawlOptions()
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("CATALOG_HOME", str(config.home), priority="cmdline")
     settings.set("CATALOG_DB", config.db_url, priority="cmdline")
-    local = bool(start_urls) and all(_is_local(u) for u in start_urls)
-    if local:
-        # Pages on this machine (the demo, tests, a local mirror) need no politeness delay.
-        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
-        settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
-        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="cmdline")
-        settings.set("RETRY_BACKOFF_BASE", 0, priority="cmdline")
+    if host_map:
+        settings.set("CATALOG_HOST_MAP", dict(host_map), priority="cmdline")
+    # The same rule `scrapy crawl` applies in the spider (crawler.settings).
+    apply_local_site_rule(settings, start_urls, "cmdline")
     if options.contact:
         settings.set("USER_AGENT", user_agent(options.contact), priority="cmdline")
     if options.delay is not None:
@@ -168,11 +171,36 @@ def stderr_handler(level: str, *, clear_line: bool = False) -> logging.Handler:
     return handler
 
 
+class CrawlLogHandler(logging.handlers.RotatingFileHandler):
+    """The rotating log file, which never prints to stderr when it cannot write.
+
+    The logging module reports a handler's failure with a traceback on stderr, once per
+    record: on a full disk that was hundreds of lines, even under --quiet, for a problem the
+    crawl reports in one line anyway. Records that cannot be written are dropped; writing
+    resumes when there is room again (the crawl frees some to close its run).
+    """
+
+    failures = 0  # records (or flushes) that could not be written
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        self.failures += 1
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError:
+            self.failures += 1
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:
+            self.failures += 1
+
+
 def log_file_handler(path: Path) -> logging.Handler:
     """The home's rotating log file: everything, tracebacks included."""
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
+    handler = CrawlLogHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     return handler
 
@@ -294,23 +322,31 @@ def run_crawl(
     details: bool = True,
     stderr_level: str | None = "WARNING",
     progress: Callable[[Progress], None] | None = None,
+    host_map: dict[str, str] | None = None,
 ) -> CrawlSummary:
     """Crawl topics into the catalog; one process, one run, one crawl per home at a time.
 
     Scrapy's reactor cannot be restarted, so call this once per process. ``stderr_level``
     None keeps stderr silent (the log file in the home still gets everything). ``progress``
     is called about twice a second while the crawl runs (the CLI draws it on a terminal).
+    ``host_map`` fetches a host's pages from another server (see ``crawl_settings``).
     """
     urls, options = resolve_start_urls(config, topics, start_urls)
-    settings = crawl_settings(config, start_urls=urls, options=options)
+    settings = crawl_settings(config, start_urls=urls, options=options, host_map=host_map)
     slugs = [slug for slug in map(topic_slug_from_url, urls) if slug]
     with ExitStack() as locks:
-        locks.enter_context(crawl_lock(config.home))
-        engine = make_engine(config.db_url)
-        # Crawlers on other machines sharing this (PostgreSQL) catalog: one crawl per topic.
-        locks.enter_context(topic_locks(engine, slugs))
-        if needs_upgrade(engine):
-            upgrade(engine)
+        try:
+            locks.enter_context(crawl_lock(config.home))
+            engine = make_engine(config.db_url)
+            # Crawlers on other machines sharing this (PostgreSQL) catalog: one crawl per topic.
+            locks.enter_context(topic_locks(engine, slugs))
+            if needs_upgrade(engine):
+                upgrade(engine)
+        except (OSError, SQLAlchemyError, DatabaseError) as exc:
+            if is_disk_full(exc):
+                why = full_disk_message(config.home)
+                raise CrawlFailed(f"the crawl cannot start: {why}") from exc
+            raise
         process = CrawlerProcess(settings)
         handlers = _attach_logging(config, stderr_level, progress=progress is not None)
         try:
@@ -323,10 +359,15 @@ def run_crawl(
             for handler in handlers:
                 logging.getLogger().removeHandler(handler)
                 handler.close()
-        run_id = crawler.stats.get_value(STAT_RUN_ID) if crawler.stats else None
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        run_id = stats.get(STAT_RUN_ID)
         run = queries.crawl_run(engine, run_id) if run_id is not None else None
         engine.dispose()
         if run is None:
-            raise CrawlFailed(f"the crawl did not start; see {config.log_file}")
+            why = stats.get(STAT_START_ERROR) or "the crawl did not start"
+            raise CrawlFailed(f"{why} (details in {config.log_file})")
     values = {**run, "run_id": run["id"], "full": bool(run["full"])}
+    if run["status"] == "running" and stats.get(STAT_RUN_STATUS):
+        # The run ended but could not be recorded (a full disk): report it as it ended.
+        values.update(status=stats[STAT_RUN_STATUS], error=stats.get(STAT_RUN_ERROR))
     return CrawlSummary(**{f.name: values[f.name] for f in fields(CrawlSummary)})

@@ -22,7 +22,7 @@ from catalog.errors import DatabaseError, NoCatalog, SchemaMismatch
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # The newest Alembic revision. Kept here so that checking a database needs no migration files
 # (a Scrapyd egg is a zip Alembic cannot read); a test keeps it equal to the scripts' head.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 # pg_advisory_xact_lock key held while migrating a PostgreSQL catalog ("tankmig1").
 UPGRADE_LOCK_KEY = int.from_bytes(b"tankmig1", "big")
 
@@ -127,10 +127,24 @@ def _migrations_dir() -> Path:
     return Path(migrations.__file__).resolve().parent
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision; a no-op when it is already there."""
+def upgrade(engine: Engine) -> set[str] | None:
+    """Bring the schema to the newest revision; a no-op when it is already there.
+
+    Returns the revisions the database was at before (None: it held no catalog schema, which
+    is now created). A catalog from a newer version is refused with the message read commands
+    give, before Alembic sees a revision it does not know.
+    """
     from alembic import command
 
+    try:
+        before = schema_revisions(engine)
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise DatabaseError(f"cannot read the catalog at {where(engine)}: {first}") from exc
+    if before and (newer := _newer_schema(before)) is not None:
+        raise newer
+    if before == {HEAD_REVISION}:
+        return before
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     if not (_migrations_dir() / "versions").is_dir():
         raise DatabaseError(
@@ -153,6 +167,7 @@ def upgrade(engine: Engine) -> None:
             f"cannot upgrade the catalog schema: {exc.__class__.__name__}: "
             f"{str(exc).splitlines()[0]}"
         ) from exc
+    return before
 
 
 def schema_revisions(engine: Engine) -> set[str] | None:
@@ -182,25 +197,34 @@ def check_schema(engine: Engine) -> None:
         revisions = schema_revisions(engine)
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise DatabaseError(f"cannot read the catalog at {_where(engine)}: {first}") from exc
+        raise DatabaseError(f"cannot read the catalog at {where(engine)}: {first}") from exc
     if not revisions:
-        raise NoCatalog(f"no catalog at {_where(engine)}; run `catalog crawl` first")
+        raise NoCatalog(f"no catalog at {where(engine)}; run `catalog crawl` first")
     if revisions == {HEAD_REVISION}:
         return
-    current = ", ".join(sorted(revisions))
-    # Revision ids are zero-padded numbers, so a newer catalog sorts after our head.
-    if max(revisions) > HEAD_REVISION:
-        raise SchemaMismatch(
-            f"catalog schema is at revision {current}, newer than this version reads "
-            f"({HEAD_REVISION}): upgrade thinktank-catalog"
-        )
+    if (newer := _newer_schema(revisions)) is not None:
+        raise newer
     raise SchemaMismatch(
-        f"catalog schema is at revision {current}, this version needs {HEAD_REVISION}: "
-        "run `catalog db upgrade`"
+        f"catalog schema is at revision {', '.join(sorted(revisions))}, this version needs "
+        f"{HEAD_REVISION}: run `catalog db upgrade`"
     )
 
 
-def _where(engine: Engine) -> str:
+def _newer_schema(revisions: set[str]) -> SchemaMismatch | None:
+    """The error for a catalog a newer version of this program migrated; None otherwise.
+
+    Revision ids are zero-padded numbers, so a newer catalog sorts after our head. Every
+    command says the same: reading it, crawling it or `db upgrade` (which cannot go back).
+    """
+    if max(revisions) <= HEAD_REVISION:
+        return None
+    return SchemaMismatch(
+        f"catalog schema is at revision {', '.join(sorted(revisions))}, newer than this "
+        f"version reads ({HEAD_REVISION}): upgrade thinktank-catalog"
+    )
+
+
+def where(engine: Engine) -> str:
     """The catalog's file path (SQLite) or its URL without password, for messages."""
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database:

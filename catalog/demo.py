@@ -1,4 +1,14 @@
-"""`catalog demo`: serve the bundled sample site on 127.0.0.1, crawl it, search it."""
+"""`catalog demo`: serve the bundled sample site on 127.0.0.1, crawl it, search it.
+
+The demo's records are catalogued under a fixed origin, ``http://catalog-demo.invalid``, which
+the crawl fetches from the local server whatever its port (``CATALOG_HOST_MAP``): a second demo
+on another port finds every record already there. ``.invalid`` is reserved (RFC 2606), so no
+real site's URL can ever be one of the demo's.
+
+The demo writes only into a catalog of its own: an empty one, or one that holds nothing but
+demo records. A catalog with anything else in it (a real crawl's, on a shared PostgreSQL or
+in an existing home) is refused before anything is written, since nothing could undo it.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +20,73 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from catalog import queries
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import make_url
+
+from catalog import queries, tables
 from catalog.config import CatalogConfig
 from catalog.crawl import CrawlSummary, run_crawl
-from catalog.db import make_engine
+from catalog.db import make_engine, where
+from catalog.errors import NoCatalog, UsageError
 from catalog.localsite import serve
 
 DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
-# A fixed port keeps the demo's URLs the same from run to run, so a second demo adds no rows;
-# when it is taken, any free port will do.
+DEMO_HOST = "catalog-demo.invalid"
+DEMO_ORIGIN = f"http://{DEMO_HOST}"
+# The port the demo site is served on when it is free; any free port does otherwise, since the
+# records' URLs do not depend on it.
 DEMO_PORT = 8765
 DEMO_TOPICS = ("security-cooperation", "alliances-and-partnerships")
 
 
+def demo_start_urls() -> list[str]:
+    return [f"{DEMO_ORIGIN}/topics/{slug}.html" for slug in DEMO_TOPICS]
+
+
+def check_demo_catalog(config: CatalogConfig) -> None:
+    """Refuse (UsageError, exit 2) a catalog that holds anything but the demo's own records.
+
+    Read-only: nothing is created or migrated to find out. An empty database, or a home
+    without one, is fine.
+    """
+    try:
+        engine = make_engine(config.db_url, read_only=True)
+    except NoCatalog:
+        return  # a SQLite home without a catalog yet
+    try:
+        with engine.connect() as conn:
+            names = set(inspect(conn).get_table_names())
+            if not names:
+                return
+            if "alembic_version" not in names:
+                other = f"tables that are not a catalog's ({', '.join(sorted(names)[:3])}, ...)"
+            else:
+                other = _other_record(conn, names)
+    finally:
+        engine.dispose()
+    if other is not None:
+        raise UsageError(
+            f"catalog demo writes only into an empty catalog or one of its own, and "
+            f"{where(engine)} holds {other}: give the demo its own --home (and --db)"
+        )
+
+
+def _other_record(conn: Any, names: set[str]) -> str | None:
+    """A publication or topic in the catalog that is not the demo's, described; or None."""
+    prefix = DEMO_ORIGIN + "/"
+    for table, what in ((tables.publications, "publication"), (tables.topics, "topic")):
+        if table.name not in names:
+            continue
+        url = conn.execute(
+            select(table.c.url).where(~table.c.url.startswith(prefix, autoescape=True)).limit(1)
+        ).scalar()
+        if url is not None:
+            return f"the {what} {url}"
+    return None
+
+
 def run_demo(config: CatalogConfig, query: str) -> tuple[CrawlSummary, list[dict[str, Any]]]:
+    check_demo_catalog(config)
     with ExitStack() as stack:
         try:
             site = stack.enter_context(serve(DEMO_SITE, port=DEMO_PORT))
@@ -31,9 +94,7 @@ def run_demo(config: CatalogConfig, query: str) -> tuple[CrawlSummary, list[dict
             if exc.errno != errno.EADDRINUSE:
                 raise
             site = stack.enter_context(serve(DEMO_SITE, port=0))
-        summary = run_crawl(
-            config, start_urls=[f"{site.url}/topics/{slug}.html" for slug in DEMO_TOPICS]
-        )
+        summary = run_crawl(config, start_urls=demo_start_urls(), host_map={DEMO_HOST: site.url})
     hits = queries.search_publications(
         make_engine(config.db_url), config.search_index(), query, limit=5
     )
@@ -65,7 +126,8 @@ def next_commands(
     """
     base = [*program_words(argv0), "--home", str(config.home)]
     if config.db_url != f"sqlite:///{(config.home / 'catalog.db').resolve()}":
-        base += ["--db", config.db_url]
+        # Never a password on the screen: masked as everywhere else (or give CATALOG_DB).
+        base += ["--db", make_url(config.db_url).render_as_string(hide_password=True)]
     commands = [
         [*base, "search", query],
         [*base, "search", '"security cooperation"'],

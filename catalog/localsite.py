@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 HOLD_TIMEOUT = 30.0  # a held request is answered after this long even if nobody releases it
 
@@ -103,6 +103,11 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "LocalSite/1"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        # A request sent to this server as to a proxy names the whole URL (``GET http://host/
+        # path``, as the demo's crawl does): its path and query answer it all the same.
+        if self.path.lower().startswith(("http://", "https://")):
+            parts = urlsplit(self.path)
+            self.path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
         site = self.site
         with site.lock:
             site.requests.append((self.path, dict(self.headers.items())))

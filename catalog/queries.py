@@ -192,9 +192,7 @@ class CatalogIndexSource:
             return list(conn.execute(changed).scalars()), list(conn.execute(deleted).scalars())
 
     def documents(self, ids: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
-        return index_documents(
-            self.engine, ids, columns=(*INDEX_COLUMNS, *PAGE_TEXT_FIELDS)
-        )
+        return index_documents(self.engine, ids, columns=(*INDEX_COLUMNS, *PAGE_TEXT_FIELDS))
 
     def entries(self) -> Iterator[Entry]:
         """Every publication's id, URL and revision, streamed (one query)."""

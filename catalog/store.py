@@ -203,6 +203,7 @@ class RunCounts:
     items_delisted: int = 0
     details_fetched: int = 0
     details_failed: int = 0
+    details_skipped: int = 0
     warnings: int = 0
     _outcomes: dict[str, str] = field(default_factory=dict, repr=False)
 

@@ -84,6 +84,7 @@ RUN_COUNT_COLUMNS = (
     "items_delisted",
     "details_fetched",
     "details_failed",
+    "details_skipped",
     "warnings",
 )
 # SQLite allows 32766 bound parameters per statement; stay far below it on every backend.
@@ -221,6 +222,9 @@ crawl_runs = Table(
     Column("details_failed", Integer, default=0, server_default="0", nullable=False),
     # Problems that cost a field but not the run (a date out of range, ...); see the log.
     Column("warnings", Integer, default=0, server_default="0", nullable=False),
+    # Publication pages not read because they are on a host the crawl does not visit (a
+    # teaser linking to another site); the log names each.
+    Column("details_skipped", Integer, default=0, server_default="0", nullable=False),
     # Which process runs it: a ``running`` row whose process is gone is closed by the next
     # command (same host: the pid is not alive; another host: only once it is very old).
     Column("host", String(255)),

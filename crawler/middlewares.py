@@ -13,6 +13,7 @@ import email.utils
 import math
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
@@ -65,6 +66,13 @@ def _retry_after_seconds(value: str, now: float | None) -> float | None:
     return max(0.0, parsed.timestamp() - (now if now is not None else time.time()))
 
 
+class CrawlStopping(IgnoreRequest):
+    """A request given up because the crawl is stopping (Ctrl-C, SIGTERM, a failed run).
+
+    Not a failure of the page: spiders pass it over, and Scrapy logs it quietly.
+    """
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's RetryMiddleware, waiting between attempts instead of retrying at once."""
 
@@ -73,12 +81,25 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 2.0)
         self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
         self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 300.0)
+        self.waits: set[Any] = set()  # backoffs under way, cancelled when the crawl stops
 
     async def _wait(self, seconds: float) -> None:
         if seconds > 0:
-            from twisted.internet import reactor
+            from twisted.internet import defer, reactor
 
-            await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
+            wait = task.deferLater(reactor, seconds, lambda: None)
+            self.waits.add(wait)
+            try:
+                await maybe_deferred_to_future(wait)
+            except defer.CancelledError:
+                raise CrawlStopping("the crawl is stopping: retry abandoned") from None
+            finally:
+                self.waits.discard(wait)
+
+    def cancel_waits(self) -> None:
+        """Stop every backoff now: a stopping crawl does not wait a minute to retry."""
+        for wait in list(self.waits):
+            wait.cancel()
 
     async def process_response(
         self, request: Request, response: Response, spider: Any = None
@@ -138,6 +159,28 @@ class ReportingOffsiteMiddleware(OffsiteMiddleware):
             if request.meta.get("redirect_urls"):
                 self.crawler.signals.send_catch_log(request_left_site, request=request)
             raise
+
+
+class HostMapMiddleware:
+    """Fetch the pages of a mapped host from another server: ``CATALOG_HOST_MAP`` maps a host
+    name to a server URL (``{"catalog-demo.invalid": "http://127.0.0.1:8765"}``).
+
+    The request goes to that server as to an HTTP proxy, so its URL (what the catalog stores)
+    stays the mapped host's whatever port the server has: the demo's sample site keeps the same
+    URLs from run to run. Runs before Scrapy's HttpProxyMiddleware, which does the rest.
+    """
+
+    def __init__(self, host_map: dict[str, str]) -> None:
+        self.host_map = host_map
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> HostMapMiddleware:
+        return cls(crawler.settings.getdict("CATALOG_HOST_MAP"))
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        server = self.host_map.get(urlsplit(request.url).hostname or "")
+        if server is not None:
+            request.meta["proxy"] = server
 
 
 LEGACY_ENCODING = "cp1252"

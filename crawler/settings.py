@@ -4,13 +4,52 @@ The catalog's location comes from CATALOG_HOME / CATALOG_DB (environment or ``-s
 variables the ``catalog`` command reads, so ``scrapy crawl`` and ``catalog crawl`` share a catalog.
 """
 
+import ipaddress
 import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
 BOT_NAME = "thinktank_catalog"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 # Our `scrapy crawl` exits 1 when the catalog run failed or was interrupted (Scrapyd, cron).
 COMMANDS_MODULE = "crawler.commands"
+
+
+def is_local_url(url: str, host_map: Mapping[str, str] | None = None) -> bool:
+    """Whether ``url`` is served by this machine: localhost, a loopback address, or a host the
+    crawl maps onto one (``CATALOG_HOST_MAP``, as the demo does)."""
+    host = urlsplit(url).hostname or ""
+    if host_map and host in host_map:
+        return is_local_url(host_map[host])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def local_site_settings() -> dict[str, Any]:
+    """Pages on this machine (the demo, tests, a local mirror) need no politeness delay."""
+    return {
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+        "RETRY_BACKOFF_BASE": 0,
+    }
+
+
+def apply_local_site_rule(settings: Any, start_urls: list[str], priority: str) -> bool:
+    """The one local-site rule of both entry points: when every start URL is local, drop the
+    politeness delay at ``priority`` (``catalog crawl``: cmdline, under catalog.toml's own
+    ``delay``; ``scrapy crawl``: spider, under ``-s``). Returns whether it applied."""
+    host_map = settings.getdict("CATALOG_HOST_MAP")
+    if not start_urls or not all(is_local_url(u, host_map) for u in start_urls):
+        return False
+    settings.update(local_site_settings(), priority=priority)
+    return True
 
 
 def user_agent(contact: str) -> str:
@@ -45,7 +84,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Between decompression (590) and meta refresh (580), the first to read the text:
     # undeclared non-UTF-8 pages are read as cp1252.
     "crawler.middlewares.LegacyEncodingMiddleware": 585,
+    # Before HttpProxyMiddleware (750): mapped hosts are fetched from their server (the demo).
+    "crawler.middlewares.HostMapMiddleware": 740,
 }
+# Host name -> server URL to fetch its pages from, e.g. {"catalog-demo.invalid":
+# "http://127.0.0.1:8765"}; the URLs stored stay the host's (see HostMapMiddleware).
+CATALOG_HOST_MAP: dict[str, str] = {}
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # a listing page is ~100 KB; anything this big is not one
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
@@ -66,6 +110,8 @@ CATALOG_MAX_PAGES = os.environ.get("CATALOG_MAX_PAGES") or 500
 EXTENSIONS = {
     "scrapy.extensions.feedexport.FeedExporter": None,
     "crawler.extensions.PublicationFeedExporter": 0,
+    # Ctrl-C / SIGTERM: say so at once, stop after the requests in flight (not the queue).
+    "crawler.extensions.PromptStop": 0,
 }
 
 # No consoles into a running crawl: the catalog needs no code-execution endpoint.

@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote_plus
 
+from catalog.demo import DEMO_ORIGIN
+
 REPO = Path(__file__).resolve().parent.parent
 SITE = REPO / "catalog" / "demo_site"
 # A long topic for the tests of incremental crawling: ten pages of five teasers each.
@@ -74,7 +76,9 @@ LISTED = [
         "In March, the leaders of the United States, Japan, India, and Australia met virtually for their first Quadrilateral Security Dialogue group meeting. What are the goals of the Quad? What tangibly can or will the Quad do and what does it look like in practice?",
         "Mar 31, 2021",
         "Australian Prime Minister Scott Morrison (R) and Minister for Foreign Affairs Marise Payne (L) participate in the inaugural Quad leaders meeting, March 13, 2021, photo by Dean Lewins/Reuters",
-        "https://www.rand.org/blog/2021/03/what-to-expect-when-youre-expecting-so-much-from-the.html",
+        # Absolute, as RAND sometimes links: to the demo's own origin (see catalog.demo), never
+        # to www.rand.org, whose real records a demo must not touch.
+        DEMO_ORIGIN + "/blog/2021/03/what-to-expect-when-youre-expecting-so-much-from-the.html",
     ),
     (
         "Multimedia",
@@ -575,9 +579,9 @@ def product_page(index: int, item: tuple, topics: list[tuple[str, str]]) -> str:
 
 def write_product_pages(root: Path, items: list[tuple], topics: list[tuple[str, str]]) -> None:
     for index, item in enumerate(items):
-        path = item[5].split("?")[0].split("#")[0]
+        path = item[5].split("?")[0].split("#")[0].removeprefix(DEMO_ORIGIN)
         if path.startswith("http"):
-            continue  # an absolute link to www.rand.org: not on the local site
+            continue  # an absolute link to another site: no page of it here
         target = root / path.lstrip("/")
         if path in HAND_WRITTEN:
             write(target, HAND_WRITTEN[path].read_text(encoding="utf-8"))

@@ -170,6 +170,41 @@ def test_kill_9_between_a_batch_commit_and_its_index_update(
     assert_index_follows_database(home)
 
 
+def test_kill_9_early_in_a_first_crawl_loses_seconds_not_a_batch(long_site: Site, tmp_path):
+    """Batches hold 200 records, so a first crawl of a slow site killed in its first minutes
+    stored nothing. Records wait at most CATALOG_BATCH_SECONDS (5) before they are stored:
+    here page 2 never answers, and page 1's records are stored anyway (the crawl then dies,
+    as `kill -9` would, right after that batch's commit)."""
+    home = tmp_path / "home"
+    hold = long_site.server.hold(f"/topics/{TOPIC}.html?page=2")
+    process = subprocess.Popen(
+        catalog_command(home, "crawl", "--quiet", "--start-url", long_site.topic_url(TOPIC)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(**{CRASH_ENV: "batch-stored"}),  # default batch size and wait
+        cwd=REPO,
+    )
+    try:
+        assert hold.arrived.wait(60), "the crawl never asked for page 2"
+        # Killed at its first stored batch, while page 2 is still held (up to 30 s).
+        assert process.wait(timeout=20) == -signal.SIGKILL, process.stderr.read()
+    finally:
+        hold.release.set()
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stderr.close()
+    assert db_rows(home, "SELECT count(*) FROM publications") == [(5,)]  # page 1
+    assert db_rows(home, "SELECT status FROM crawl_runs") == [("running",)]  # as kill -9 left it
+    again = run_catalog(home, "crawl", "--quiet", "--start-url", long_site.topic_url(TOPIC))
+    assert again.returncode == 0, again.stderr
+    assert db_rows(home, "SELECT status FROM crawl_runs ORDER BY id") == [
+        ("interrupted",),
+        ("succeeded",),
+    ]
+
+
 @pytest.fixture
 def indexed(tmp_path, search_engine) -> Path:
     """A home with 50 publications, indexed, then changed behind its index's back."""

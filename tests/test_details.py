@@ -17,7 +17,7 @@ import pytest
 from catalog.db import make_engine, upgrade
 from catalog.records import PublicationDetails, TopicRef
 from catalog.store import CatalogStore
-from tests.conftest import FIXTURES, Catalog, Site
+from tests.conftest import FIXTURES, Catalog, Site, db_rows, invoke, run_catalog
 from tests.test_store import SC, entry
 
 CASES = FIXTURES / "pages" / "rand"
@@ -323,3 +323,23 @@ def test_store_replaces_authors_and_related_topics(tmp_path):
         assert conn.execute(
             "SELECT published_on, research_questions FROM publications"
         ).fetchone() == ("2020-05-01", "Q1\nQ2")
+
+
+def test_a_teaser_on_another_host_is_counted_and_named(long_site: Site, tmp_path):
+    """A teaser linking to another host never had its page read, and nothing counted it."""
+    listing = long_site.root / "topics" / "regional-security.html"
+    path = "/blog/2022/12/regional-security-2.html"
+    elsewhere = long_site.base.replace("127.0.0.1", "localhost") + path
+    listing.write_text(listing.read_text().replace(f'href="{path}"', f'href="{elsewhere}"'))
+    home = tmp_path / "home"
+    result = run_catalog(
+        home, "crawl", "--max-pages", "1", "--start-url", long_site.topic_url("regional-security")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "detail pages skipped 1 (on other hosts; see the log)" in result.stdout
+    [line] = [line for line in result.stderr.splitlines() if "not read" in line]
+    assert f"publication page {elsewhere} not read: localhost is not a host" in line
+    assert db_rows(home, "SELECT details_fetched, details_skipped FROM crawl_runs") == [(4, 1)]
+    assert path not in long_site.server.paths()
+    runs = json.loads(invoke(home, "runs", "--json").stdout)
+    assert runs[0]["details_skipped"] == 1

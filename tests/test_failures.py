@@ -242,6 +242,41 @@ def test_unreachable_site_under_quiet_is_as_short(tmp_path):
     assert result.stdout == ""
 
 
+# --- one cause ------------------------------------------------------------------------------
+
+# The store's second write fails; Scrapy then closes the spider ("catalog_error"), which was
+# journalled as a second cause after the real one, and later batches failed again.
+FAILING_STORE = (
+    "import sys\n"
+    "from catalog import store\n"
+    "write_batch, calls = store.CatalogStore.write_batch, []\n"
+    "def fail_after_one(self, records, run_id):\n"
+    "    calls.append(run_id)\n"
+    "    if len(calls) >= 2: raise RuntimeError('the table is made of cheese')\n"
+    "    return write_batch(self, records, run_id)\n"
+    "store.CatalogStore.write_batch = fail_after_one\n"
+    "from catalog.cli import cli\n"
+    "sys.exit(cli.main(sys.argv[1:], prog_name='catalog'))\n"
+)
+
+
+def test_a_failed_crawl_has_one_cause(long_site: Site, tmp_path):
+    home = tmp_path / "home"
+    result = subprocess.run(
+        [sys.executable, "-c", FAILING_STORE, "--home", str(home), "crawl"]
+        + ["--start-url", long_site.topic_url(TOPIC)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(CATALOG_BATCH_SIZE="5"),
+        cwd=REPO,
+    )
+    cause = "RuntimeError: the table is made of cheese"
+    error = assert_failed(result, home, cause)
+    assert error == f"storing a batch of 5 records failed: {cause}"
+    assert result.stderr.count(cause) == 2  # as it happened, and in the closing line
+
+
 # --- unexpected errors ---------------------------------------------------------------------
 
 

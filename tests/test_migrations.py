@@ -4,10 +4,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from catalog.db import HEAD_REVISION, alembic_config, make_engine, needs_upgrade, upgrade
 from catalog.models import Base
+from tests.conftest import run_catalog
 
 
 def test_upgrade_creates_the_public_schema(tmp_path):
@@ -42,6 +43,7 @@ def test_upgrade_creates_the_public_schema(tmp_path):
         "items_updated",
         "items_unchanged",
         "items_skipped",
+        "details_skipped",
     } <= run_columns
 
 
@@ -207,7 +209,7 @@ def test_downgrade_and_upgrade_keep_every_row(tmp_path):
         "SELECT (SELECT count(*) FROM publication_topics), "
         "(SELECT count(*) FROM publication_changes)"
     )
-    for target in ("0003", "0002", "head"):
+    for target in ("0005", "0003", "0002", "head"):
         if target == "head":
             command.upgrade(alembic_config(url), target)
         else:
@@ -215,3 +217,44 @@ def test_downgrade_and_upgrade_keep_every_row(tmp_path):
         with sqlite3.connect(tmp_path / "c.db") as conn:
             assert conn.execute(counts).fetchone() == (1, 1), target
             assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_db_upgrade_says_what_it_did(backend):
+    """Created on an empty database, then up to date; never a bare "up to date" for a new one."""
+    created = backend.run("db", "upgrade")
+    assert created.returncode == 0, created.stderr
+    assert created.stderr.startswith(f"created the catalog schema (revision {HEAD_REVISION}) in")
+    again = backend.run("db", "upgrade")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.startswith(f"catalog schema is up to date (revision {HEAD_REVISION})")
+    if backend.db:  # the URL, never a password
+        assert again.stderr.strip().endswith(backend.db.rsplit("@", 1)[1])
+
+
+def test_db_upgrade_from_an_older_revision_says_from_what(tmp_path):
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    command.upgrade(alembic_config(url), "0004")
+    result = run_catalog(tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert f"upgraded the catalog schema from revision 0004 to {HEAD_REVISION}" in result.stderr
+
+
+def test_a_newer_catalog_is_refused_by_every_command_in_the_same_words(backend):
+    """db upgrade and crawl said `unexpected CommandError`; now they say what reads say."""
+    assert backend.run("db", "upgrade").returncode == 0
+    newer = f"{int(HEAD_REVISION) + 1:04d}"
+    engine = make_engine(backend.db or f"sqlite:///{backend.home / 'catalog.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": newer})
+    engine.dispose()
+    expected = (
+        f"Error: catalog schema is at revision {newer}, newer than this version reads "
+        f"({HEAD_REVISION}): upgrade thinktank-catalog"
+    )
+    unreachable = "http://127.0.0.1:9/topics/x.html"  # nothing may be fetched anyway
+    for args in (("stats",), ("db", "upgrade"), ("crawl", "--start-url", unreachable)):
+        result = backend.run(*args)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.strip().splitlines() == [expected], args
+    assert backend.rows("SELECT version_num FROM alembic_version") == [(newer,)]
+    assert backend.rows("SELECT count(*) FROM crawl_runs") == [(0,)]

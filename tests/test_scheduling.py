@@ -8,6 +8,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -248,6 +250,69 @@ def test_signal_mid_crawl_keeps_what_was_stored(long_site: Site, tmp_path, signu
     assert db_rows(home, "SELECT count(*) FROM publications") == [(LONG_TOPIC_ITEMS,)]
     assert open_index(home / "index").doc_count() == LONG_TOPIC_ITEMS
     assert db_rows(home, "SELECT walk_state FROM topics") == [("complete",)]
+
+
+STOPPING = "stopping after the requests in flight; press Ctrl-C again to stop now"
+
+
+def test_ctrl_c_says_so_at_once_and_stops_after_the_requests_in_flight(long_site: Site, tmp_path):
+    """Under a politeness delay the downloader holds requests queued for their turn: Scrapy's
+    graceful stop fetched them all, one delay apart (a live crawl went on for 9.5 s and 10
+    pages). Now the queue is dropped: only the request in flight is answered."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "catalog.toml").write_text("topics = []\n[crawl]\ndelay = 3\n")
+    page_2 = f"/topics/{TOPIC}.html?page=2"
+    hold = long_site.server.hold(page_2)
+    process = subprocess.Popen(
+        catalog_command(home, "crawl", "--start-url", long_site.topic_url(TOPIC)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        cwd=REPO,
+    )
+    said = threading.Event()
+    lines: list[str] = []
+
+    def read_stderr() -> None:
+        for line in process.stderr:
+            lines.append(line)
+            if STOPPING in line:
+                said.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    try:
+        # Page 1's five publication pages now wait in the downloader behind page 2.
+        assert hold.arrived.wait(60), "the crawl never asked for page 2"
+        asked = len(long_site.server.paths())
+        process.send_signal(signal.SIGINT)
+        assert said.wait(10), f"nothing said at once: {lines}"  # page 2 is still held
+        hold.release.set()
+        released = time.monotonic()
+        out = process.stdout.read()
+        assert process.wait(timeout=60) == 1
+        stopped_after = time.monotonic() - released
+    finally:
+        hold.release.set()
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        reader.join(10)
+    assert long_site.server.paths()[asked:] == [], "requests were sent after Ctrl-C"
+    assert stopped_after < 6, f"took {stopped_after:.1f} s after the last answer"
+    err = "".join(lines)
+    assert err.count(STOPPING) == 1 and "Traceback" not in err
+    assert "interrupted" in err and "interrupted" in out
+    [(status, stored, error)] = db_rows(home, "SELECT status, items_new, error FROM crawl_runs")
+    assert status == "interrupted" and error is None  # nothing failed: it was stopped
+    assert db_rows(home, "SELECT count(*) FROM publications") == [(stored,)]
+    assert stored == 10  # pages 1 and 2 (in flight when Ctrl-C came), nothing after
+    assert db_rows(home, "SELECT walk_state FROM topics") == [("partial",)]
+    assert db_rows(home, "SELECT count(*) FROM publications WHERE details_error IS NOT NULL") == [
+        (0,)
+    ]  # the publication pages given up are not failures: the next crawl reads them
 
 
 def test_killed_crawl_is_closed_and_its_index_repaired(long_site: Site, tmp_path):

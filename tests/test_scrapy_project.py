@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import configparser
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -18,12 +20,15 @@ from catalog.lock import crawl_lock
 from crawler.middlewares import retry_delay
 from tests.conftest import REPO, Site, clean_env, invoke
 
-LOCAL_FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=INFO"]
+# No -s DOWNLOAD_DELAY=0: `scrapy crawl` of 127.0.0.1 drops the delay as `catalog crawl` does.
+LOG_INFO = ["-s", "LOG_LEVEL=INFO"]
+# What the local-site rule sets that Scrapy logs (its own RETRY_BACKOFF_BASE it does not).
+LOCAL_SITE_SETTINGS = ("DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED", "CONCURRENT_REQUESTS_PER_DOMAIN")
 
 
 def scrapy_crawl(home, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "rand_topic", *args, *LOCAL_FAST],
+        [sys.executable, "-m", "scrapy", "crawl", "rand_topic", *args, *LOG_INFO],
         cwd=REPO,
         env=clean_env(CATALOG_HOME=str(home)),
         capture_output=True,
@@ -82,6 +87,63 @@ def test_polite_defaults_for_rand_and_none_for_local_pages(tmp_path):
     assert "mailto:a@b.org" in hurried["USER_AGENT"]
     local = crawl_settings(config, start_urls=["http://127.0.0.1:8000/topics/x.html"])
     assert local.getfloat("DOWNLOAD_DELAY") == 0 and not local.getbool("AUTOTHROTTLE_ENABLED")
+
+
+def overridden_settings(log: str) -> dict:
+    """The settings Scrapy logs as differing from its defaults, with the defaults filled in."""
+    from scrapy.settings import default_settings
+
+    found = re.search(r"Overridden settings:\n(\{.*?\})\n", log, re.S)
+    assert found, log[-2000:]
+    overridden = ast.literal_eval(found.group(1))
+    return {
+        name: overridden.get(name, getattr(default_settings, name, None))
+        for name in (*LOCAL_SITE_SETTINGS,)
+    }
+
+
+def test_scrapy_crawl_of_a_local_site_has_the_delay_catalog_crawl_has(demo_site: Site, tmp_path):
+    """`scrapy crawl` of 127.0.0.1 kept rand.org's politeness (a second between requests,
+    AutoThrottle): 16 times slower than `catalog crawl` of the same site."""
+    url = demo_site.topic_url()
+    result = scrapy_crawl(tmp_path / "home", "-a", f"start_url={url}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    catalog = crawl_settings(resolve(tmp_path / "other"), start_urls=[url])
+    expected = {name: catalog[name] for name in LOCAL_SITE_SETTINGS}
+    assert expected["DOWNLOAD_DELAY"] == 0 and not expected["AUTOTHROTTLE_ENABLED"]
+    assert overridden_settings(result.stderr) == expected
+    # -s still wins over the rule, as it wins over every project setting.
+    slow = scrapy_crawl(
+        tmp_path / "home",
+        "-a",
+        f"start_url={url}",
+        "-s",
+        "DOWNLOAD_DELAY=0.01",
+        "-s",
+        "CLOSESPIDER_PAGECOUNT=1",
+    )
+    assert float(overridden_settings(slow.stderr)["DOWNLOAD_DELAY"]) == 0.01
+
+
+def test_the_spider_applies_the_rule_only_to_local_sites():
+    from scrapy.crawler import Crawler
+    from scrapy.settings import Settings
+
+    from crawler.spiders.rand_topic import RandTopicSpider
+
+    for url, delay in (
+        ("http://127.0.0.1:8000/topics/x.html", 0),
+        ("http://localhost/topics/x.html", 0),
+        ("https://www.rand.org/topics/x.html", 1.0),
+    ):
+        settings = Settings()
+        settings.setmodule("crawler.settings", priority="project")
+        crawler = Crawler(RandTopicSpider, settings)
+        RandTopicSpider.from_crawler(crawler, start_url=url)
+        catalog = crawl_settings(resolve("/nonexistent/home"), start_urls=[url])
+        for name in (*LOCAL_SITE_SETTINGS, "RETRY_BACKOFF_BASE"):
+            assert crawler.settings[name] == catalog[name], (url, name)
+        assert crawler.settings.getfloat("DOWNLOAD_DELAY") == delay, url
 
 
 def test_retry_delay():

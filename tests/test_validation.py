@@ -183,6 +183,69 @@ def test_topics_add_keeps_working_on_a_bom_file(tmp_path):
     assert duplicate.exit_code == 0 and duplicate.stdout.split() == ["a", "b"]
 
 
+SLUG_URL = "https://www.rand.org/topics/security-cooperation.html"
+# Other spellings of the listing `security-cooperation` names.
+SPELLINGS = [
+    SLUG_URL,
+    SLUG_URL + "?utm_source=newsletter&utm_medium=email",
+    SLUG_URL + "#featured",
+    SLUG_URL + "?page=1",
+    "HTTPS://WWW.RAND.ORG/topics/security-cooperation.html",
+]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_two_spellings_of_one_listing_in_catalog_toml_are_one_line_naming_both(tmp_path, spelling):
+    """Accepted, they failed every crawl later as a pagination loop (two walks, one listing)."""
+    home = write_config(tmp_path, f'topics = [\n  "security-cooperation",\n  "{spelling}",\n]\n')
+    line = one_error_line(run(home, "topics", "list"))
+    assert "catalog.toml:3:" in line and "on line 2, 'security-cooperation'" in line
+    assert f"topics lists {spelling[:40]!r}"[:-1] in line and SLUG_URL in line
+
+
+def test_two_spellings_of_one_url_topic_are_refused_by_crawl_before_any_work(tmp_path):
+    url = "http://127.0.0.1:9/topics/x.html"  # nothing listens: a crawl would fail otherwise
+    home = write_config(tmp_path, f'topics = ["{url}", "{url}?utm_source=x#top"]\n')
+    result = run_catalog(home, "crawl", timeout=120)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "catalog.toml:1:" in line and "on line 1" in line and "remove one" in line
+    assert not (home / "catalog.db").exists()
+
+
+def test_good_spellings_are_read_in_canonical_form(tmp_path):
+    home = write_config(
+        tmp_path,
+        'topics = ["https://Example.org/topics/a.html?utm_source=x&page=1#top",\n'
+        '  "https://example.org/topics/a.html?page=2"]\n',
+    )
+    assert load_home_config(home).topics == [
+        "https://example.org/topics/a.html",
+        "https://example.org/topics/a.html?page=2",  # another start page: another walk
+    ]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_topics_add_of_another_spelling_says_it_is_already_listed(tmp_path, spelling):
+    home = write_config(tmp_path, 'topics = ["security-cooperation"]  # the one we watch\n')
+    before = (home / "catalog.toml").read_text()
+    result = run(home, "topics", "add", spelling)
+    assert result.exit_code == 0, result.output
+    assert "already listed (as security-cooperation)" in result.stderr
+    assert result.stdout.split() == ["security-cooperation"]
+    assert (home / "catalog.toml").read_text() == before
+
+
+def test_topics_add_writes_the_canonical_form_and_remove_takes_any_spelling(tmp_path):
+    home = write_config(tmp_path, 'topics = ["security-cooperation"]\n')
+    added = run(home, "topics", "add", "https://Example.org/t.html?utm_source=x#top")
+    assert added.exit_code == 0, added.output
+    assert load_home_config(home).topics == ["security-cooperation", "https://example.org/t.html"]
+    assert run(home, "topics", "remove", SPELLINGS[1]).exit_code == 0
+    assert run(home, "topics", "remove", "https://example.org/t.html#x").exit_code == 0
+    assert load_home_config(home).topics == []
+
+
 @pytest.mark.parametrize(
     "content",
     [

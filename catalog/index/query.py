@@ -358,10 +358,9 @@ def _check_balanced(text: str) -> None:
             opened.append(char)
             if len(opened) > MAX_QUERY_DEPTH:
                 raise QueryError(f"parentheses nested more than {MAX_QUERY_DEPTH} deep in query")
-        elif char in ")]}":
-            # A range may open with [ and close with } (or the reverse), as Lucene allows.
-            if not opened or (char == ")") != (opened.pop() == "("):
-                raise QueryError("unbalanced parenthesis or bracket in query")
+        # A range may open with [ and close with } (or the reverse), as Lucene allows.
+        elif char in ")]}" and (not opened or (char == ")") != (opened.pop() == "(")):
+            raise QueryError("unbalanced parenthesis or bracket in query")
     if opened:
         raise QueryError("unbalanced parenthesis or bracket in query")
 

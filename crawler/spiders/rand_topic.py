@@ -35,23 +35,23 @@ from catalog.records import (
     TopicRef,
     TopicWalk,
 )
-from crawler.middlewares import META_ROLE, request_left_site
+from catalog.urls import listing_key
+from catalog.urls import rand_topic_url as topic_url
+from crawler.middlewares import META_ROLE, CrawlStopping, request_left_site
 from crawler.pages.common import date_problem, listing_page_url, page_number
 from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
+from crawler.settings import apply_local_site_rule
 
-RAND_BASE = "https://www.rand.org"
 # Problems that cost a field but not the run (crawl_runs.warnings).
 STAT_WARNINGS = "catalog/warnings"
+# Publication pages on hosts the crawl does not visit (crawl_runs.details_skipped).
+STAT_DETAILS_SKIPPED = "catalog/details_skipped"
 DEFAULT_TOPIC = "security-cooperation"
 DEFAULT_PAGE_CAP = 500  # CATALOG_MAX_PAGES: no real topic listing is this long
 ROLE_LISTING = "listing"
 ROLE_DETAILS = "details"
 META_WALK = "catalog_walk"  # the start URL of the walk a listing request belongs to
 VALIDATORS = ("If-None-Match", "If-Modified-Since")
-
-
-def topic_url(slug: str, base: str = RAND_BASE) -> str:
-    return f"{base.rstrip('/')}/topics/{slug.strip()}.html"
 
 
 def page_cap(value: Any) -> int:
@@ -102,8 +102,9 @@ class RandTopicSpider(scrapy.Spider):
     ) -> None:
         super().__init__(**kwargs)
         urls = [topic_url(slug) for slug in _as_list(topic)] + _as_list(start_url)
-        # Each listing once: a repeated start URL would be dropped as a duplicate request.
-        self.start_urls = list(dict.fromkeys(urls)) or [topic_url(DEFAULT_TOPIC)]
+        # Each listing once, however it is spelt (tracking parameters, a fragment, ?page=1):
+        # a second walk of one listing would be dropped as a duplicate request, a "loop".
+        self.start_urls = list(dict.fromkeys(map(listing_key, urls))) or [topic_url(DEFAULT_TOPIC)]
         # Allow whatever hosts the user pointed us at (tests and mirrors use other hosts).
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.start_urls})
         self.max_pages = int(max_pages) if max_pages not in (None, "") else None
@@ -117,6 +118,8 @@ class RandTopicSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> RandTopicSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        if not crawler.settings.frozen:  # `scrapy crawl` of this machine: no politeness delay
+            apply_local_site_rule(crawler.settings, spider.start_urls, "spider")
         spider.page_cap = page_cap(crawler.settings.get("CATALOG_MAX_PAGES", DEFAULT_PAGE_CAP))
         crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         crawler.signals.connect(spider.request_left_site, signal=request_left_site)
@@ -214,6 +217,8 @@ class RandTopicSpider(scrapy.Spider):
         for url in sorted(wanted):
             if self._allowed(url):
                 yield self._details_request(url)
+            else:
+                self._details_skipped(url, response.url)
         if unchanged:
             self.logger.info(
                 "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
@@ -275,6 +280,18 @@ class RandTopicSpider(scrapy.Spider):
             self._date_warning(record.date_text, publication_url)
         yield record
 
+    def _details_skipped(self, url: str, listing_url: str) -> None:
+        """A teaser linking to another host: its page is not read (the crawl keeps to the hosts
+        it was pointed at), but the run counts it and the log says which and why."""
+        self.crawler.stats.inc_value(STAT_DETAILS_SKIPPED)
+        self.logger.warning(
+            "publication page %s not read: %s is not a host this crawl visits (%s; listed on %s)",
+            url,
+            urlsplit(url).hostname,
+            ", ".join(self.allowed_domains),
+            listing_url,
+        )
+
     def _date_warning(self, text: str, url: str) -> None:
         """A printed date we cannot use: stored as NULL (text kept), counted on the run."""
         self.crawler.stats.inc_value(STAT_WARNINGS)
@@ -283,6 +300,8 @@ class RandTopicSpider(scrapy.Spider):
 
     def details_failed(self, failure: Failure) -> Iterator[Any]:
         """A publication page that failed is recorded, never fatal: the listing record stands."""
+        if failure.check(CrawlStopping):  # not fetched because the crawl stops: not a failure
+            return
         url = failure.request.cb_kwargs["publication_url"]  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("catalog/detail_pages")
         response = getattr(failure.value, "response", None)
@@ -291,6 +310,8 @@ class RandTopicSpider(scrapy.Spider):
         yield DetailFailure(url, cause or failure.type.__name__)
 
     def listing_failed(self, failure: Failure) -> None:
+        if failure.check(CrawlStopping):  # the walk stays partial; the next crawl goes on
+            return
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
         cause = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
