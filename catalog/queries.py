@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, String, cast, func, select
+from sqlalchemy import Engine, String, and_, cast, false, func, or_, select
 
-from catalog import search, tables
+from catalog import search, tables, urls
 from catalog.tables import (
     CHUNK,
     DETAIL_COLUMNS,
@@ -284,9 +284,23 @@ def export_rows(engine: Engine) -> Iterator[dict[str, Any]]:
 
 
 def _by_key(key: str) -> Any:
-    """The condition picking a publication by id (all digits) or by URL."""
+    """The condition picking a publication by id (all digits) or by URL.
+
+    A URL is looked up as the crawl stored it (``catalog.urls``): as a browser gives it, with
+    a fragment, tracking parameters or an upper-case scheme, it still finds its publication;
+    one with a trailing slash is tried as given first, then without the slash.
+    """
     key = key.strip()
-    return P.c.id == int(key) if key.isdigit() else P.c.url == key
+    if key.isdigit():
+        return P.c.id == int(key)
+    forms = urls.lookup_forms(key)
+    if not forms:
+        return false()
+    given = P.c.url == forms[0]
+    if len(forms) == 1:
+        return given
+    exact = select(P.c.id).where(P.c.url == forms[0]).exists()
+    return or_(given, and_(P.c.url == forms[1], ~exact))
 
 
 def publication(engine: Engine, key: str) -> dict[str, Any] | None:

@@ -320,3 +320,62 @@ def test_index_rebuild_refuses_to_race_a_crawl(crawled_copy):
     with crawl_lock(crawled_copy.home):
         result = crawled_copy.invoke("index", "rebuild")
     assert result.exit_code == 3 and "another crawl is running" in result.stderr
+
+
+# --- the edges a new user reaches (issue 16) ---------------------------------------------------
+
+
+def one_error_line(result, exit_code: int) -> str:
+    assert result.exit_code == exit_code, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def browser_forms(url: str) -> list[str]:
+    """How a browser's address bar, a link in an e-mail or a person gives a stored URL."""
+    scheme, rest = url.split("://", 1)
+    host, path = rest.split("/", 1)
+    return [
+        url + "#key-findings",
+        url + "?utm_source=newsletter&utm_medium=email&fbclid=abc",
+        f"{scheme.upper()}://{host.upper()}/{path}",
+        url + "/",
+        f"  {url}  ",
+    ]
+
+
+def test_show_and_similar_take_a_url_as_a_browser_gives_it(crawled_backend):
+    [(pub_id, url)] = crawled_backend.rows(
+        "SELECT id, url FROM publications WHERE url LIKE ?", "%/RR3125.html"
+    )
+    expected = json.loads(crawled_backend.invoke("similar", str(pub_id), "--json").stdout)
+    for given in browser_forms(url):
+        shown = crawled_backend.invoke("show", given, "--json")
+        assert shown.exit_code == 0, (given, shown.output)
+        assert json.loads(shown.stdout)["id"] == pub_id, given
+        similar = crawled_backend.invoke("similar", given, "--json")
+        assert similar.exit_code == 0, (given, similar.output)
+        assert json.loads(similar.stdout) == expected, given
+    unknown = crawled_backend.invoke("show", url.replace("RR3125", "RR9999"))
+    assert "no publication" in one_error_line(unknown, 1)
+
+
+def test_a_trailing_slash_is_tried_as_given_first(home_copy):
+    """Both forms stored (two pages): the URL as given wins; without it, the bare one."""
+    import sqlite3
+
+    with sqlite3.connect(home_copy / "catalog.db") as conn:
+        [(url,)] = conn.execute("SELECT url FROM publications WHERE url LIKE '%/RR3125.html'")
+        conn.execute("UPDATE publications SET url = url || '/' WHERE id = 1")
+        [(slashed,)] = conn.execute("SELECT url FROM publications WHERE id = 1")
+    bare_id = json.loads(invoke_home(home_copy, "show", url + "/", "--json"))["id"]
+    assert bare_id != 1  # RR3125.html/ is not stored: the stored RR3125.html is found
+    assert json.loads(invoke_home(home_copy, "show", slashed, "--json"))["id"] == 1
+    assert json.loads(invoke_home(home_copy, "show", slashed + "#x", "--json"))["id"] == 1
+
+
+def invoke_home(home, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout

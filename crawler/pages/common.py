@@ -5,17 +5,15 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from parsel import Selector, SelectorList
-from w3lib.url import canonicalize_url, url_query_cleaner
+
+# The URL rule lives in the catalog core, which the command line shares; re-exported here
+# for the page objects.
+from catalog.urls import canonical_url as canonical_url
 
 _WHITESPACE = re.compile(r"\s+")
-
-# Query parameters that only track where a click came from; they never change the page.
-TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga", "_gl", "cid", "ref"}
-)
 
 _DATE_FORMATS = (
     "%b %d, %Y",  # Apr 28, 2022  (what listings show)
@@ -164,29 +162,6 @@ def _parse_any(text: str | None) -> date | None:
         except ValueError:
             return None
     return None
-
-
-def canonical_url(base: str, href: str) -> str:
-    """Absolute URL without fragment or tracking parameters; the key a publication is stored by.
-
-    w3lib's ``canonicalize_url`` (the one Scrapy uses) does the normalising that must agree
-    everywhere a URL is compared: lower-case scheme and host, one percent-encoding
-    (``caf%c3%a9`` and ``caf%C3%A9`` are one URL), sorted query arguments, no fragment.
-    ``url_query_cleaner`` drops the tracking parameters first (``utm_*``, ``fbclid``, ...).
-    Returns ``""`` for an href no URL can be made of (``http://[x``: a malformed host), so
-    that one broken link costs its teaser, not the page.
-    """
-    try:
-        absolute = urljoin(base, href.strip())
-        names = [name for name, _ in parse_qsl(urlsplit(absolute).query, keep_blank_values=True)]
-        tracking = sorted(
-            {n for n in names if n.lower() in TRACKING_PARAMS or n.lower().startswith("utm_")}
-        )
-        if tracking:
-            absolute = url_query_cleaner(absolute, tracking, remove=True, unique=False)
-        return canonicalize_url(absolute, keep_fragments=False)
-    except ValueError:  # urllib: "Invalid IPv6 URL", bad port, ...
-        return ""
 
 
 def page_number(url: str) -> int:
