@@ -60,9 +60,23 @@ class CatalogGroup(click.Group):
     log for crawls, else ``catalog.log``) and the terminal gets one line saying where.
     """
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:  # a bad --home or --db
+            raise _one_line(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            # Data still buffered is written here, where a reader that left (`| head -1`) is
+            # handled below, rather than at interpreter exit, where Python would complain.
+            sys.stdout.flush()
+            return result
+        except click.UsageError as exc:  # a bad option, argument or command, at any level
+            raise _one_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except CatalogError as exc:
@@ -71,16 +85,29 @@ class CatalogGroup(click.Group):
             first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise CliError(f"database error: {first}") from exc
         except BrokenPipeError:
-            # `catalog search x | head`: the reader left; say nothing more (as Python's docs do).
+            # `catalog search x | head -1`: the reader took what it wanted and left. That is
+            # normal for a command-line tool (as SIGPIPE is): exit 0 and say nothing. Output
+            # still buffered goes nowhere (the recipe of Python's signal docs).
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(1)
+            sys.exit(0)
         except OSError as exc:
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from exc
         except Exception as exc:
             path = _log_unexpected(ctx, exc)
             first = (str(exc).splitlines() or [""])[0]
             raise CliError(f"unexpected {type(exc).__name__}: {first} (details in {path})") from exc
+
+
+def _one_line(exc: click.UsageError) -> click.ClickException:
+    """A usage error as the one line (exit code 2) every other error is.
+
+    click would print the command's usage and a hint above it; scripts and cron mails read
+    the first line. A command run without its subcommand still gets its help.
+    """
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return exc
+    return CliError(exc.format_message(), exit_code=2)
 
 
 def _log_unexpected(ctx: click.Context, exc: Exception) -> Path:

@@ -63,7 +63,13 @@ def _cell(value: Any) -> str:
 def _console(out: TextIO, width: int | None = None):
     from rich.console import Console  # imported on use: plain output never needs it
 
-    return Console(file=out, width=width, highlight=False, soft_wrap=False)
+    class PipedConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """A reader that left (`| less -R`, quit early) is the command line's to handle:
+            rich would exit with status 1 itself."""
+            raise BrokenPipeError
+
+    return PipedConsole(file=out, width=width, highlight=False, soft_wrap=False)
 
 
 def terminal_width(out: TextIO | None = None) -> int | None:

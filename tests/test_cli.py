@@ -332,6 +332,14 @@ def one_error_line(result, exit_code: int) -> str:
     return lines[0]
 
 
+def _venv_path() -> str:
+    import os
+    import sys
+    from pathlib import Path
+
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def browser_forms(url: str) -> list[str]:
     """How a browser's address bar, a link in an e-mail or a person gives a stored URL."""
     scheme, rest = url.split("://", 1)
@@ -379,3 +387,58 @@ def invoke_home(home, *args: str) -> str:
     result = CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.stdout
+
+
+# --- `| head -1` ---------------------------------------------------------------------------
+
+DATA_COMMANDS = [
+    ["search", "*", "--limit", "50"],
+    ["search", "*", "--limit", "50", "--format", "bibtex"],
+    ["sql", "SELECT * FROM publications"],
+    ["export"],
+    ["export", "--format", "csl-json"],
+    ["runs"],
+    ["changes"],
+    ["show", "1"],
+    ["stats"],
+]
+
+
+@pytest.mark.parametrize("command", DATA_COMMANDS, ids=lambda c: " ".join(c[:4]))
+def test_piped_into_head_exits_0_quietly(crawled_home, command):
+    """`catalog ... | head -1` in a real shell, with pipefail: exit 0, nothing on stderr."""
+    words = shlex.join(["catalog", "--home", str(crawled_home), *command])
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"{words} | head -1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(PATH=_venv_path()),
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1
+    # A reader that left stops the command at once and silently. Only when everything fitted
+    # in the pipe before `head` left does `export` still say what it wrote.
+    assert result.stderr in ("", "exported 42 publications\n"), result.stderr
+    assert command[0] == "export" or result.stderr == ""
+
+
+@pytest.mark.parametrize("command", DATA_COMMANDS, ids=lambda c: " ".join(c[:4]))
+def test_a_reader_gone_before_the_first_write_is_quiet_too(crawled_home, command):
+    """The pipe's reader has already left (deterministic: its end is closed before start)."""
+    import os
+
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            ["catalog", "--home", str(crawled_home), *command],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env=clean_env(PATH=_venv_path()),
+        )
+    finally:
+        os.close(writer)
+    assert (result.returncode, result.stderr) == (0, "")
