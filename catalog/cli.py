@@ -11,6 +11,7 @@ import calendar
 import collections
 import itertools
 import logging
+import math
 import os
 import re
 import sys
@@ -45,6 +46,7 @@ class CliError(click.ClickException):
 SORTS = ("relevance", "newest", "oldest")
 MAX_LIMIT = 100_000
 SQL_TIMEOUT = 30.0
+MAX_SQL_TIMEOUT = 86_400.0  # a day; 0 means no limit at all
 
 # Commands whose unexpected errors belong in the crawl log (they run a crawl).
 CRAWL_COMMANDS = ("crawl", "demo")
@@ -220,6 +222,98 @@ class PublicationKey(click.ParamType):
         return text
 
 
+class DatabaseURL(click.ParamType):
+    """``--db``: a SQLAlchemy URL of a catalog that outlives the command.
+
+    An in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``, ``mode=memory``) is
+    empty when each command starts and gone when it ends: a crawl into it would store
+    nothing anyone could read, and a read finds no catalog. It is refused up front, for every
+    command, rather than failing later with a message about something else.
+    """
+
+    name = "url"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        text = str(value).strip()
+        try:
+            url = make_url(text)
+        except ArgumentError:
+            self.fail(
+                f"{text[:80]!r} is not a database URL (e.g. sqlite:///path/catalog.db)", param, ctx
+            )
+        if url.get_backend_name() == "sqlite":
+            database = url.database or ""
+            if (
+                database in ("", ":memory:")
+                or database.startswith("file::memory:")
+                or url.query.get("mode") == "memory"
+            ):
+                self.fail(
+                    f"{text} is an in-memory database, empty for every command: give a file "
+                    "(sqlite:///path/catalog.db) or a PostgreSQL URL",
+                    param,
+                    ctx,
+                )
+        return text
+
+
+class Seconds(click.ParamType):
+    """A finite number of seconds from 0 to ``max``: ``nan`` and ``inf`` are usage errors.
+
+    click's FloatRange lets both through (``nan`` compares false with every bound), and a
+    timer cannot be set to either.
+    """
+
+    name = "seconds"
+
+    def __init__(self, max_value: float) -> None:
+        self.max = max_value
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, float) and math.isfinite(value) and 0 <= value <= self.max:
+            return value
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and 0 <= seconds <= self.max):
+            self.fail(
+                f"{text[:40]!r} is not a number of seconds from 0 to {self.max:g}", param, ctx
+            )
+        return seconds
+
+
+class OutputFile(click.Path):
+    """``--output FILE``: an empty name is a usage error, not the current folder."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("needs a file name (or leave --output out to write to stdout)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _text_argument(value: str, what: str) -> str:
+    """``value`` as text SQL can carry: bytes that are not UTF-8 are a usage error.
+
+    Python hands undecodable bytes of a command line over as lone surrogates, which no
+    database driver can encode.
+    """
+    for position, char in enumerate(value):
+        if "\udc80" <= char <= "\udcff":
+            raise click.UsageError(
+                f"{what} is not UTF-8 text (byte 0x{ord(char) - 0xDC00:02x} at character "
+                f"{position + 1})"
+            )
+    return value
+
+
 def _engine(config: CatalogConfig) -> Engine:
     """The catalog opened for reading, as every command that only reads it opens it.
 
@@ -282,6 +376,7 @@ def _citation_keys(engine, fmt: str) -> dict[int, str] | None:
 @click.option(
     "--db",
     "db_url",
+    type=DatabaseURL(),
     metavar="URL",
     envvar="CATALOG_DB",
     help="SQLAlchemy database URL instead of <home>/catalog.db. Env: CATALOG_DB.",
@@ -781,7 +876,7 @@ TABLE_PAGE = 1000  # rows a table is sized on; longer results print page by page
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(MAX_SQL_TIMEOUT),
     default=SQL_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
@@ -817,7 +912,10 @@ def sql(
         raise click.UsageError("choose one output format (--format, --csv or --json)")
     fmt = chosen.pop() if chosen else "table"
     if statement == "-":
-        statement = sys.stdin.read()
+        statement = _read_statement(sys.stdin)
+    statement = _text_argument(statement, "QUERY")
+    for name, value in params:
+        _text_argument(value, f"the value of -p {name}")
     names = [name for name, _ in params]
     if len(set(names)) != len(names):
         raise click.UsageError("each -p NAME may be given once")
@@ -836,6 +934,18 @@ def sql(
         while page := list(itertools.islice(rows, TABLE_PAGE)):
             click.echo()
             output.render(page, columns, "table")
+
+
+def _read_statement(stdin: Any) -> str:
+    """The statement piped in: UTF-8 (a byte order mark is fine), else a usage error."""
+    raw = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.UsageError(
+            f"the statement on stdin is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start})"
+        ) from None
 
 
 # --- show ----------------------------------------------------------------------------------
@@ -921,7 +1031,7 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
 @click.option(
     "--output",
     "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Write to this file instead of stdout; it is replaced only once complete.",
 )
 @bom_option

@@ -332,6 +332,72 @@ def one_error_line(result, exit_code: int) -> str:
     return lines[0]
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "x", "--limit", "0"],
+        ["search", "x", "--since", "last week"],
+        ["sql"],
+        ["show", "x", "--format", "pdf"],
+        ["export", "--output", ""],
+        ["nosuchcommand"],
+    ],
+    ids=lambda a: " ".join(a) or "none",
+)
+def test_usage_errors_are_one_line(crawled_home, args):
+    """The README: errors are one line on stderr; usage errors exit 2. No usage block."""
+    line = one_error_line(CliRunner().invoke(cli, ["--home", str(crawled_home), *args]), 2)
+    assert "Usage:" not in line
+
+
+def test_output_needs_a_file_name(crawled_home, tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(crawled_home), "export", "--output", ""])
+    assert "--output" in one_error_line(result, 2) and result.stdout == ""
+
+
+MEMORY_URLS = ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"]
+EVERY_COMMAND = [
+    ["crawl", "--start-url", "http://127.0.0.1:1/topics/nothing.html", "--no-details"],
+    ["search", "x"],
+    ["similar", "1"],
+    ["show", "1"],
+    ["sql", "SELECT 1"],
+    ["stats"],
+    ["export"],
+    ["runs"],
+    ["changes"],
+    ["db", "upgrade"],
+    ["index", "check"],
+    ["index", "sync"],
+    ["index", "rebuild"],
+]
+
+
+@pytest.mark.parametrize("url", MEMORY_URLS)
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda c: " ".join(c[:2]))
+def test_an_in_memory_database_is_refused_by_every_command(tmp_path, url, command):
+    """An in-memory catalog is empty for every command: refused, not "did not start"."""
+    home = tmp_path / "home"
+    result = CliRunner().invoke(cli, ["--home", str(home), "--db", url, *command])
+    assert "is an in-memory database" in one_error_line(result, 2)
+    assert not home.exists()
+
+
+def test_an_in_memory_database_from_the_environment_is_refused_too(tmp_path):
+    """As a user runs it: CATALOG_DB in the environment, a real crawl process."""
+    result = subprocess.run(
+        ["catalog", "--home", str(tmp_path / "home"), "crawl", "--no-details"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(CATALOG_DB="sqlite://", PATH=_venv_path()),
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert "sqlite:// is an in-memory database" in result.stderr
+    assert not (tmp_path / "home").exists()
+
+
 def _venv_path() -> str:
     import os
     import sys
