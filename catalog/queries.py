@@ -166,6 +166,33 @@ def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[s
     return found
 
 
+def publications_by_id(engine: Engine, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Publications by id, every column and their authors: what a citation is made of.
+
+    The same record `show` reads (``publication``), without its topics and history.
+    """
+    columns = [P.c[name] for name in ALL_COLUMNS]
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = select(*columns).where(P.c.id.in_(ids[start : start + CHUNK]))
+        with engine.connect() as conn:
+            found.update({r["id"]: dict(r) for r in conn.execute(query).mappings()})
+    authors = _authors_for(engine, list(found))
+    for pub_id, record in found.items():
+        record["authors"] = authors.get(pub_id, [])
+    return found
+
+
+def missing_publication_ids(engine: Engine, ids: Sequence[int]) -> list[int]:
+    """Those of ``ids`` no publication has, in their order."""
+    present: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        query = select(P.c.id).where(P.c.id.in_(ids[start : start + CHUNK]))
+        with engine.connect() as conn:
+            present.update(conn.execute(query).scalars())
+    return [pub_id for pub_id in ids if pub_id not in present]
+
+
 def page_texts(engine: Engine, ids: Sequence[int]) -> dict[int, str]:
     """The page text the index searches (abstract, findings, body) of these publications."""
     columns = [P.c[name] for name in search.PAGE_TEXT_FIELDS]
