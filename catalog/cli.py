@@ -1059,9 +1059,11 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
         click.echo(output.to_json(figures))
         return
     click.echo(f"publications: {figures['publications']}\n")
-    output.render(figures["by_type"], ("content_type", "count"))
+    by_type = [{**r, "content_type": r["content_type"] or "(none)"} for r in figures["by_type"]]
+    output.render(by_type, ("content_type", "count"))
     click.echo()
-    output.render(figures["by_year"], ("year", "count"))
+    by_year = [{**r, "year": r["year"] or "(undated)"} for r in figures["by_year"]]
+    output.render(by_year, ("year", "count"))
     click.echo()
     output.render(figures["by_topic"], ("topic", "count"))
     run = figures["last_run"]

@@ -361,6 +361,22 @@ def _print_copy(record: dict[str, Any]) -> str:
     return text
 
 
+def _history_line(change: dict[str, Any]) -> str:
+    """One change as a sentence: ``2026-11-23 06:17 UTC, run 7: title changed: "A" → "B"``."""
+    when = _cell(change.get("changed_at"))[:16].replace("T", " ")
+    head = f"{when} UTC, run {change.get('crawl_run_id')}: "
+    kind = change.get("kind") or ""
+    if kind == "added":
+        return head + "added"
+    if kind == "delisted":
+        return head + f"delisted from {change.get('topic') or 'a topic'}"
+    old, new = change.get("old_value"), change.get("new_value")
+    if kind == "merged":
+        return head + f"merged {old} into this publication"
+    quoted = ["(none)" if v in (None, "") else f'"{v}"' for v in (old, new)]
+    return head + f"{change.get('field')} changed: {quoted[0]} → {quoted[1]}"
+
+
 def render_publication(record: dict[str, Any], width: int | None = None) -> str:
     """One publication as readable text: heading, facts, then each section that has content.
 
@@ -416,6 +432,10 @@ def render_publication(record: dict[str, Any], width: int | None = None) -> str:
             "",
             *wrap(f"Publication page: last attempt failed ({record['details_error']})", width),
         ]
+    if record.get("history"):
+        lines += ["", "History:"]
+        for change in record["history"]:
+            lines += wrap(_history_line(change), width, indent="  ")
     lines += [
         "",
         f"First seen {_cell(record['first_seen_at'])[:19]} UTC, "

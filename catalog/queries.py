@@ -375,7 +375,9 @@ def publication(engine: Engine, key: str) -> dict[str, Any] | None:
                     C.c.old_value,
                     C.c.new_value,
                     C.c.changed_at,
+                    T.c.slug.label("topic"),
                 )
+                .outerjoin(T, T.c.id == C.c.topic_id)
                 .where(C.c.publication_id == record["id"])
                 .order_by(C.c.id)
             ).mappings()
@@ -410,8 +412,9 @@ def stats(engine: Engine) -> dict[str, Any]:
         last_run = conn.execute(select(R).order_by(R.c.id.desc()).limit(1)).mappings().first()
     return {
         "publications": total,
-        "by_type": [{"content_type": t or "(none)", "count": n} for t, n in by_type],
-        "by_year": [{"year": y or "(undated)", "count": n} for y, n in by_year],
+        # None for "no type" and "no date": JSON readers get null, the text table a label.
+        "by_type": [{"content_type": t or None, "count": n} for t, n in by_type],
+        "by_year": [{"year": y or None, "count": n} for y, n in by_year],
         "by_topic": [{"topic": s, "count": n} for s, n in by_topic],
         "last_run": dict(last_run) if last_run else None,
     }
@@ -484,7 +487,17 @@ def listing_validators(engine: Engine, url: str) -> tuple[str | None, str | None
 
 # --- runs and changes ---------------------------------------------------------------------
 
-RUN_COLUMNS = ("id", "started_at", "finished_at", "status", "full", *RUN_COUNT_COLUMNS, "error")
+RUN_COLUMNS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "status",
+    "full",
+    *RUN_COUNT_COLUMNS,
+    "error",
+    "host",
+    "pid",
+)
 
 
 def recent_runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:

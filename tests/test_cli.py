@@ -455,6 +455,54 @@ def invoke_home(home, *args: str) -> str:
     return result.stdout
 
 
+def test_show_prints_its_history(home_copy):
+    """`show` promises the history: every addition, change and delisting, as text too."""
+    import sqlite3
+
+    with sqlite3.connect(home_copy / "catalog.db") as conn:
+        [(pub_id,)] = conn.execute("SELECT id FROM publications WHERE url LIKE '%/RR3125.html'")
+        [(topic_id,)] = conn.execute("SELECT id FROM topics WHERE slug = 'security-cooperation'")
+        conn.executemany(
+            "INSERT INTO publication_changes (crawl_run_id, publication_id, topic_id, kind, "
+            "field, old_value, new_value, changed_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (pub_id, None, "changed", "title", "Thickening", "Thickening Web", "2026-11-23"),
+                (pub_id, topic_id, "delisted", None, None, None, "2026-11-24 06:17:03"),
+            ],
+        )
+    text = invoke_home(home_copy, "show", str(pub_id))
+    history = text.split("\nHistory:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(history) == 3 and all(line.startswith("  20") for line in history)
+    assert history[0].endswith(", run 1: added")
+    assert history[1].endswith('run 1: title changed: "Thickening" → "Thickening Web"')
+    assert history[2] == "  2026-11-24 06:17 UTC, run 1: delisted from security-cooperation"
+    record = json.loads(invoke_home(home_copy, "show", str(pub_id), "--json"))
+    assert [h["kind"] for h in record["history"]] == ["added", "changed", "delisted"]
+    assert record["history"][2]["topic"] == "security-cooperation"
+
+
+def test_stats_json_uses_null_for_no_type_and_no_date(home_copy):
+    import sqlite3
+
+    with sqlite3.connect(home_copy / "catalog.db") as conn:
+        conn.execute("UPDATE publications SET published_on = NULL WHERE id = 1")
+    figures = json.loads(invoke_home(home_copy, "stats", "--json"))
+    assert {"content_type": None, "count": 1} in figures["by_type"]
+    assert {"year": None, "count": 1} in figures["by_year"]
+    assert "(none)" not in json.dumps(figures) and "(undated)" not in json.dumps(figures)
+    text = invoke_home(home_copy, "stats")
+    assert "(none)" in text and "(undated)" in text  # a table still names them
+
+
+def test_runs_json_has_host_and_pid(crawled_backend):
+    import socket
+
+    [run] = json.loads(crawled_backend.invoke("runs", "--json").stdout)
+    assert run["host"] == socket.gethostname() and isinstance(run["pid"], int) and run["pid"] > 0
+    header = crawled_backend.invoke("runs", "--format", "csv").stdout.splitlines()[0]
+    assert header.split(",")[-2:] == ["host", "pid"]
+
+
 # --- `| head -1` ---------------------------------------------------------------------------
 
 DATA_COMMANDS = [
