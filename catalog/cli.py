@@ -533,22 +533,49 @@ def crawl(
 
 
 class TerminalProgress:
-    """Redraws one progress line on stderr (a terminal); cleared before the summary."""
+    """Redraws one progress line on stderr (a terminal); cleared before the summary.
 
-    def __init__(self) -> None:
+    The line fits the terminal's width: a line that wrapped would leave a trail of copies
+    behind, since ``\\r`` returns to the start of the last screen line only. A narrow
+    terminal gets the short form, and one narrower still the short form cut.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
         self.drawn = False
+
+    def width(self) -> int | None:
+        """The terminal's columns; None when it does not say (a pty of size 0 included)."""
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            columns = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 0
+        return columns or None
 
     def __call__(self, progress) -> None:
         from catalog.crawl import progress_line
 
-        sys.stderr.write("\r" + progress_line(progress) + "\x1b[K")
-        sys.stderr.flush()
+        width = self.width()
+        room = max(10, width - 1) if width else 10_000  # the last column would wrap
+        minutes, seconds = divmod(int(progress.elapsed), 60)
+        found = f"{progress.found} found, {progress.new} new, {progress.changed} changed"
+        forms = (
+            progress_line(progress),
+            f"pages {progress.listing_pages} | {found} | details {progress.detail_pages} | "
+            f"{minutes}:{seconds:02d}",
+            f"{found} | {minutes}:{seconds:02d}",
+        )
+        line = next((form for form in forms if len(form) <= room), forms[-1])
+        if len(line) > room:
+            line = line[: room - 1] + "…"
+        self.stream.write("\r" + line + "\x1b[K")
+        self.stream.flush()
         self.drawn = True
 
     def clear(self) -> None:
         if self.drawn:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 # --- topics --------------------------------------------------------------------------------

@@ -97,6 +97,61 @@ def test_piped_table_is_plain_and_unwrapped(crawled_home):
     assert "\x1b" not in "\n".join(lines)
 
 
+def test_progress_line_fits_the_terminal(monkeypatch):
+    from catalog.cli import TerminalProgress
+    from catalog.crawl import Progress
+
+    progress = Progress(
+        listing_pages=123, found=12345, new=12000, changed=345, detail_pages=9876, elapsed=3725
+    )
+    for columns in (120, 80, 60, 40, 12):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        stream = io.StringIO()
+        display = TerminalProgress(stream)
+        display(progress)
+        drawn = stream.getvalue()
+        assert drawn.startswith("\r") and drawn.endswith("\x1b[K")
+        line = drawn[1:-3]
+        assert len(line) < columns, (columns, line)
+        if columns >= 60:
+            assert "12345 found" in line and "62:05" in line
+
+
+def test_progress_counts_publications_still_waiting_for_their_batch():
+    """Publications read from listing pages count as found before their batch is stored."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from catalog.crawl import read_progress
+    from catalog.records import ListingEntry, TopicRef
+    from catalog.store import BatchResult, RunCounts
+
+    topic = TopicRef("security-cooperation", "Security Cooperation", "https://x/t.html")
+
+    def entry(n: int) -> ListingEntry:
+        return ListingEntry(
+            f"https://x/pubs/{n}.html",
+            f"T{n}",
+            "Report",
+            date(2021, 1, 1),
+            "2021",
+            "",
+            None,
+            None,
+            topic,
+            "list",
+            "https://x/t.html",
+            n,
+        )
+
+    counts = RunCounts()
+    counts.add(BatchResult(outcomes={"https://x/pubs/1.html": "new"}))
+    pipeline = SimpleNamespace(counts=counts, buffer=[entry(1), entry(2), entry(3), entry(3)])
+    crawler = SimpleNamespace(stats=None, engine=object(), get_item_pipeline=lambda cls: pipeline)
+    progress = read_progress(crawler, 0.0)
+    assert progress.found == 3 and progress.new == 1
+
+
 @pytest.mark.parametrize("command", [["runs"], ["stats"], ["changes"]])
 def test_other_tables_fit_the_terminal(crawled_home, command):
     text = in_terminal(crawled_home, *command, columns=60)
