@@ -636,6 +636,16 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
 # --- runs and changes ----------------------------------------------------------------------
 
 
+# Terminal headers of `runs`: the column names cut to fit read "items…" four times over.
+RUN_LABELS = {
+    "started_at": "started (UTC)",
+    "pages_fetched": "pages",
+    "items_new": "new",
+    "items_updated": "changed",
+    "items_delisted": "delisted",
+}
+
+
 @cli.command()
 @click.option("--limit", type=Count(MAX_ROWS), default=20, show_default=True)
 @json_option
@@ -669,7 +679,7 @@ def runs(config: CatalogConfig, limit: int, as_json: bool, fmt: str | None) -> N
     )
     for row in rows:  # to the second: microseconds only widen the table
         row["started_at"] = f"{row['started_at']:%Y-%m-%d %H:%M:%S}"
-    output.render(rows, columns, "table", widths={"error": 60})
+    output.render(rows, columns, "table", labels=RUN_LABELS)
 
 
 @cli.command()
@@ -710,13 +720,12 @@ def changes(
         click.echo("no changes", err=True)
         return
     columns = ("kind", "title", "field", "old_value", "new_value", "url")
-    widths = {"title": 50, "old_value": 30, "new_value": 30, "url": 70}
     for topic, group in itertools.groupby(rows, key=lambda r: r["topic"]):
         group = list(group)
         counts = collections.Counter(r["kind"] for r in group)
         tally = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
         click.echo(f"\n{topic or '(no topic)'}: {tally}")
-        output.render(group, columns, "table", widths=widths)
+        output.render(group, columns, "table")
 
 
 # --- search --------------------------------------------------------------------------------
@@ -816,14 +825,12 @@ def search_command(
     elif fmt != "table":
         output.render(rows, SEARCH_JSON_COLUMNS, fmt, keys=_citation_keys(engine, fmt), bom=bom)
     elif rows:
-        output.render(
-            rows,
-            SEARCH_COLUMNS,
-            "table",
-            widths={"content_type": 16, "title": 60, "url": 80, "snippet": 90},
-        )
+        output.render_hits(rows, SEARCH_COLUMNS)
     if fmt == "table" and found.facets is not None:
-        click.echo(output.render_facets(found.facets.as_dict(), found.facets.total), nl=False)
+        facets = output.render_facets(
+            found.facets.as_dict(), found.facets.total, output.terminal_width()
+        )
+        click.echo(facets, nl=False)
     if not rows:
         hint = f"; did you mean: {found.suggestion}" if found.suggestion else ""
         click.echo(f"no matches{hint}", err=True)
@@ -869,9 +876,7 @@ def similar(
     if fmt != "table":
         output.render(rows, SIMILAR_JSON_COLUMNS, fmt, keys=_citation_keys(engine, fmt), bom=bom)
     elif rows:
-        output.render(
-            rows, SIMILAR_COLUMNS, "table", widths={"content_type": 16, "title": 60, "url": 80}
-        )
+        output.render_hits(rows, SIMILAR_COLUMNS)
     if not rows:
         click.echo("no similar publications", err=True)
 
