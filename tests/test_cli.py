@@ -503,6 +503,29 @@ def test_runs_json_has_host_and_pid(crawled_backend):
     assert header.split(",")[-2:] == ["host", "pid"]
 
 
+def test_readme_show_and_similar_examples_exist_in_the_demo_catalog(crawled_home):
+    """Copied from the README into a demo home, `show` and `similar` find what they name.
+
+    The demo serves its site on 127.0.0.1:8765 (another port only when that one is taken,
+    as it is for the suite's own server): the examples' host is the demo's.
+    """
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    examples = re.findall(r"catalog (show|similar) (\S+)", readme)
+    urls = [(command, url) for command, url in examples if "://" in url]
+    assert len(urls) >= 3
+    [(stored,)] = Catalog("sqlite", crawled_home).rows(
+        "SELECT url FROM publications WHERE url LIKE ?", "%/RR3125.html"
+    )
+    base = stored.split("/pubs/", 1)[0]
+    for command, url in urls:
+        assert url.startswith("http://127.0.0.1:8765/"), url
+        result = invoke_home(crawled_home, command, base + url[len("http://127.0.0.1:8765") :])
+        assert result.strip(), (command, url)
+
+
 # --- `| head -1` ---------------------------------------------------------------------------
 
 DATA_COMMANDS = [
