@@ -417,6 +417,11 @@ def bibtex_entry(record: Mapping[str, Any], key: str) -> Entry:
     from bibtexparser.model import Entry, Field
 
     kind_ = kind(record)
+    entry_type = BIBTEX_TYPES[kind_]
+    if kind_ == ARTICLE and not record.get("journal"):
+        # BibTeX requires an @article's journal (biber and bibtex warn, styles print a gap):
+        # an article whose journal the catalog does not know is cited as @misc.
+        entry_type = "misc"
     fields: list[Field] = []
 
     def add(name: str, value: Any, *, escape: bool = True, bare: bool = False) -> None:
@@ -433,8 +438,10 @@ def bibtex_entry(record: Mapping[str, Any], key: str) -> Entry:
         add("type", record.get("content_type"))
         add("number", record.get("document_number"))
         add("series", record.get("series"))
-    elif kind_ == ARTICLE:
+    elif kind_ == ARTICLE and entry_type == "article":
         add("journal", record.get("journal"))
+    elif kind_ == ARTICLE:
+        add("note", record.get("content_type"))
     else:
         add("organization", PUBLISHER)
         add("howpublished", PUBLISHER if kind_ == POST else None)
@@ -450,7 +457,7 @@ def bibtex_entry(record: Mapping[str, Any], key: str) -> Entry:
     add("url", record.get("url"), escape=False)
     add("pagetotal", record.get("page_count"))
     add("abstract", " ".join(_abstract(record).split()))
-    return Entry(BIBTEX_TYPES[kind_], key, fields)
+    return Entry(entry_type, key, fields)
 
 
 def write_bibtex(
@@ -490,10 +497,12 @@ def csl_item(record: Mapping[str, Any], key: str) -> dict[str, Any]:
     if kind_ == ARTICLE:
         if record.get("journal"):
             item["container-title"] = record["journal"]
+    elif kind_ == POST:
+        # The blog is the container (Zotero's blogTitle), and a blog post has no publisher
+        # of its own: both would print "RAND Corporation" twice in one reference.
+        item["container-title"] = PUBLISHER
     else:
         item["publisher"] = PUBLISHER
-        if kind_ == POST:
-            item["container-title"] = PUBLISHER
     if kind_ in (REPORT, SPEECH, DOCUMENT) and record.get("content_type"):
         item["genre"] = record["content_type"]
     optional = {

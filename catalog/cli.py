@@ -11,6 +11,7 @@ import calendar
 import collections
 import itertools
 import logging
+import math
 import os
 import re
 import sys
@@ -45,6 +46,7 @@ class CliError(click.ClickException):
 SORTS = ("relevance", "newest", "oldest")
 MAX_LIMIT = 100_000
 SQL_TIMEOUT = 30.0
+MAX_SQL_TIMEOUT = 86_400.0  # a day; 0 means no limit at all
 
 # Commands whose unexpected errors belong in the crawl log (they run a crawl).
 CRAWL_COMMANDS = ("crawl", "demo")
@@ -60,9 +62,23 @@ class CatalogGroup(click.Group):
     log for crawls, else ``catalog.log``) and the terminal gets one line saying where.
     """
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:  # a bad --home or --db
+            raise _one_line(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            # Data still buffered is written here, where a reader that left (`| head -1`) is
+            # handled below, rather than at interpreter exit, where Python would complain.
+            sys.stdout.flush()
+            return result
+        except click.UsageError as exc:  # a bad option, argument or command, at any level
+            raise _one_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except CatalogError as exc:
@@ -71,16 +87,29 @@ class CatalogGroup(click.Group):
             first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise CliError(f"database error: {first}") from exc
         except BrokenPipeError:
-            # `catalog search x | head`: the reader left; say nothing more (as Python's docs do).
+            # `catalog search x | head -1`: the reader took what it wanted and left. That is
+            # normal for a command-line tool (as SIGPIPE is): exit 0 and say nothing. Output
+            # still buffered goes nowhere (the recipe of Python's signal docs).
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(1)
+            sys.exit(0)
         except OSError as exc:
             raise CliError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from exc
         except Exception as exc:
             path = _log_unexpected(ctx, exc)
             first = (str(exc).splitlines() or [""])[0]
             raise CliError(f"unexpected {type(exc).__name__}: {first} (details in {path})") from exc
+
+
+def _one_line(exc: click.UsageError) -> click.ClickException:
+    """A usage error as the one line (exit code 2) every other error is.
+
+    click would print the command's usage and a hint above it; scripts and cron mails read
+    the first line. A command run without its subcommand still gets its help.
+    """
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return exc
+    return CliError(exc.format_message(), exit_code=2)
 
 
 def _log_unexpected(ctx: click.Context, exc: Exception) -> Path:
@@ -193,6 +222,98 @@ class PublicationKey(click.ParamType):
         return text
 
 
+class DatabaseURL(click.ParamType):
+    """``--db``: a SQLAlchemy URL of a catalog that outlives the command.
+
+    An in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``, ``mode=memory``) is
+    empty when each command starts and gone when it ends: a crawl into it would store
+    nothing anyone could read, and a read finds no catalog. It is refused up front, for every
+    command, rather than failing later with a message about something else.
+    """
+
+    name = "url"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        text = str(value).strip()
+        try:
+            url = make_url(text)
+        except ArgumentError:
+            self.fail(
+                f"{text[:80]!r} is not a database URL (e.g. sqlite:///path/catalog.db)", param, ctx
+            )
+        if url.get_backend_name() == "sqlite":
+            database = url.database or ""
+            if (
+                database in ("", ":memory:")
+                or database.startswith("file::memory:")
+                or url.query.get("mode") == "memory"
+            ):
+                self.fail(
+                    f"{text} is an in-memory database, empty for every command: give a file "
+                    "(sqlite:///path/catalog.db) or a PostgreSQL URL",
+                    param,
+                    ctx,
+                )
+        return text
+
+
+class Seconds(click.ParamType):
+    """A finite number of seconds from 0 to ``max``: ``nan`` and ``inf`` are usage errors.
+
+    click's FloatRange lets both through (``nan`` compares false with every bound), and a
+    timer cannot be set to either.
+    """
+
+    name = "seconds"
+
+    def __init__(self, max_value: float) -> None:
+        self.max = max_value
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, float) and math.isfinite(value) and 0 <= value <= self.max:
+            return value
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and 0 <= seconds <= self.max):
+            self.fail(
+                f"{text[:40]!r} is not a number of seconds from 0 to {self.max:g}", param, ctx
+            )
+        return seconds
+
+
+class OutputFile(click.Path):
+    """``--output FILE``: an empty name is a usage error, not the current folder."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("needs a file name (or leave --output out to write to stdout)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _text_argument(value: str, what: str) -> str:
+    """``value`` as text SQL can carry: bytes that are not UTF-8 are a usage error.
+
+    Python hands undecodable bytes of a command line over as lone surrogates, which no
+    database driver can encode.
+    """
+    for position, char in enumerate(value):
+        if "\udc80" <= char <= "\udcff":
+            raise click.UsageError(
+                f"{what} is not UTF-8 text (byte 0x{ord(char) - 0xDC00:02x} at character "
+                f"{position + 1})"
+            )
+    return value
+
+
 def _engine(config: CatalogConfig) -> Engine:
     """The catalog opened for reading, as every command that only reads it opens it.
 
@@ -255,6 +376,7 @@ def _citation_keys(engine, fmt: str) -> dict[int, str] | None:
 @click.option(
     "--db",
     "db_url",
+    type=DatabaseURL(),
     metavar="URL",
     envvar="CATALOG_DB",
     help="SQLAlchemy database URL instead of <home>/catalog.db. Env: CATALOG_DB.",
@@ -424,22 +546,49 @@ def crawl(
 
 
 class TerminalProgress:
-    """Redraws one progress line on stderr (a terminal); cleared before the summary."""
+    """Redraws one progress line on stderr (a terminal); cleared before the summary.
 
-    def __init__(self) -> None:
+    The line fits the terminal's width: a line that wrapped would leave a trail of copies
+    behind, since ``\\r`` returns to the start of the last screen line only. A narrow
+    terminal gets the short form, and one narrower still the short form cut.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
         self.drawn = False
+
+    def width(self) -> int | None:
+        """The terminal's columns; None when it does not say (a pty of size 0 included)."""
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            columns = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 0
+        return columns or None
 
     def __call__(self, progress) -> None:
         from catalog.crawl import progress_line
 
-        sys.stderr.write("\r" + progress_line(progress) + "\x1b[K")
-        sys.stderr.flush()
+        width = self.width()
+        room = max(10, width - 1) if width else 10_000  # the last column would wrap
+        minutes, seconds = divmod(int(progress.elapsed), 60)
+        found = f"{progress.found} found, {progress.new} new, {progress.changed} changed"
+        forms = (
+            progress_line(progress),
+            f"pages {progress.listing_pages} | {found} | details {progress.detail_pages} | "
+            f"{minutes}:{seconds:02d}",
+            f"{found} | {minutes}:{seconds:02d}",
+        )
+        line = next((form for form in forms if len(form) <= room), forms[-1])
+        if len(line) > room:
+            line = line[: room - 1] + "…"
+        self.stream.write("\r" + line + "\x1b[K")
+        self.stream.flush()
         self.drawn = True
 
     def clear(self) -> None:
         if self.drawn:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 # --- topics --------------------------------------------------------------------------------
@@ -505,6 +654,16 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
 # --- runs and changes ----------------------------------------------------------------------
 
 
+# Terminal headers of `runs`: the column names cut to fit read "items…" four times over.
+RUN_LABELS = {
+    "started_at": "started (UTC)",
+    "pages_fetched": "pages",
+    "items_new": "new",
+    "items_updated": "changed",
+    "items_delisted": "delisted",
+}
+
+
 @cli.command()
 @click.option("--limit", type=Count(MAX_ROWS), default=20, show_default=True)
 @json_option
@@ -538,7 +697,7 @@ def runs(config: CatalogConfig, limit: int, as_json: bool, fmt: str | None) -> N
     )
     for row in rows:  # to the second: microseconds only widen the table
         row["started_at"] = f"{row['started_at']:%Y-%m-%d %H:%M:%S}"
-    output.render(rows, columns, "table", widths={"error": 60})
+    output.render(rows, columns, "table", labels=RUN_LABELS)
 
 
 @cli.command()
@@ -579,13 +738,12 @@ def changes(
         click.echo("no changes", err=True)
         return
     columns = ("kind", "title", "field", "old_value", "new_value", "url")
-    widths = {"title": 50, "old_value": 30, "new_value": 30, "url": 70}
     for topic, group in itertools.groupby(rows, key=lambda r: r["topic"]):
         group = list(group)
         counts = collections.Counter(r["kind"] for r in group)
         tally = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
         click.echo(f"\n{topic or '(no topic)'}: {tally}")
-        output.render(group, columns, "table", widths=widths)
+        output.render(group, columns, "table")
 
 
 # --- search --------------------------------------------------------------------------------
@@ -690,14 +848,12 @@ def search_command(
     elif fmt != "table":
         output.render(rows, SEARCH_JSON_COLUMNS, fmt, keys=_citation_keys(engine, fmt), bom=bom)
     elif rows:
-        output.render(
-            rows,
-            SEARCH_COLUMNS,
-            "table",
-            widths={"content_type": 16, "title": 60, "url": 80, "snippet": 90},
-        )
+        output.render_hits(rows, SEARCH_COLUMNS)
     if fmt == "table" and found.facets is not None:
-        click.echo(output.render_facets(found.facets.as_dict(), found.facets.total), nl=False)
+        facets = output.render_facets(
+            found.facets.as_dict(), found.facets.total, output.terminal_width()
+        )
+        click.echo(facets, nl=False)
     if not rows:
         hint = f"; did you mean: {found.suggestion}" if found.suggestion else ""
         click.echo(f"no matches{hint}", err=True)
@@ -743,9 +899,7 @@ def similar(
     if fmt != "table":
         output.render(rows, SIMILAR_JSON_COLUMNS, fmt, keys=_citation_keys(engine, fmt), bom=bom)
     elif rows:
-        output.render(
-            rows, SIMILAR_COLUMNS, "table", widths={"content_type": 16, "title": 60, "url": 80}
-        )
+        output.render_hits(rows, SIMILAR_COLUMNS)
     if not rows:
         click.echo("no similar publications", err=True)
 
@@ -771,13 +925,14 @@ TABLE_PAGE = 1000  # rows a table is sized on; longer results print page by page
     "--format",
     "fmt",
     type=click.Choice(output.FORMATS),
-    help="Output format (default table).",
+    help="Output format (default table). ris, bibtex and csl-json cite the publications "
+    "whose ids the query's `id` column holds.",
 )
 @click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(MAX_SQL_TIMEOUT),
     default=SQL_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
@@ -800,11 +955,16 @@ def sql(
     hold the result in memory). Ctrl-C or the time limit stops the statement: one line on
     stderr, exit code 1 (output already written stays, so json may be cut short).
 
+    --format ris, bibtex or csl-json writes the whole citation of every publication whose id
+    the query's `id` column selects (once each, in the query's order), with the keys
+    `show` and `export` give them.
+
     \b
     Example:
         catalog sql "SELECT content_type, count(*) FROM publications GROUP BY 1" --csv
         catalog sql "SELECT title FROM publications WHERE url LIKE :u" -p u '%/blog/%'
         echo "SELECT * FROM crawl_runs" | catalog sql - --format jsonl
+        catalog sql "SELECT id FROM publications WHERE page_count > 100" --format bibtex
     """
     from catalog import sql as catalog_sql
 
@@ -813,7 +973,10 @@ def sql(
         raise click.UsageError("choose one output format (--format, --csv or --json)")
     fmt = chosen.pop() if chosen else "table"
     if statement == "-":
-        statement = sys.stdin.read()
+        statement = _read_statement(sys.stdin)
+    statement = _text_argument(statement, "QUERY")
+    for name, value in params:
+        _text_argument(value, f"the value of -p {name}")
     names = [name for name, _ in params]
     if len(set(names)) != len(names):
         raise click.UsageError("each -p NAME may be given once")
@@ -822,16 +985,80 @@ def sql(
         engine, statement, dict(params), timeout=timeout or None
     ) as result:
         columns = result.columns
-        rows = (dict(zip(columns, row, strict=True)) for row in result)
-        if fmt != "table":
-            output.render(rows, columns, fmt)
-            return
-        # A table needs its rows to size the columns: print it a bounded page at a time.
-        page = list(itertools.islice(rows, TABLE_PAGE))
-        output.render(page, columns, "table")
-        while page := list(itertools.islice(rows, TABLE_PAGE)):
-            click.echo()
+        if fmt in output.CITATION_FORMATS:
+            ids = _publication_ids(result, fmt)
+        else:
+            rows = (dict(zip(columns, row, strict=True)) for row in result)
+            if fmt != "table":
+                output.render(rows, columns, fmt)
+                return
+            # A table needs its rows to size the columns: print it a bounded page at a time.
+            page = list(itertools.islice(rows, TABLE_PAGE))
             output.render(page, columns, "table")
+            while page := list(itertools.islice(rows, TABLE_PAGE)):
+                click.echo()
+                output.render(page, columns, "table")
+            return
+    _write_citations(engine, ids, fmt)
+
+
+def _read_statement(stdin: Any) -> str:
+    """The statement piped in: UTF-8 (a byte order mark is fine), else a usage error."""
+    raw = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.UsageError(
+            f"the statement on stdin is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start})"
+        ) from None
+
+
+def _publication_ids(result: Any, fmt: str) -> list[int]:
+    """The publication ids a query selected, each once, in its order (for citations).
+
+    A citation is a whole record (authors, identifiers, abstract) that a row of a query
+    rarely holds: the rows name publications by id, and the records are read afresh.
+    """
+    if "id" not in result.columns:
+        raise click.UsageError(
+            f"--format {fmt} cites publications by id: select an id column, e.g. "
+            "SELECT id FROM publications WHERE ..."
+        )
+    position = result.columns.index("id")
+    ids: dict[int, None] = {}
+    for number, row in enumerate(result, start=1):
+        value = row[position]
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CliError(f"row {number}: id {value!r} is not a publication id")
+        ids.setdefault(value)
+    return list(ids)
+
+
+def _write_citations(engine: Engine, ids: list[int], fmt: str) -> None:
+    """Every publication in ``ids`` as a citation, in that order; unknown ids are an error.
+
+    The ids are checked before anything is written, so a wrong column (topic ids, say)
+    leaves no half-written bibliography. Records are read a chunk at a time.
+    """
+    from catalog import queries
+
+    missing = queries.missing_publication_ids(engine, ids)
+    if missing:
+        more = f" (nor {len(missing) - 1} other ids)" if len(missing) > 1 else ""
+        raise CliError(
+            f"no publication with id {missing[0]}{more}: the id column must hold publications.id"
+        )
+
+    def records() -> Any:
+        for start in range(0, len(ids), TABLE_PAGE):
+            chunk = ids[start : start + TABLE_PAGE]
+            found = queries.publications_by_id(engine, chunk)
+            yield from (found[pub_id] for pub_id in chunk)
+
+    output.render(records(), (), fmt, keys=_citation_keys(engine, fmt))
 
 
 # --- show ----------------------------------------------------------------------------------
@@ -889,9 +1116,11 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
         click.echo(output.to_json(figures))
         return
     click.echo(f"publications: {figures['publications']}\n")
-    output.render(figures["by_type"], ("content_type", "count"))
+    by_type = [{**r, "content_type": r["content_type"] or "(none)"} for r in figures["by_type"]]
+    output.render(by_type, ("content_type", "count"))
     click.echo()
-    output.render(figures["by_year"], ("year", "count"))
+    by_year = [{**r, "year": r["year"] or "(undated)"} for r in figures["by_year"]]
+    output.render(by_year, ("year", "count"))
     click.echo()
     output.render(figures["by_topic"], ("topic", "count"))
     run = figures["last_run"]
@@ -932,7 +1161,7 @@ def _index_line(status: dict) -> str:
 @click.option(
     "--output",
     "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Write to this file instead of stdout; it is replaced only once complete.",
 )
 @bom_option

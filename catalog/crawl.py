@@ -37,6 +37,7 @@ from catalog.db import make_engine, needs_upgrade, upgrade
 from catalog.diskspace import full_disk_message, is_disk_full
 from catalog.errors import ConfigError, CrawlFailed, DatabaseError, UsageError
 from catalog.lock import crawl_lock, topic_locks
+from catalog.records import ListingEntry
 from crawler.pages.rand import topic_slug_from_url
 from crawler.pipelines import (
     SETTING_LOCK_HELD,
@@ -254,9 +255,13 @@ def read_progress(crawler: Crawler, started: float) -> Progress:
     def stat(name: str) -> int:
         return int(stats.get_value(name, 0) or 0) if stats else 0
 
+    found = counts.items_seen if counts else 0
+    if pipeline is not None:  # and those read but still waiting for their batch to be stored
+        waiting = {r.url for r in pipeline.buffer if isinstance(r, ListingEntry)}
+        found += sum(1 for url in waiting if not pipeline.counts.counted(url))
     return Progress(
         listing_pages=stat("catalog/pages_fetched"),
-        found=counts.items_seen if counts else 0,
+        found=found,
         new=counts.items_new if counts else 0,
         changed=counts.items_updated if counts else 0,
         detail_pages=stat("catalog/detail_pages"),

@@ -35,6 +35,9 @@ _RATIOS = {"title": 3, "url": 2, "snippet": 2}  # how the long columns share a t
 _MAX_FIXED = 24  # a short column (date, type, count) wider than this is cut with an ellipsis
 _MIN_FLEXIBLE = 10
 _GAP = 2  # spaces between columns, as in the plain table
+_TYPE_WIDTH = 16  # a search hit's content type, at most (Conference Proceedings: cut)
+_MIN_TITLE = 30  # a search hit's title column, at least (else the type, then the date go)
+_MIN_TITLE_BESIDE_URL = 50  # ... and when the URL is shown too (only on wide terminals)
 _HIT = re.compile(r"\[[^\[\]\n]+\]")  # search snippets mark matches [like this]
 
 
@@ -63,7 +66,13 @@ def _cell(value: Any) -> str:
 def _console(out: TextIO, width: int | None = None):
     from rich.console import Console  # imported on use: plain output never needs it
 
-    return Console(file=out, width=width, highlight=False, soft_wrap=False)
+    class PipedConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """A reader that left (`| less -R`, quit early) is the command line's to handle:
+            rich would exit with status 1 itself."""
+            raise BrokenPipeError
+
+    return PipedConsole(file=out, width=width, highlight=False, soft_wrap=False)
 
 
 def terminal_width(out: TextIO | None = None) -> int | None:
@@ -94,14 +103,16 @@ def render(
     keys: dict[int, str] | None = None,
     bom: bool = False,
     width: int | None = None,
+    labels: dict[str, str] | None = None,
 ) -> int:
     """Write ``rows`` to ``out`` in ``fmt``; returns the number of rows written.
 
-    ``widths`` caps plain table columns (longer cells are cut with an ellipsis); CSV, TSV and
-    JSON are never cut. A table goes to a terminal fitted to ``width`` (default: the
-    terminal's). Citation formats ignore ``columns`` and take their BibTeX keys from ``keys``
-    (see ``citations.citation_keys``). ``bom`` starts CSV and TSV with a UTF-8 byte order
-    mark, which Excel on Windows needs to read UTF-8.
+    A table goes to a terminal fitted to ``width`` (default: the terminal's), where
+    ``widths`` caps its short columns and ``labels`` gives columns shorter headers. Piped or
+    redirected, a table is plain: one line per row, every value whole, headers the column
+    names. CSV, TSV and JSON are never cut either. Citation formats ignore ``columns`` and
+    take their BibTeX keys from ``keys`` (see ``citations.citation_keys``). ``bom`` starts
+    CSV and TSV with a UTF-8 byte order mark, which Excel on Windows needs to read UTF-8.
     """
     out = out or sys.stdout
     if fmt in CITATION_FORMATS:
@@ -126,26 +137,19 @@ def render(
             writer.writerow([_cell(row.get(c)) for c in columns])
             count += 1
     elif fmt == "tsv":
-        # IANA text/tab-separated-values: no field may hold a tab or a line break, so runs of
-        # them become one space (no quoting, which `cut` and `awk` would not undo).
         if bom:
             out.write(BOM)
         out.write("\t".join(columns) + "\n")
         for row in rows:
-            out.write("\t".join(" ".join(_cell(row.get(c)).split()) for c in columns) + "\n")
+            out.write("\t".join(tsv_escape(_cell(row.get(c))) for c in columns) + "\n")
             count += 1
     elif fmt == "table":
         width = width or terminal_width(out)
         if width:
-            return render_table(rows, columns, out, width, widths)
+            return render_table(rows, columns, out, width, widths, labels)
+        # Plain: nothing is cut, whatever its length (scripts and `grep` read every value).
         cells = [[_cell(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
         count = len(cells)
-        limits = widths or {}
-        for line in cells:
-            for i, column in enumerate(columns):
-                cap = limits.get(column)
-                if cap and len(line[i]) > cap:
-                    line[i] = line[i][: cap - 1] + "…"
         sizes = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(columns)]
         out.write("  ".join(c.ljust(sizes[i]) for i, c in enumerate(columns)).rstrip() + "\n")
         out.write("  ".join("-" * s for s in sizes) + "\n")
@@ -154,6 +158,21 @@ def render(
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return count
+
+
+_TSV_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_TSV_SPECIALS = re.compile(r"[\\\t\n\r]")
+
+
+def tsv_escape(text: str) -> str:
+    """A TSV field: tab, line breaks and backslash written as ``\\t``, ``\\n``, ``\\r``, ``\\\\``.
+
+    IANA text/tab-separated-values allows no tab or line break inside a field. Escaping them
+    (as PostgreSQL's COPY text format and "linear TSV" do) keeps each record on one line for
+    ``cut`` and ``awk`` and loses nothing: an abstract's paragraph breaks come back when the
+    escapes are undone.
+    """
+    return _TSV_SPECIALS.sub(lambda m: _TSV_ESCAPES[m.group()], text)
 
 
 def render_search_json(
@@ -175,13 +194,139 @@ def render_search_json(
     out.write(json.dumps(document, ensure_ascii=False, default=_json_default, indent=2) + "\n")
 
 
-def render_facets(facets: dict[str, list[dict[str, Any]]], total: int) -> str:
-    """Facet counts as text, one line per facet: ``type: Report (10) · Commentary (7)``."""
+def render_facets(
+    facets: dict[str, list[dict[str, Any]]], total: int, width: int | None = None
+) -> str:
+    """Facet counts as text, one line per facet: ``type: Report (10) · Commentary (7)``.
+
+    With ``width`` (a terminal's) a facet's line wraps between its values, never inside a
+    word or a name, and its continuation lines are indented under the first value.
+    """
     lines = ["", f"{total:,} match{'' if total == 1 else 'es'}"]
     for name, counts in facets.items():
-        values = " · ".join(f"{c['value']} ({c['count']:,})" for c in counts)
-        lines.append(f"{name}: {values or '-'}")
+        values = [f"{c['value']} ({c['count']:,})" for c in counts] or ["-"]
+        if not width:
+            lines.append(f"{name}: " + " · ".join(values))
+            continue
+        indent = " " * (len(name) + 2)
+        line = f"{name}: {values[0]}"
+        for value in values[1:]:
+            if len(line) + 3 + len(value) <= width:
+                line += " · " + value
+            else:
+                lines.append(line + " ·")
+                line = indent + value
+        lines.append(line)
+        if any(len(line) > width for line in lines):  # a value longer than the terminal
+            lines = [part for line in lines for part in _wrap_at_spaces(line, width, indent)]
     return "\n".join(lines) + "\n"
+
+
+def _wrap_at_spaces(line: str, width: int, indent: str) -> list[str]:
+    if len(line) <= width:
+        return [line]
+    return textwrap.wrap(
+        line,
+        width=width,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def render_hits(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    out: TextIO | None = None,
+    width: int | None = None,
+) -> int:
+    """Search (or similar) hits as a table: compact on a terminal, plain in a pipe.
+
+    Piped, this is ``render(rows, columns, "table")``: every column whole, one line a hit.
+    On a terminal each hit takes at most three lines, whatever the width: its id (what
+    `catalog show` and `catalog similar` take), date, type and title, the title wrapped to
+    two lines under which the snippet gets one (with ``snippet`` in ``columns``; else the
+    title gets three), cut with an ellipsis past that. The URL is shown only when the
+    terminal is wide enough for it whole on one line beside a readable title.
+    """
+    out = out or sys.stdout
+    width = width or terminal_width(out)
+    if not width:
+        return render(rows, columns, "table", out)
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    hits = list(rows)
+    console = _console(out, width)
+    with_snippet = "snippet" in columns
+    cells = {
+        "id": [str(h.get("id") or "") for h in hits],
+        "date": [_cell(h.get("published_on")) or (h.get("date_text") or "") for h in hits],
+        "type": [h.get("content_type") or "" for h in hits],
+        "url": [h.get("url") or "" for h in hits],
+    }
+    fixed = {
+        "id": max([2] + [len(v) for v in cells["id"]]),
+        "date": max([4] + [len(v) for v in cells["date"]]),
+        "type": min(_TYPE_WIDTH, max([4] + [len(v) for v in cells["type"]])),
+    }
+    # On a narrow terminal the type goes first, then the date: the title stays readable.
+    for dropped in ("type", "date"):
+        if width - sum(fixed.values()) - _GAP * len(fixed) >= _MIN_TITLE:
+            break
+        del fixed[dropped]
+    title_width = max(_MIN_TITLE // 2, width - sum(fixed.values()) - _GAP * len(fixed))
+    url_width = max([0] + [len(v) for v in cells["url"]])
+    if url_width and title_width - url_width - _GAP >= _MIN_TITLE_BESIDE_URL:
+        fixed["url"] = url_width
+        title_width -= url_width + _GAP
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, _GAP - 1, 0, 0))
+    for column in ("id", "date", "type", "title", "url"):
+        if column == "title":
+            table.add_column("title", width=title_width, no_wrap=True)
+        elif column in fixed:
+            table.add_column(
+                column,
+                width=fixed[column],
+                no_wrap=True,
+                overflow="ellipsis",
+                justify="right" if column == "id" else "left",
+            )
+    for number, hit in enumerate(hits):
+        lines = _clamp(
+            Text(" ".join((hit.get("title") or "").split())),
+            console,
+            title_width,
+            2 if with_snippet else 3,
+        )
+        if with_snippet and hit.get("snippet"):
+            snippet = Text(" ".join(str(hit["snippet"]).split()), style="dim")
+            snippet.highlight_regex(_HIT, "bold")
+            lines += _clamp(snippet, console, title_width, 1)
+        row = [Text(cells[c][number]) for c in ("id", "date", "type") if c in fixed]
+        row.append(Text("\n").join(lines))
+        if "url" in fixed:
+            row.append(Text(cells["url"][number]))
+        table.add_row(*row)
+    console.print(table)
+    return len(hits)
+
+
+def _clamp(text: Any, console: Any, width: int, most: int) -> list[Any]:
+    """``text`` wrapped to ``width``, at most ``most`` lines, the last ending in … when cut."""
+    lines = list(text.wrap(console, width, overflow="fold"))
+    if len(lines) <= most:
+        return lines
+    last = lines[most - 1]
+    last.rstrip()
+    last.append(" " + lines[most].plain)
+    if last.cell_len > width:
+        last.truncate(width, overflow="ellipsis")
+    else:  # the next line began with a word too long for this one
+        last.truncate(width - 1)
+        last.append("…")
+    return lines[: most - 1] + [last]
 
 
 def _fit(
@@ -230,19 +375,23 @@ def render_table(
     out: TextIO,
     width: int,
     widths: dict[str, int] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> int:
     """A table no wider than ``width``: titles wrap, URLs fold, snippets get one line.
 
     Short columns (dates, types, counts) keep their width, up to ``widths``; the long ones
-    share the rest. Cells are plain text (never rich markup); a snippet's ``[match]`` is bold.
+    share the rest. ``labels`` are shorter headers than the column names (``items_new``:
+    ``new``), so that narrow columns do not all shrink to the same ``items…``. Cells are plain
+    text (never rich markup); a snippet's ``[match]`` is bold.
     """
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    headers = {c: (labels or {}).get(c, c) for c in columns}
     texts = [[" ".join(_cell(row.get(c)).split()) for c in columns] for row in rows]
     values = {c: max([4] + [len(line[i]) for line in texts]) for i, c in enumerate(columns)}
-    natural = {c: max(len(c), values[c]) for c in columns}
+    natural = {c: max(len(headers[c]), values[c]) for c in columns}
     # Known prose and URLs share the spare width, and so does any column too long to cut
     # (e.g. an abstract from `catalog sql`): those wrap rather than lose their text.
     flexible = [
@@ -263,7 +412,7 @@ def render_table(
     for column in columns:
         url = column == "url" or column.endswith("_url")
         table.add_column(
-            column,
+            headers[column],
             width=sizes[column],
             overflow="fold" if url else "ellipsis",
             no_wrap=column not in flexible or column == "snippet",
@@ -355,6 +504,22 @@ def _print_copy(record: dict[str, Any]) -> str:
     return text
 
 
+def _history_line(change: dict[str, Any]) -> str:
+    """One change as a sentence: ``2026-11-23 06:17 UTC, run 7: title changed: "A" → "B"``."""
+    when = _cell(change.get("changed_at"))[:16].replace("T", " ")
+    head = f"{when} UTC, run {change.get('crawl_run_id')}: "
+    kind = change.get("kind") or ""
+    if kind == "added":
+        return head + "added"
+    if kind == "delisted":
+        return head + f"delisted from {change.get('topic') or 'a topic'}"
+    old, new = change.get("old_value"), change.get("new_value")
+    if kind == "merged":
+        return head + f"merged {old} into this publication"
+    quoted = ["(none)" if v in (None, "") else f'"{v}"' for v in (old, new)]
+    return head + f"{change.get('field')} changed: {quoted[0]} → {quoted[1]}"
+
+
 def render_publication(record: dict[str, Any], width: int | None = None) -> str:
     """One publication as readable text: heading, facts, then each section that has content.
 
@@ -410,6 +575,10 @@ def render_publication(record: dict[str, Any], width: int | None = None) -> str:
             "",
             *wrap(f"Publication page: last attempt failed ({record['details_error']})", width),
         ]
+    if record.get("history"):
+        lines += ["", "History:"]
+        for change in record["history"]:
+            lines += wrap(_history_line(change), width, indent="  ")
     lines += [
         "",
         f"First seen {_cell(record['first_seen_at'])[:19]} UTC, "

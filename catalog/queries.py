@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, String, cast, func, select
+from sqlalchemy import Engine, String, and_, cast, false, func, or_, select
 
-from catalog import tables
+from catalog import tables, urls
 from catalog.index.model import (
     NO_FILTERS,
     PAGE_TEXT_FIELDS,
@@ -214,6 +214,33 @@ def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[s
     return found
 
 
+def publications_by_id(engine: Engine, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Publications by id, every column and their authors: what a citation is made of.
+
+    The same record `show` reads (``publication``), without its topics and history.
+    """
+    columns = [P.c[name] for name in ALL_COLUMNS]
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = select(*columns).where(P.c.id.in_(ids[start : start + CHUNK]))
+        with engine.connect() as conn:
+            found.update({r["id"]: dict(r) for r in conn.execute(query).mappings()})
+    authors = _authors_for(engine, list(found))
+    for pub_id, record in found.items():
+        record["authors"] = authors.get(pub_id, [])
+    return found
+
+
+def missing_publication_ids(engine: Engine, ids: Sequence[int]) -> list[int]:
+    """Those of ``ids`` no publication has, in their order."""
+    present: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        query = select(P.c.id).where(P.c.id.in_(ids[start : start + CHUNK]))
+        with engine.connect() as conn:
+            present.update(conn.execute(query).scalars())
+    return [pub_id for pub_id in ids if pub_id not in present]
+
+
 def page_texts(engine: Engine, ids: Sequence[int]) -> dict[int, str]:
     """The page text the index searches (abstract, findings, body) of these publications."""
     columns = [P.c[name] for name in PAGE_TEXT_FIELDS]
@@ -365,9 +392,23 @@ def export_rows(engine: Engine) -> Iterator[dict[str, Any]]:
 
 
 def _by_key(key: str) -> Any:
-    """The condition picking a publication by id (all digits) or by URL."""
+    """The condition picking a publication by id (all digits) or by URL.
+
+    A URL is looked up as the crawl stored it (``catalog.urls``): as a browser gives it, with
+    a fragment, tracking parameters or an upper-case scheme, it still finds its publication;
+    one with a trailing slash is tried as given first, then without the slash.
+    """
     key = key.strip()
-    return P.c.id == int(key) if key.isdigit() else P.c.url == key
+    if key.isdigit():
+        return P.c.id == int(key)
+    forms = urls.lookup_forms(key)
+    if not forms:
+        return false()
+    given = P.c.url == forms[0]
+    if len(forms) == 1:
+        return given
+    exact = select(P.c.id).where(P.c.url == forms[0]).exists()
+    return or_(given, and_(P.c.url == forms[1], ~exact))
 
 
 def publication(engine: Engine, key: str) -> dict[str, Any] | None:
@@ -415,7 +456,9 @@ def publication(engine: Engine, key: str) -> dict[str, Any] | None:
                     C.c.old_value,
                     C.c.new_value,
                     C.c.changed_at,
+                    T.c.slug.label("topic"),
                 )
+                .outerjoin(T, T.c.id == C.c.topic_id)
                 .where(C.c.publication_id == record["id"])
                 .order_by(C.c.id)
             ).mappings()
@@ -450,8 +493,9 @@ def stats(engine: Engine) -> dict[str, Any]:
         last_run = conn.execute(select(R).order_by(R.c.id.desc()).limit(1)).mappings().first()
     return {
         "publications": total,
-        "by_type": [{"content_type": t or "(none)", "count": n} for t, n in by_type],
-        "by_year": [{"year": y or "(undated)", "count": n} for y, n in by_year],
+        # None for "no type" and "no date": JSON readers get null, the text table a label.
+        "by_type": [{"content_type": t or None, "count": n} for t, n in by_type],
+        "by_year": [{"year": y or None, "count": n} for y, n in by_year],
         "by_topic": [{"topic": s, "count": n} for s, n in by_topic],
         "last_run": dict(last_run) if last_run else None,
     }
@@ -537,7 +581,17 @@ def listing_validators(engine: Engine, url: str) -> tuple[str | None, str | None
 
 # --- runs and changes ---------------------------------------------------------------------
 
-RUN_COLUMNS = ("id", "started_at", "finished_at", "status", "full", *RUN_COUNT_COLUMNS, "error")
+RUN_COLUMNS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "status",
+    "full",
+    *RUN_COUNT_COLUMNS,
+    "error",
+    "host",
+    "pid",
+)
 
 
 def recent_runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:

@@ -50,6 +50,20 @@ _READ_ONLY_MESSAGES = re.compile(
     r"read-?only|read only|query_only|not authorized|data-modifying", re.I
 )
 _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.S)
+# What is not SQL code, where a ``:name`` is text and never a placeholder: string literals,
+# quoted identifiers, comments and PostgreSQL's dollar-quoted strings (each may run to the end
+# of an unfinished statement, which the database then refuses).
+_NOT_CODE = re.compile(
+    r"'(?:[^']|'')*'?"
+    r'|"(?:[^"]|"")*"?'
+    r"|`[^`]*`?"
+    r"|--[^\n]*"
+    r"|/\*.*?(?:\*/|\Z)"
+    r"|(?P<tag>\$(?:[A-Za-z_]\w*)?\$).*?(?:(?P=tag)|\Z)",
+    re.S,
+)
+# A ``:name`` placeholder, as SQLAlchemy's ``text()`` finds one (``::integer`` is a cast).
+_PLACEHOLDER = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
 
 # --- SQLite's authorizer ---------------------------------------------------------------------
 
@@ -266,6 +280,9 @@ def readonly_query(
     if not statement:
         raise UsageError("empty SQL statement")
     keyword = first_keyword(statement)
+    if not params and placeholders(statement):
+        name = placeholders(statement)[0]
+        raise UsageError(f"the statement uses :{name} but no value was given (-p {name} VALUE)")
     bound = _bind(statement, params) if params else None
     watch = _Watch(timeout)
     with engine.connect() as conn, _translated_errors(watch, conn.dialect.name):
@@ -319,9 +336,43 @@ def run_readonly_sql(
     return result.columns, rows
 
 
+def _code_and_text(statement: str) -> Iterator[tuple[bool, str]]:
+    """The statement in pieces: (True, SQL code) and (False, a literal, identifier or comment)."""
+    end = 0
+    for match in _NOT_CODE.finditer(statement):
+        if match.start() > end:
+            yield True, statement[end : match.start()]
+        yield False, match.group()
+        end = match.end()
+    if end < len(statement):
+        yield True, statement[end:]
+
+
+def placeholders(statement: str) -> list[str]:
+    """The ``:name`` placeholders of a statement, in order; none inside quotes or comments."""
+    names: list[str] = []
+    for code, piece in _code_and_text(statement):
+        if code:
+            names += [n for n in _PLACEHOLDER.findall(piece) if n not in names]
+    return names
+
+
+def _bindable(statement: str) -> str:
+    """The statement with every colon in quotes or comments escaped for ``text()``.
+
+    ``text()`` does not know SQL's quoting: it would take the ``:30`` of ``'12:30'`` or a
+    ``:name`` in a comment for a placeholder. A backslash before the colon is its escape
+    (and is removed again when the statement is compiled).
+    """
+    return "".join(
+        piece if code else re.sub(r":(?=[\w$])", r"\\:", piece)
+        for code, piece in _code_and_text(statement)
+    )
+
+
 def _bind(statement: str, params: Mapping[str, Any]):
     """``text()`` with ``:name`` binds, refusing names the statement lacks or leaves unset."""
-    clause = text(statement)
+    clause = text(_bindable(statement))
     wanted = set(clause.compile().params)
     given = set(params)
     if given - wanted:
@@ -418,6 +469,11 @@ def _translated_errors(watch: _Watch, dialect: str) -> Iterator[None]:
         raise Interrupted("catalog sql: interrupted; the statement was cancelled") from None
     except (DBAPIError, StatementError) as exc:
         message = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        if message.startswith("Incorrect number of bindings"):  # SQLite's ?, ?1, @x, $x
+            raise UsageError(
+                "the statement has a placeholder without a value: catalog sql binds :NAME "
+                "with -p NAME VALUE"
+            ) from exc
         if watch.refused:
             raise ReadOnlyError(
                 f"catalog sql is read-only: {watch.refused} is not allowed"

@@ -220,6 +220,10 @@ class RunCounts:
         self.details_fetched += batch.details_fetched
         self.details_failed += batch.details_failed
 
+    def counted(self, url: str) -> bool:
+        """Whether a stored batch of this run held the publication at ``url``."""
+        return url in self._outcomes
+
     def as_columns(self) -> dict[str, int]:
         """The counts as ``crawl_runs`` columns."""
         return {name: getattr(self, name) for name in RUN_COUNT_COLUMNS}

@@ -320,3 +320,262 @@ def test_index_rebuild_refuses_to_race_a_crawl(crawled_copy):
     with crawl_lock(crawled_copy.home):
         result = crawled_copy.invoke("index", "rebuild")
     assert result.exit_code == 3 and "another crawl is running" in result.stderr
+
+
+# --- the edges a new user reaches (issue 16) ---------------------------------------------------
+
+
+def one_error_line(result, exit_code: int) -> str:
+    assert result.exit_code == exit_code, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "x", "--limit", "0"],
+        ["search", "x", "--since", "last week"],
+        ["sql"],
+        ["show", "x", "--format", "pdf"],
+        ["export", "--output", ""],
+        ["nosuchcommand"],
+    ],
+    ids=lambda a: " ".join(a) or "none",
+)
+def test_usage_errors_are_one_line(crawled_home, args):
+    """The README: errors are one line on stderr; usage errors exit 2. No usage block."""
+    line = one_error_line(CliRunner().invoke(cli, ["--home", str(crawled_home), *args]), 2)
+    assert "Usage:" not in line
+
+
+def test_output_needs_a_file_name(crawled_home, tmp_path):
+    result = CliRunner().invoke(cli, ["--home", str(crawled_home), "export", "--output", ""])
+    assert "--output" in one_error_line(result, 2) and result.stdout == ""
+
+
+MEMORY_URLS = ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"]
+EVERY_COMMAND = [
+    ["crawl", "--start-url", "http://127.0.0.1:1/topics/nothing.html", "--no-details"],
+    ["search", "x"],
+    ["similar", "1"],
+    ["show", "1"],
+    ["sql", "SELECT 1"],
+    ["stats"],
+    ["export"],
+    ["runs"],
+    ["changes"],
+    ["db", "upgrade"],
+    ["index", "check"],
+    ["index", "sync"],
+    ["index", "rebuild"],
+]
+
+
+@pytest.mark.parametrize("url", MEMORY_URLS)
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda c: " ".join(c[:2]))
+def test_an_in_memory_database_is_refused_by_every_command(tmp_path, url, command):
+    """An in-memory catalog is empty for every command: refused, not "did not start"."""
+    home = tmp_path / "home"
+    result = CliRunner().invoke(cli, ["--home", str(home), "--db", url, *command])
+    assert "is an in-memory database" in one_error_line(result, 2)
+    assert not home.exists()
+
+
+def test_an_in_memory_database_from_the_environment_is_refused_too(tmp_path):
+    """As a user runs it: CATALOG_DB in the environment, a real crawl process."""
+    result = subprocess.run(
+        ["catalog", "--home", str(tmp_path / "home"), "crawl", "--no-details"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(CATALOG_DB="sqlite://", PATH=_venv_path()),
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert "sqlite:// is an in-memory database" in result.stderr
+    assert not (tmp_path / "home").exists()
+
+
+def _venv_path() -> str:
+    import os
+    import sys
+    from pathlib import Path
+
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def browser_forms(url: str) -> list[str]:
+    """How a browser's address bar, a link in an e-mail or a person gives a stored URL."""
+    scheme, rest = url.split("://", 1)
+    host, path = rest.split("/", 1)
+    return [
+        url + "#key-findings",
+        url + "?utm_source=newsletter&utm_medium=email&fbclid=abc",
+        f"{scheme.upper()}://{host.upper()}/{path}",
+        url + "/",
+        f"  {url}  ",
+    ]
+
+
+def test_show_and_similar_take_a_url_as_a_browser_gives_it(crawled_backend):
+    [(pub_id, url)] = crawled_backend.rows(
+        "SELECT id, url FROM publications WHERE url LIKE ?", "%/RR3125.html"
+    )
+    expected = json.loads(crawled_backend.invoke("similar", str(pub_id), "--json").stdout)
+    for given in browser_forms(url):
+        shown = crawled_backend.invoke("show", given, "--json")
+        assert shown.exit_code == 0, (given, shown.output)
+        assert json.loads(shown.stdout)["id"] == pub_id, given
+        similar = crawled_backend.invoke("similar", given, "--json")
+        assert similar.exit_code == 0, (given, similar.output)
+        assert json.loads(similar.stdout) == expected, given
+    unknown = crawled_backend.invoke("show", url.replace("RR3125", "RR9999"))
+    assert "no publication" in one_error_line(unknown, 1)
+
+
+def test_a_trailing_slash_is_tried_as_given_first(home_copy):
+    """Both forms stored (two pages): the URL as given wins; without it, the bare one."""
+    import sqlite3
+
+    with sqlite3.connect(home_copy / "catalog.db") as conn:
+        [(url,)] = conn.execute("SELECT url FROM publications WHERE url LIKE '%/RR3125.html'")
+        conn.execute("UPDATE publications SET url = url || '/' WHERE id = 1")
+        [(slashed,)] = conn.execute("SELECT url FROM publications WHERE id = 1")
+    bare_id = json.loads(invoke_home(home_copy, "show", url + "/", "--json"))["id"]
+    assert bare_id != 1  # RR3125.html/ is not stored: the stored RR3125.html is found
+    assert json.loads(invoke_home(home_copy, "show", slashed, "--json"))["id"] == 1
+    assert json.loads(invoke_home(home_copy, "show", slashed + "#x", "--json"))["id"] == 1
+
+
+def invoke_home(home, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_show_prints_its_history(home_copy):
+    """`show` promises the history: every addition, change and delisting, as text too."""
+    import sqlite3
+
+    with sqlite3.connect(home_copy / "catalog.db") as conn:
+        [(pub_id,)] = conn.execute("SELECT id FROM publications WHERE url LIKE '%/RR3125.html'")
+        [(topic_id,)] = conn.execute("SELECT id FROM topics WHERE slug = 'security-cooperation'")
+        conn.executemany(
+            "INSERT INTO publication_changes (crawl_run_id, publication_id, topic_id, kind, "
+            "field, old_value, new_value, changed_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (pub_id, None, "changed", "title", "Thickening", "Thickening Web", "2026-11-23"),
+                (pub_id, topic_id, "delisted", None, None, None, "2026-11-24 06:17:03"),
+            ],
+        )
+    text = invoke_home(home_copy, "show", str(pub_id))
+    history = text.split("\nHistory:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(history) == 3 and all(line.startswith("  20") for line in history)
+    assert history[0].endswith(", run 1: added")
+    assert history[1].endswith('run 1: title changed: "Thickening" → "Thickening Web"')
+    assert history[2] == "  2026-11-24 06:17 UTC, run 1: delisted from security-cooperation"
+    record = json.loads(invoke_home(home_copy, "show", str(pub_id), "--json"))
+    assert [h["kind"] for h in record["history"]] == ["added", "changed", "delisted"]
+    assert record["history"][2]["topic"] == "security-cooperation"
+
+
+def test_stats_json_uses_null_for_no_type_and_no_date(home_copy):
+    import sqlite3
+
+    with sqlite3.connect(home_copy / "catalog.db") as conn:
+        conn.execute("UPDATE publications SET published_on = NULL WHERE id = 1")
+    figures = json.loads(invoke_home(home_copy, "stats", "--json"))
+    assert {"content_type": None, "count": 1} in figures["by_type"]
+    assert {"year": None, "count": 1} in figures["by_year"]
+    assert "(none)" not in json.dumps(figures) and "(undated)" not in json.dumps(figures)
+    text = invoke_home(home_copy, "stats")
+    assert "(none)" in text and "(undated)" in text  # a table still names them
+
+
+def test_runs_json_has_host_and_pid(crawled_backend):
+    import socket
+
+    [run] = json.loads(crawled_backend.invoke("runs", "--json").stdout)
+    assert run["host"] == socket.gethostname() and isinstance(run["pid"], int) and run["pid"] > 0
+    header = crawled_backend.invoke("runs", "--format", "csv").stdout.splitlines()[0]
+    assert header.split(",")[-2:] == ["host", "pid"]
+
+
+def test_readme_show_and_similar_examples_exist_in_the_demo_catalog(crawled_home):
+    """Copied from the README into a demo home, `show` and `similar` find what they name.
+
+    The demo serves its site on 127.0.0.1:8765 (another port only when that one is taken,
+    as it is for the suite's own server): the examples' host is the demo's.
+    """
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    examples = re.findall(r"catalog (show|similar) (\S+)", readme)
+    urls = [(command, url) for command, url in examples if "://" in url]
+    assert len(urls) >= 3
+    [(stored,)] = Catalog("sqlite", crawled_home).rows(
+        "SELECT url FROM publications WHERE url LIKE ?", "%/RR3125.html"
+    )
+    base = stored.split("/pubs/", 1)[0]
+    for command, url in urls:
+        assert url.startswith("http://127.0.0.1:8765/"), url
+        result = invoke_home(crawled_home, command, base + url[len("http://127.0.0.1:8765") :])
+        assert result.strip(), (command, url)
+
+
+# --- `| head -1` ---------------------------------------------------------------------------
+
+DATA_COMMANDS = [
+    ["search", "*", "--limit", "50"],
+    ["search", "*", "--limit", "50", "--format", "bibtex"],
+    ["sql", "SELECT * FROM publications"],
+    ["export"],
+    ["export", "--format", "csl-json"],
+    ["runs"],
+    ["changes"],
+    ["show", "1"],
+    ["stats"],
+]
+
+
+@pytest.mark.parametrize("command", DATA_COMMANDS, ids=lambda c: " ".join(c[:4]))
+def test_piped_into_head_exits_0_quietly(crawled_home, command):
+    """`catalog ... | head -1` in a real shell, with pipefail: exit 0, nothing on stderr."""
+    words = shlex.join(["catalog", "--home", str(crawled_home), *command])
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"{words} | head -1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(PATH=_venv_path()),
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1
+    # A reader that left stops the command at once and silently. Only when everything fitted
+    # in the pipe before `head` left does `export` still say what it wrote.
+    assert result.stderr in ("", "exported 42 publications\n"), result.stderr
+    assert command[0] == "export" or result.stderr == ""
+
+
+@pytest.mark.parametrize("command", DATA_COMMANDS, ids=lambda c: " ".join(c[:4]))
+def test_a_reader_gone_before_the_first_write_is_quiet_too(crawled_home, command):
+    """The pipe's reader has already left (deterministic: its end is closed before start)."""
+    import os
+
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            ["catalog", "--home", str(crawled_home), *command],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env=clean_env(PATH=_venv_path()),
+        )
+    finally:
+        os.close(writer)
+    assert (result.returncode, result.stderr) == (0, "")

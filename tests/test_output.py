@@ -73,19 +73,50 @@ def test_long_unknown_columns_wrap_instead_of_losing_text():
     assert [w for w in " ".join(lines).split() if w.startswith("word")] == abstract.split()
 
 
-def test_search_table_in_an_80_column_terminal(crawled_home):
-    hits = search_rows(crawled_home, "japan", "--limit", "10")
-    text = in_terminal(crawled_home, "search", "japan", "--limit", "10")
+HIT_START = re.compile(r"^\s*(\d+)\s+(\d{4}-\d{2}-\d{2})\s")
+
+
+def hit_blocks(text: str) -> tuple[list[str], list[list[str]]]:
+    """A terminal search table: its header line and each hit's lines (from its id line)."""
     lines = text.splitlines()
-    assert max(len(line) for line in lines) <= 80
-    assert lines[0].split() == ["published_on", "content_type", "title", "url", "snippet"]
-    starts = [i for i, line in enumerate(lines) if DATE.match(line)]
-    assert len(starts) == len(hits) == 10
-    title_start = lines[0].index("title")
-    title_end = lines[0].index("url")
-    for hit, begin, end in zip(hits, starts, [*starts[1:], len(lines)], strict=True):
-        cell = " ".join(line[title_start:title_end].strip() for line in lines[begin:end])
-        assert " ".join(cell.split()) == hit["title"], "a title wraps whole, in its column"
+    starts = [i for i, line in enumerate(lines) if HIT_START.match(line)]
+    return lines[0], [lines[a:b] for a, b in zip(starts, [*starts[1:], len(lines)], strict=True)]
+
+
+@pytest.mark.parametrize("columns", [80, 60, 200])
+def test_search_hits_in_a_terminal_take_at_most_three_lines(crawled_home, columns):
+    """Each hit: id, date, type and title, then its snippet, in at most three lines."""
+    hits = search_rows(crawled_home, "japan", "--limit", "20", "--sort", "newest")
+    ids = {
+        h["url"]: h["id"]
+        for h in json.loads(invoke(crawled_home, "export", "--format", "json").stdout)
+    }
+    text = in_terminal(
+        crawled_home, "search", "japan", "--limit", "20", "--sort", "newest", columns=columns
+    )
+    assert max(len(line) for line in text.splitlines()) <= columns
+    header, blocks = hit_blocks(text)
+    assert header.split()[:2] == ["id", "date"] and "title" in header.split()
+    assert len(blocks) == len(hits) >= 10
+    title_at = header.index("title")
+    for hit, block in zip(hits, blocks, strict=True):
+        assert 1 <= len(block) <= 3, block
+        number, day = HIT_START.match(block[0]).groups()
+        assert int(number) == ids[hit["url"]] and day == hit["published_on"]
+        if columns >= 80:
+            assert hit["content_type"][:10] in block[0]
+        shown = " ".join(line[title_at:].split("  ")[0].strip() for line in block[:2])
+        words = hit["title"].split()
+        assert shown.startswith(" ".join(words[:3])), (shown, hit["title"])
+    if columns == 200:  # wide enough for whole URLs beside the titles
+        assert all(hit["url"] in "\n".join(block) for hit, block in zip(hits, blocks, strict=True))
+
+
+def test_similar_in_a_terminal_takes_at_most_three_lines(crawled_home):
+    text = in_terminal(crawled_home, "similar", "1", "--limit", "8")
+    header, blocks = hit_blocks(text)
+    assert len(blocks) == 8 and all(1 <= len(b) <= 3 for b in blocks)
+    assert max(len(line) for line in text.splitlines()) <= 80
 
 
 def test_piped_table_is_plain_and_unwrapped(crawled_home):
@@ -95,6 +126,147 @@ def test_piped_table_is_plain_and_unwrapped(crawled_home):
     assert set(lines[1]) == {"-", " "}
     assert len(lines) == 2 + len(hits)  # one line per row, whatever its length
     assert "\x1b" not in "\n".join(lines)
+
+
+def test_piped_tables_are_never_cut(home_copy):
+    """Piped, every title, URL, snippet and changed value is printed whole."""
+    import sqlite3
+
+    long_old = "An old summary that goes on " + "and on " * 40 + "to its end."
+    long_new = "A new summary, just as long: " + "more words " * 40 + "the very end."
+    with sqlite3.connect(home_copy / "catalog.db") as conn:
+        conn.execute(
+            "INSERT INTO publication_changes (crawl_run_id, publication_id, kind, field, "
+            "old_value, new_value, changed_at) VALUES (1, 1, 'changed', 'summary', ?, ?, "
+            "'2026-11-23')",
+            (long_old, long_new),
+        )
+    hits = search_rows(home_copy, "*", "--limit", "50")
+    plain = invoke(home_copy, "search", "*", "--limit", "50").stdout
+    assert "…" not in plain
+    for hit in hits:
+        assert hit["title"] in plain and hit["url"] in plain
+        assert " ".join(hit["snippet"].split()) in plain
+    changes = invoke(home_copy, "changes", "--since", "2000").stdout
+    assert long_old in changes and long_new in changes and "…" not in changes
+    assert len(changes.splitlines()) > 3
+
+
+def test_runs_headers_are_distinguishable_in_80_columns(home_copy):
+    import sqlite3
+
+    with sqlite3.connect(home_copy / "catalog.db") as conn:  # a failed run with a long error
+        conn.execute(
+            'INSERT INTO crawl_runs (started_at, finished_at, status, spider, "full", '
+            "pages_fetched, pages_not_modified, items_seen, items_new, items_updated, "
+            "items_unchanged, items_skipped, items_delisted, details_fetched, details_failed, "
+            "warnings, error) VALUES ('2026-11-23 06:17:03', '2026-11-23 06:18:00', 'failed', "
+            "'rand_topic', 0, 3, 0, 10, 1, 2, 7, 0, 4, 1, 0, 0, 'listing page "
+            "https://www.rand.org/topics/security-cooperation.html?page=3 timed out')"
+        )
+    text = in_terminal(home_copy, "runs")
+    header = text.splitlines()[0]
+    names = [n.rstrip("…") for n in re.split(r"\s{2,}", header.strip())]
+    assert len(names) == 9 and len(set(names)) == 9, header
+    assert not any(a != b and b.startswith(a) for a in names for b in names), header
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("columns", [80, 50])
+def test_facets_never_break_inside_a_word(crawled_home, columns):
+    text = in_terminal(crawled_home, "search", "*", "--facets", columns=columns)
+    facets = text.split(" matches\n", 1)[1]
+    assert max(len(line) for line in facets.splitlines()) <= columns
+    counted = json.loads(invoke(crawled_home, "search", "*", "--facets", "--json").stdout)["facets"]
+    lines = facets.splitlines()
+    for name, values in counted.items():
+        for value in values:  # each "value (count)" whole, on one line
+            whole = f"{value['value']} ({value['count']})"
+            assert any(whole in line for line in lines), (name, whole)
+    plain = invoke(crawled_home, "search", "*", "--facets").stdout  # piped: one line a facet
+    assert len([line for line in plain.splitlines() if line.startswith("author: ")]) == 1
+
+
+def test_progress_line_fits_the_terminal(monkeypatch):
+    from catalog.cli import TerminalProgress
+    from catalog.crawl import Progress
+
+    progress = Progress(
+        listing_pages=123, found=12345, new=12000, changed=345, detail_pages=9876, elapsed=3725
+    )
+    for columns in (120, 80, 60, 40, 12):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        stream = io.StringIO()
+        display = TerminalProgress(stream)
+        display(progress)
+        drawn = stream.getvalue()
+        assert drawn.startswith("\r") and drawn.endswith("\x1b[K")
+        line = drawn[1:-3]
+        assert len(line) < columns, (columns, line)
+        if columns >= 60:
+            assert "12345 found" in line and "62:05" in line
+
+
+def test_progress_counts_publications_still_waiting_for_their_batch():
+    """Publications read from listing pages count as found before their batch is stored."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from catalog.crawl import read_progress
+    from catalog.records import ListingEntry, TopicRef
+    from catalog.store import BatchResult, RunCounts
+
+    topic = TopicRef("security-cooperation", "Security Cooperation", "https://x/t.html")
+
+    def entry(n: int) -> ListingEntry:
+        return ListingEntry(
+            f"https://x/pubs/{n}.html",
+            f"T{n}",
+            "Report",
+            date(2021, 1, 1),
+            "2021",
+            "",
+            None,
+            None,
+            topic,
+            "list",
+            "https://x/t.html",
+            n,
+        )
+
+    counts = RunCounts()
+    counts.add(BatchResult(outcomes={"https://x/pubs/1.html": "new"}))
+    pipeline = SimpleNamespace(counts=counts, buffer=[entry(1), entry(2), entry(3), entry(3)])
+    crawler = SimpleNamespace(stats=None, engine=object(), get_item_pipeline=lambda cls: pipeline)
+    progress = read_progress(crawler, 0.0)
+    assert progress.found == 3 and progress.new == 1
+
+
+def test_tsv_keeps_paragraph_breaks_escaped(crawled_home):
+    """TSV escapes tabs, line breaks and backslashes: one line a row, nothing lost."""
+    records = json.loads(invoke(crawled_home, "export", "--format", "json").stdout)
+    with_paragraphs = [r for r in records if "\n\n" in (r["abstract"] or "")]
+    assert with_paragraphs
+    tsv = invoke(crawled_home, "export", "--format", "tsv").stdout
+    lines = tsv.splitlines()
+    assert len(lines) == 1 + len(records)
+    header = lines[0].split("\t")
+    unescape = re.compile(r"\\(.)")
+    back = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+    rows = [
+        dict(
+            zip(
+                header,
+                (unescape.sub(lambda m: back[m.group(1)], f) for f in line.split("\t")),
+                strict=True,
+            )
+        )
+        for line in lines[1:]
+    ]
+    by_id = {int(r["id"]): r for r in rows}
+    for record in with_paragraphs:
+        assert by_id[record["id"]]["abstract"] == record["abstract"]
+    assert output.tsv_escape("a\tb\\n\nc\r") == "a\\tb\\\\n\\nc\\r"
 
 
 @pytest.mark.parametrize("command", [["runs"], ["stats"], ["changes"]])

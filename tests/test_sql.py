@@ -125,6 +125,67 @@ def test_query_from_stdin(catalog_args):
     assert from_stdin == sql_json(catalog_args, query) and from_stdin[0]["n"] > 0
 
 
+def one_line_usage_error(result) -> str:
+    """The error of a usage mistake: exit code 2 and one line on stderr, as the README says."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def test_a_placeholder_without_its_value_is_a_usage_error(catalog_args):
+    """`:NAME` with no -p never reaches the database (SQLite: a binding error, exit 1;
+    PostgreSQL: a syntax error at ':')."""
+    missing = sql(catalog_args, "SELECT title FROM publications WHERE title = :title")
+    assert "uses :title but no value was given (-p title VALUE)" in one_line_usage_error(missing)
+    # A colon in a string literal or a comment is text, with or without -p.
+    rows = sql_json(catalog_args, "SELECT '12:30 :a' AS t -- :not_a_placeholder")
+    assert rows == [{"t": "12:30 :a"}]
+    rows = sql_json(catalog_args, "SELECT ':a' AS lit, :b AS b /* :c */", "-p", "b", "x")
+    assert rows == [{"lit": ":a", "b": "x"}]
+
+
+def test_a_sqlite_placeholder_of_another_style_is_a_usage_error(crawled_home):
+    for placeholder in ("?", "?1", "@name", "$name"):
+        result = sql(["--home", str(crawled_home)], f"SELECT {placeholder} AS x")
+        assert "catalog sql binds :NAME with -p NAME VALUE" in one_line_usage_error(result)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "1e9", "soon", ""])
+def test_timeout_must_be_a_finite_number_of_seconds(crawled_home, value):
+    result = sql(["--home", str(crawled_home)], "SELECT 1 AS one", "--timeout", value)
+    assert "--timeout" in one_line_usage_error(result)
+
+
+def test_a_statement_that_is_not_utf8_is_a_usage_error(crawled_home):
+    """From stdin (a file saved in Latin-1) or as an argument: one line, exit 2."""
+    for args, stdin in (
+        (["-"], b"SELECT 'caf\xe9' AS word"),
+        ([b"SELECT 'caf\xe9' AS word".decode("utf-8", "surrogateescape")], b""),
+    ):
+        result = subprocess.run(
+            catalog_command(crawled_home, "sql", *args),
+            input=stdin,
+            capture_output=True,
+            timeout=60,
+            env=clean_env(),
+            cwd=REPO,
+        )
+        stderr = result.stderr.decode()
+        assert result.returncode == 2, stderr
+        assert stderr.splitlines() == [stderr.strip()] and "not UTF-8 text (byte 0xe9" in stderr
+        assert result.stdout == b""
+    with_bom = subprocess.run(
+        catalog_command(crawled_home, "sql", "-", "--format", "json"),
+        input="\ufeffSELECT 'café' AS word".encode(),
+        capture_output=True,
+        timeout=60,
+        env=clean_env(),
+        cwd=REPO,
+    )
+    assert with_bom.returncode == 0 and json.loads(with_bom.stdout) == [{"word": "café"}]
+
+
 def test_formats_agree(catalog_args):
     query = "SELECT id, title, published_on FROM publications ORDER BY id"
     as_json = sql_json(catalog_args, query)

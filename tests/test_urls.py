@@ -33,3 +33,38 @@ def test_canonical_url_is_idempotent():
     for href in ("/pubs/caf%c3%a9.html?b=2&a=1&utm_medium=z#x", "/a b?q=x y"):
         once = canonical_url(BASE, href)
         assert canonical_url(once, once) == once
+
+
+def test_the_crawler_and_the_catalog_share_one_url_rule():
+    """The crawl stores by the rule `show` and `similar` look up by (catalog.urls)."""
+    from catalog import urls
+    from crawler.pages import common
+
+    assert common.canonical_url is urls.canonical_url
+
+
+@pytest.mark.parametrize(
+    ("given", "forms"),
+    [
+        ("https://www.rand.org/pubs/RR1.html", ["https://www.rand.org/pubs/RR1.html"]),
+        ("HTTP://WWW.RAND.ORG/pubs/RR1.html#top", ["http://www.rand.org/pubs/RR1.html"]),
+        (
+            " https://www.rand.org/pubs/RR1.html?utm_source=x&gclid=y ",
+            ["https://www.rand.org/pubs/RR1.html"],
+        ),
+        (
+            "https://www.rand.org/pubs/RR1.html/",
+            ["https://www.rand.org/pubs/RR1.html/", "https://www.rand.org/pubs/RR1.html"],
+        ),
+        (
+            "https://www.rand.org/topics/x/?page=2#a",
+            ["https://www.rand.org/topics/x/?page=2", "https://www.rand.org/topics/x?page=2"],
+        ),
+        ("https://www.rand.org/", ["https://www.rand.org/"]),
+        ("http://[x", []),
+    ],
+)
+def test_lookup_forms_of_a_pasted_url(given, forms):
+    from catalog.urls import lookup_forms
+
+    assert lookup_forms(given) == forms

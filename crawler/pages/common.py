@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from parsel import Selector, SelectorList
 
-# Moved to the catalog core (the store and catalog.toml's topics key on it); kept importable here.
+# The URL rule lives in the catalog core (the store, catalog.toml's topics and the command
+# line key on it); re-exported here for the page objects.
 from catalog.urls import TRACKING_PARAMS, canonical_url  # noqa: F401
 
 _WHITESPACE = re.compile(r"\s+")
