@@ -228,5 +228,7 @@ def where(engine: Engine) -> str:
     """The catalog's file path (SQLite) or its URL without password, for messages."""
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database:
-        return unquote(url.database.removeprefix("file:"))
+        if url.database.startswith("file:"):  # a URI (read-only opens): percent-encoded
+            return unquote(url.database.removeprefix("file:").split("?", 1)[0])
+        return url.database  # a plain path, "%20" and all
     return url.render_as_string()

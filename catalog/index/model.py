@@ -287,6 +287,11 @@ class IndexDamaged(CatalogError):
     """
 
 
+# Exceptions that are bugs, never a sign of damaged files: they are not mistaken for damage
+# (which would rebuild the index and hide them).
+PROGRAMMING_ERRORS = (AttributeError, TypeError, NameError, AssertionError, ImportError)
+
+
 class NotIndexed(CatalogError):
     """A publication the catalog has but the search index does not (yet)."""
 

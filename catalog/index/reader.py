@@ -20,6 +20,7 @@ from catalog.index.model import (
     FACET_TOP,
     FACETS,
     NO_FILTERS,
+    PROGRAMMING_ERRORS,
     Candidate,
     Facets,
     Filters,
@@ -114,7 +115,7 @@ class IndexReader:
     ) -> tuple[list[Candidate], int]:
         try:
             return self.searcher.top(plan, filters, sort=sort, limit=limit)
-        except (CatalogError, MemoryError, KeyboardInterrupt):
+        except (CatalogError, MemoryError, KeyboardInterrupt, *PROGRAMMING_ERRORS):
             raise
         except Exception as exc:  # an engine failing to read its own files
             raise IndexDamaged(f"{type(exc).__name__}: {exc}") from exc

@@ -36,6 +36,7 @@ from filelock import FileLock, Timeout
 from catalog.errors import CatalogError
 from catalog.index.engines import DEFAULT_ENGINE, Engine, get_engine
 from catalog.index.model import (
+    PROGRAMMING_ERRORS,
     SCHEMA_VERSION,
     Entry,
     IndexDamaged,
@@ -361,7 +362,7 @@ def _documents(rows: Iterable[dict[str, Any]]) -> Iterator[IndexDocument]:
 def _opened(engine: Engine, folder: Path):
     try:
         return engine.open(folder)
-    except (CatalogError, MemoryError, KeyboardInterrupt):
+    except (CatalogError, MemoryError, KeyboardInterrupt, *PROGRAMMING_ERRORS):
         raise
     except Exception as exc:
         raise IndexDamaged(_reason(exc)) from exc
@@ -371,7 +372,7 @@ def _guarded(entries: Iterator[Entry]) -> Iterator[Entry]:
     """``entries``, with an engine's failure to read its own files as :class:`IndexDamaged`."""
     try:
         yield from entries
-    except (CatalogError, MemoryError, KeyboardInterrupt):
+    except (CatalogError, MemoryError, KeyboardInterrupt, *PROGRAMMING_ERRORS):
         raise
     except OSError as exc:
         if not _is_damage(exc):
@@ -386,7 +387,7 @@ def _guarded_write(engine: Engine, folder: Path, docs, **kwargs: Any) -> int:
     (disk full and permissions stay OSError: the index is fine, the disk is not)."""
     try:
         return engine.write(folder, docs, **kwargs)
-    except (CatalogError, MemoryError, KeyboardInterrupt):
+    except (CatalogError, MemoryError, KeyboardInterrupt, *PROGRAMMING_ERRORS):
         raise
     except OSError as exc:
         if not _is_damage(exc):

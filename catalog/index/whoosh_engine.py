@@ -365,6 +365,7 @@ class WhooshSearcher:
             self._segments = [
                 (SegmentScorer(sub, self.searcher, self._day_parts), offset)
                 for sub, offset in self.searcher.leaf_searchers()
+                if sub.reader().doc_count_all()  # an empty index has an empty reader
             ]
         return self._segments
 
