@@ -766,11 +766,20 @@ SEARCH_JSON_COLUMNS = (
 
 
 @cli.command("search")
-@click.argument("query")
-@click.option("--type", "content_type", metavar="TYPE", help="Only this content type, e.g. Report.")
+@click.argument("query", required=False)
+@click.option(
+    "--type",
+    "content_type",
+    metavar="TYPE",
+    help="Only this content type, e.g. Report (any case); none: untyped publications.",
+)
 @click.option("--since", type=DateBound(), help="Published on or after (YYYY[-MM[-DD]]).")
 @click.option("--until", type=DateBound(end=True), help="Published on or before (YYYY[-MM[-DD]]).")
-@click.option("--topic", metavar="SLUG", help="Only publications listed under this topic.")
+@click.option(
+    "--topic",
+    metavar="TOPIC",
+    help="Only publications listed under this topic: its slug, its name or its URL.",
+)
 @click.option("--author", metavar="NAME", help="Only publications by this author (or surname).")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=Count(MAX_LIMIT), default=20, show_default=True)
@@ -804,7 +813,8 @@ def search_command(
     Bare words search title, summary and the publication page's text (abstract, research
     questions, key findings, recommendations, body), stemmed. Fields: title, summary, text
     (the page text; abstract: works too), author, type, topic (slug), topics (names), date,
-    year, url. The same query language whichever search engine the home uses.
+    year, url. The same query language whichever search engine the home uses. Without a
+    query, the filters alone choose (newest first); a capped list says so on stderr.
 
     --facets counts every match (not only the hits shown) by type, year, topic and author,
     the top 10 values of each: printed after the table, or with --json an object
@@ -818,6 +828,7 @@ def search_command(
         catalog search 'author:"Derek Grossman"'
         catalog search japan --type Report --format ris > japan.ris
         catalog search alliances --since 2020 --facets
+        catalog search --author Grossman --type report
     """
     from catalog import queries
     from catalog.index import Filters
@@ -826,17 +837,18 @@ def search_command(
     fmt = _pick_format(fmt, as_json, "table", bom)
     if with_facets and fmt not in ("table", "json"):
         raise click.UsageError("--facets goes with the table or json output only")
+    if query is None:
+        if not (content_type or topic or author or since or until):
+            raise click.UsageError(
+                "give a query (words, or * for everything) or a filter such as --author"
+            )
+        query = "*"  # a search by filters alone lists what they let through
     compile_query(query)  # a malformed or costly query is a usage error before any work
     engine = _engine(config)  # no catalog, or an old schema: one line, before the index
+    filters = queries.resolve_filters(engine, Filters(content_type, topic, author, since, until))
     index = _index_up_to_date(config, engine)
     found = queries.search_catalog(
-        engine,
-        index,
-        query,
-        filters=Filters(content_type, topic, author, since, until),
-        facets=with_facets,
-        sort=sort,
-        limit=limit,
+        engine, index, query, filters=filters, facets=with_facets, sort=sort, limit=limit
     )
     if found.notice:
         click.echo(f"notice: {found.notice}", err=True)
@@ -857,6 +869,8 @@ def search_command(
     if not rows:
         hint = f"; did you mean: {found.suggestion}" if found.suggestion else ""
         click.echo(f"no matches{hint}", err=True)
+    elif found.total > len(rows):
+        click.echo(f"{len(rows)} of {found.total:,} matches; --limit to see more", err=True)
 
 
 SIMILAR_COLUMNS = ("published_on", "content_type", "title", "url", "score")

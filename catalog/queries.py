@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, String, and_, cast, false, func, or_, select
 
 from catalog import tables, urls
+from catalog.errors import UsageError
 from catalog.index.model import (
     NO_FILTERS,
     PAGE_TEXT_FIELDS,
+    UNTYPED,
     Entry,
     Facets,
     Filters,
+    HitText,
     IndexDamaged,
     IndexState,
     SearchHit,
@@ -241,15 +244,15 @@ def missing_publication_ids(engine: Engine, ids: Sequence[int]) -> list[int]:
     return [pub_id for pub_id in ids if pub_id not in present]
 
 
-def page_texts(engine: Engine, ids: Sequence[int]) -> dict[int, str]:
-    """The page text the index searches (abstract, findings, body) of these publications."""
-    columns = [P.c[name] for name in PAGE_TEXT_FIELDS]
-    found: dict[int, str] = {}
+def hit_texts(engine: Engine, ids: Sequence[int]) -> dict[int, HitText]:
+    """The title, summary and page text of these publications: what their snippets mark."""
+    columns = [P.c.id, P.c.title, P.c.summary] + [P.c[name] for name in PAGE_TEXT_FIELDS]
+    found: dict[int, HitText] = {}
     with engine.connect() as conn:
         for start in range(0, len(ids), CHUNK):
-            query = select(P.c.id, *columns).where(P.c.id.in_(ids[start : start + CHUNK]))
+            query = select(*columns).where(P.c.id.in_(ids[start : start + CHUNK]))
             for row in conn.execute(query).mappings():
-                found[row["id"]] = page_text(row)
+                found[row["id"]] = HitText(row["title"] or "", row["summary"] or "", page_text(row))
     return found
 
 
@@ -310,7 +313,7 @@ def search_catalog(
             sort=sort,
             limit=limit,
             offset=offset,
-            page_texts=lambda ids: page_texts(engine, ids),
+            texts=lambda ids: hit_texts(engine, ids),
         )
         outcome = SearchOutcome(rows=_hit_rows(engine, result.hits), total=result.total)
         if facets:
@@ -499,6 +502,55 @@ def stats(engine: Engine) -> dict[str, Any]:
         "by_topic": [{"topic": s, "count": n} for s, n in by_topic],
         "last_run": dict(last_run) if last_run else None,
     }
+
+
+def resolve_filters(engine: Engine, filters: Filters) -> Filters:
+    """Search filters as the index takes them, checked against the catalog.
+
+    A type is matched without regard to case (``none``: untyped publications); a topic may be
+    given by its slug, its name or its listing's URL. A type or topic the catalog does not
+    have, or dates the wrong way round, are a :class:`UsageError` naming what there is.
+    """
+    from dataclasses import replace
+
+    if filters.since and filters.until and filters.since > filters.until:
+        raise UsageError(
+            f"--since {filters.since} is after --until {filters.until}: nothing can match"
+        )
+    content_type, topic = filters.content_type, filters.topic
+    if content_type is not None:
+        content_type = _known_type(engine, content_type)
+    if topic is not None:
+        topic = _known_topic(engine, topic)
+    return replace(filters, content_type=content_type, topic=topic)
+
+
+def _known_type(engine: Engine, wanted: str) -> str:
+    if wanted.strip().lower() in ("none", UNTYPED):
+        return UNTYPED
+    with engine.connect() as conn:
+        types = conn.execute(select(P.c.content_type).distinct()).scalars().all()
+    named = {t.lower(): t for t in types if t}
+    if wanted.strip().lower() in named:
+        return named[wanted.strip().lower()]
+    known = ", ".join(sorted(named.values())) or "none yet"
+    raise UsageError(f"no publication has the type {wanted!r} (types: {known}; or none)")
+
+
+def _known_topic(engine: Engine, wanted: str) -> str:
+    text = wanted.strip()
+    with engine.connect() as conn:
+        topics = conn.execute(select(T.c.slug, T.c.name, T.c.url)).all()
+    key = urls.listing_key(text) if "://" in text else None
+    for slug, name, url in topics:
+        if text.lower() in (slug, (name or "").lower()) or (
+            key and url and key == urls.listing_key(url)
+        ):
+            return slug
+    raise UsageError(
+        f"no topic {wanted!r} in the catalog: give its slug, its name or its URL "
+        "(`catalog stats` lists the topics)"
+    )
 
 
 def index_status(index: SearchIndex, engine: Engine) -> dict[str, Any]:

@@ -129,12 +129,24 @@ def write_documents(index, docs: list[dict], delete: tuple[int, ...] = ()) -> in
     )
 
 
-def hits_of(index, text: str, *, sort: str = "relevance", limit: int = 20, **filters):
-    """The hits of one search, in a reader of their own."""
+def texts_of(docs: list[dict]):
+    """What a catalog gives the index for snippets, from bare records: ``texts=`` of search."""
+    from catalog.index import page_text
+    from catalog.index.model import HitText
+
+    by_id = {
+        d["id"]: HitText(d.get("title") or "", d.get("summary") or "", page_text(d)) for d in docs
+    }
+    return lambda ids: {i: by_id[i] for i in ids if i in by_id}
+
+
+def hits_of(index, text: str, *, sort: str = "relevance", limit: int = 20, texts=None, **filters):
+    """The hits of one search, in a reader of their own (snippets when ``texts`` is given)."""
     from catalog.index import Filters
 
     with index.open_reader() as reader:
-        return reader.search(text, filters=Filters(**filters), sort=sort, limit=limit).hits
+        found = reader.search(text, filters=Filters(**filters), sort=sort, limit=limit, texts=texts)
+        return found.hits
 
 
 def db_url(target: Path | str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from catalog.errors import CatalogError, QueryError
 from catalog.index import Filters, open_index
-from tests.conftest import build_index, hits_of, write_documents
+from tests.conftest import build_index, hits_of, texts_of, write_documents
 
 DOCS = [
     {
@@ -107,9 +107,9 @@ def test_phrase_needs_adjacent_words_unless_slop_allows(index):
 
 
 def test_no_stop_words(index):
-    # "US" and "the" are words: a policy catalog cannot drop them.
-    assert found(index, "us") == {2}  # "U.S." is two words, u and s; "US" one
-    assert found(index, '"u.s."') == {1}
+    # "US" and "the" are words: a policy catalog cannot drop them. "U.S." is "us" too.
+    assert found(index, "us") == {1, 2}
+    assert found(index, "U.S.") == found(index, "US") == {1, 2}
     assert found(index, '"war of words"') == {2}
     assert found(index, "the") == {1, 2}
 
@@ -236,25 +236,34 @@ def test_update_replaces_by_id(index):
 
 
 def test_snippets_mark_the_query_words(index):
-    [hit] = hits_of(index, "seoul")
+    texts = texts_of(DOCS)
+    [hit] = hits_of(index, "seoul", texts=texts)
     assert hit.snippet == "Security cooperation between [Seoul] and Tokyo."
-    [hit] = hits_of(index, '"security cooperation"')
+    [hit] = hits_of(index, '"security cooperation"', texts=texts)
     assert "[Security] [cooperation]" in hit.snippet
+    # The page text, read from the catalog; dotted acronyms are one word.
+    snippets = {h.id: h.snippet for h in hits_of(index, "U.S.", texts=texts)}
+    assert snippets == {
+        1: "Burden sharing among the [U.S.] and its allies in Asia.",
+        2: "What [US] forces in Korea do for the war of words with the North.",
+    }
     # A summary without the words: the title's words are marked instead.
-    snippets = {h.id: h.snippet for h in hits_of(index, "allian*")}
+    snippets = {h.id: h.snippet for h in hits_of(index, "allian*", texts=texts)}
     assert snippets == {
         1: "[Alliance] Burden-Sharing in the Indo-Pacific",
         4: "Evidence on [alliances].",
     }
     # Words the query excludes are not marked.
-    [hit] = hits_of(index, "cooperation NOT seoul")
+    [hit] = hits_of(index, "cooperation NOT seoul", texts=texts)
     assert hit.snippet == "[Cooperation] on security is measured."
 
 
-def test_snippets_of_page_text_come_from_the_catalog(index):
+def test_snippets_come_from_the_catalog_not_the_index(index):
     with index.open_reader() as reader:
-        [hit] = reader.search("asia", page_texts=lambda ids: {1: DOCS[0]["abstract"]}).hits
-    assert hit.snippet == "Burden sharing among the U.S. and its allies in [Asia]."
+        [hit] = reader.search("asia", texts=texts_of(DOCS)).hits
+        assert hit.snippet == "Burden sharing among the U.S. and its allies in [Asia]."
+        [bare] = reader.search("asia").hits
+        assert bare.snippet == "" and bare.id == 1
 
 
 def test_rebuild_swaps_in_a_fresh_index(tmp_path, search_engine):

@@ -11,17 +11,22 @@ Snowball port is an older version of the algorithm ("added" -> "ad", "organizati
 engines disagree.
 
 There are no stop words: "US", "who" and "will" are words in a policy catalog, and a phrase
-such as "war of words" must match as written.
+such as "war of words" must match as written. Acronyms written with dots are one word, as
+people type them: "U.S." is indexed and searched as "us", "U.K.-led" as "uk" and "led"
+(:func:`normalize`, which keeps every character's place, so snippets mark the original).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 from typing import NamedTuple
 
 import tantivy
 
+# Single letters each followed by a dot, at least two: U.S., U.K., e.g.
+_ACRONYM = re.compile(r"(?<![^\W_])(?:[^\W\d_]\.){2,}")
 STEMMED = "catalog_stemmed"  # prose: title, summary, page text, topic names
 PLAIN = "catalog_plain"  # names and labels: authors, content types; spelling words
 
@@ -55,17 +60,36 @@ def analyzer(name: str) -> tantivy.TextAnalyzer:
     return _build(stem=name == STEMMED)
 
 
+def normalize(text: str) -> str:
+    """``text`` with dotted acronyms closed up ("U.S." -> "US.."), every character in place.
+
+    Engines are given this text to index (their analyzers split at dots), and queries and
+    snippets analyse it too; as no character moves, offsets into it are offsets into ``text``.
+    """
+    if "." not in text:
+        return text
+    return _ACRONYM.sub(_close_up, text)
+
+
+def _close_up(match: re.Match[str]) -> str:
+    letters = match.group().replace(".", "")
+    return letters + "." * len(letters)
+
+
 def terms(text: str, name: str = STEMMED) -> list[str]:
     """The index terms of ``text``, in order."""
-    return analyzer(name).analyze(text) if text else []
+    return analyzer(name).analyze(normalize(text)) if text else []
 
 
 def tokens(text: str, name: str = STEMMED) -> Iterator[Token]:
     """The index terms of ``text`` with their positions and character offsets."""
     if not text:
         return
-    for token in analyzer(name).pre_tokenize(text).tokens:
-        yield Token(token.text, token.position, token.char_offset_from, token.char_offset_to)
+    # A closed-up acronym's token covers its letters; in the text it spans its dots too.
+    acronyms = {m.start(): m.end() for m in _ACRONYM.finditer(text)} if "." in text else {}
+    for token in analyzer(name).pre_tokenize(normalize(text)).tokens:
+        start = token.char_offset_from
+        yield Token(token.text, token.position, start, acronyms.get(start, token.char_offset_to))
 
 
 def stem(word: str) -> str | None:

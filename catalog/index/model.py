@@ -16,7 +16,7 @@ from catalog.errors import CatalogError, QueryError
 
 # Bump when what an index holds or how it is analysed changes: an index of another version
 # is rebuilt from the catalog, never misread.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SORTS = ("relevance", "newest", "oldest")
 MAX_LIMIT = 100_000  # results per search: more than a catalog holds, less than overflows
 FACET_TOP = 10
@@ -158,14 +158,21 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A hit as an engine returns it, before snippets: what ordering and highlighting need."""
+    """A hit as an engine returns it, before snippets: what ordering needs, and its URL."""
 
     id: int
     score: float
     day: int | None
     url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HitText:
+    """What a hit's snippet is made from, read from the catalog: the index stores no text."""
+
     title: str = ""
     summary: str = ""
+    page_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

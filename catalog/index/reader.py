@@ -24,6 +24,7 @@ from catalog.index.model import (
     Candidate,
     Facets,
     Filters,
+    HitText,
     IndexDamaged,
     NotIndexed,
     SearchHit,
@@ -32,10 +33,11 @@ from catalog.index.model import (
     top_values,
 )
 
-# Reads the page text (abstract, findings, body) of publications by id from the database,
-# for snippets of hits that matched only there: the index does not store it.
-PageTexts = Callable[[list[int]], Mapping[int, str]]
+# Reads the title, summary and page text of publications by id from the database, for the
+# snippets of the hits shown: the index stores no text (the database is the source of truth).
+HitTexts = Callable[[list[int]], Mapping[int, HitText]]
 SHORT_WORD = 5  # letters: words this short are corrected by one edit at most
+MIN_CORRECTED = 3  # letters: shorter words are never corrected
 SIMILAR_TERMS = 20  # key terms of a publication's text that `similar` searches for
 SPELLING_FIELDS = ("title", "summary", "text")  # a word any of these holds is not misspelt
 
@@ -75,12 +77,12 @@ class IndexReader:
         sort: str = "relevance",
         limit: int = 20,
         offset: int = 0,
-        page_texts: PageTexts | None = None,
+        texts: HitTexts | None = None,
     ) -> SearchResult:
         """The hits ``offset`` to ``offset + limit`` in the catalog's order, with snippets.
 
-        Snippets come from the summary or the title (stored in the index, short), else from
-        the page text that ``page_texts`` reads from the database for just those hits.
+        A snippet marks the query's words in the summary, else the title, else the page text,
+        as ``texts`` reads them from the database for just these hits (none without it).
         """
         check_sort(sort)
         check_limit(limit)
@@ -92,22 +94,26 @@ class IndexReader:
         engine_sort = "newest" if constant else sort
         found, total = self._top(plan, filters, sort=engine_sort, limit=offset + limit)
         found = found[offset:]
-        want = highlight.wanted(plan)
         hits = [
             SearchHit(
                 url=c.url,
                 score=(1.0 if constant else round(c.score, 4)) if sort == "relevance" else None,
-                snippet=highlight.snippet(c.summary, want.get("summary"))
-                or highlight.snippet(c.title, want.get("title")),
+                snippet="",
                 id=c.id,
             )
             for c in found
         ]
-        unsnipped = {h.id: h for h in hits if not h.snippet and h.id is not None}
-        if unsnipped and page_texts is not None and want.get("text"):
-            for pub_id, body in page_texts(sorted(unsnipped)).items():
-                if pub_id in unsnipped:
-                    unsnipped[pub_id].snippet = highlight.snippet(body, want["text"])
+        if hits and texts is not None:
+            want = highlight.wanted(plan)
+            read = texts([h.id for h in hits])
+            for hit in hits:
+                text = read.get(hit.id)
+                if text is not None:
+                    hit.snippet = (
+                        highlight.snippet(text.summary, want.get("summary"))
+                        or highlight.snippet(text.title, want.get("title"))
+                        or highlight.snippet(text.page_text, want.get("text"))
+                    )
         return SearchResult(hits, total)
 
     def _top(
@@ -149,6 +155,8 @@ class IndexReader:
                 written = text[word.start : word.end]
                 if (word.start, word.end) in spans or not written.isalpha():
                     continue
+                if len(written) < MIN_CORRECTED:
+                    continue  # "US", "EU": too short to tell a typo from another word
                 if self._known(written):
                     continue
                 spans[(word.start, word.end)] = self._nearest(written.lower()) or written
@@ -174,7 +182,9 @@ class IndexReader:
         ranked = sorted(
             (distance, -count, candidate)
             for candidate, count in self.searcher.near_words(word, maxdist).items()
-            if candidate.isalpha() and (distance := levenshtein(word, candidate)) <= maxdist
+            if candidate.isalpha()
+            and len(candidate) >= MIN_CORRECTED
+            and (distance := levenshtein(word, candidate)) <= maxdist
         )
         return ranked[0][2] if ranked else None
 

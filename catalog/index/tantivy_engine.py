@@ -47,8 +47,9 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
     builder.add_integer_field("revision", stored=True)
     builder.add_text_field("url", stored=True, tokenizer_name="raw")
+    # No text is stored: snippets are made from the catalog's copy of the hits shown.
     for name in ("title", "summary"):
-        builder.add_text_field(name, stored=True, tokenizer_name=analysis.STEMMED)
+        builder.add_text_field(name, tokenizer_name=analysis.STEMMED)
     builder.add_text_field("text", tokenizer_name=analysis.STEMMED)
     builder.add_text_field("topics", tokenizer_name=analysis.STEMMED)
     builder.add_text_field("author", tokenizer_name=analysis.PLAIN)
@@ -73,20 +74,23 @@ def _registered(index: tantivy.Index) -> tantivy.Index:
 
 
 def _document(doc: IndexDocument) -> tantivy.Document:
+    # Analysed text goes in normalised (dotted acronyms closed up): tantivy's analyzers run
+    # in Rust, on what they are given. Nothing analysed is stored.
+    normal = analysis.normalize
     fields: dict[str, Any] = {
         "id": doc.id,
         "revision": doc.revision,
         "url": doc.url,
-        "title": doc.title,
-        "summary": doc.summary,
-        "text": doc.text,
-        "topics": doc.topics,
-        "author": doc.author,
-        "type": doc.type,
+        "title": normal(doc.title),
+        "summary": normal(doc.summary),
+        "text": normal(doc.text),
+        "topics": normal(doc.topics),
+        "author": normal(doc.author),
+        "type": normal(doc.type),
         "type_key": doc.type_key,
         "topic": list(doc.topic),
         "author_name": list(doc.author_names),
-        "spell": doc.spelling,
+        "spell": normal(doc.spelling),
     }
     if doc.type:
         fields["type_name"] = doc.type
@@ -283,12 +287,7 @@ class TantivySearcher:
     def _candidate(self, score: float, address: Any, day: int | None) -> Candidate:
         stored = self.searcher.doc(address)
         return Candidate(
-            id=int(stored.get_first("id")),
-            score=score,
-            day=day,
-            url=stored.get_first("url") or "",
-            title=stored.get_first("title") or "",
-            summary=stored.get_first("summary") or "",
+            id=int(stored.get_first("id")), score=score, day=day, url=stored.get_first("url") or ""
         )
 
     # facets, frequencies, spelling

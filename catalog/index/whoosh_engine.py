@@ -163,8 +163,9 @@ SCHEMA = Schema(
     pid=NUMERIC(numtype=int, bits=64, signed=False, sortable=True, default=0),
     revision=NUMERIC(numtype=int, bits=64, stored=True),
     url=ID(stored=True),
-    title=_text_field(STEMMED, field_boost=query.FIELD_BOOSTS["title"], stored=True),
-    summary=_text_field(STEMMED, stored=True),
+    # No text is stored: snippets are made from the catalog's copy of the hits shown.
+    title=_text_field(STEMMED, field_boost=query.FIELD_BOOSTS["title"]),
+    summary=_text_field(STEMMED),
     text=_text_field(STEMMED),  # not stored: it is most of the words; the database has it
     topics=_text_field(STEMMED),
     author=_text_field(PLAIN),
@@ -436,12 +437,7 @@ class WhooshSearcher:
     def _candidate(self, score: float, docnum: int) -> Candidate:
         stored = self.searcher.stored_fields(docnum)
         return Candidate(
-            id=int(stored["id"]),
-            score=float(score),
-            day=self._day(docnum),
-            url=stored.get("url", ""),
-            title=stored.get("title", ""),
-            summary=stored.get("summary", ""),
+            id=int(stored["id"]), score=float(score), day=self._day(docnum), url=stored["url"]
         )
 
     def _day_parts(self, low: int | None, high: int | None) -> tuple[list[str], list[Q.Query]]:
