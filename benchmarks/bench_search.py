@@ -459,7 +459,8 @@ def _report_queries(
         report.note(f"  {label:<18}{line}")
     report.note(
         "  (overlap columns: first letters of the pair, e.g. t/w = tantivy vs whoosh, "
-        "w/f = whoosh vs fts5; FTS5 may differ: its own tokenizer and stemmer)"
+        "w/f = whoosh vs fts5; equal compares the engines' hits only: FTS5's may differ, "
+        "it has its own tokenizer and stemmer)"
     )
     report.details["queries"] = {
         label: {
