@@ -209,7 +209,7 @@ def render(checked: list[Checked], size_label: str) -> list[str]:
         if target.size is not None and target.size != size_label:
             verdict = f"({verdict.lower()})"
             off_size = True
-        measured = f"{_number(item.value)}{_suffix(target.unit)}"
+        measured = f"{_number(item.value, target.unit)}{_suffix(target.unit)}"
         beside = ""
         if item.beside is not None:
             beside = f"{_number(item.beside)} {target.beside_unit}"
@@ -225,14 +225,15 @@ def render(checked: list[Checked], size_label: str) -> list[str]:
     return lines
 
 
-def _number(value: float) -> str:
+def _number(value: float, unit: str = "") -> str:
+    """Three significant figures; a ratio keeps its trailing zeros (2.00x, not 2x)."""
     if not math.isfinite(value):
         return str(value)
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"
-    return f"{value:.3g}"
+    return f"{value:#.3g}" if unit == "x" else f"{value:.3g}"
 
 
 def _suffix(unit: str) -> str:
