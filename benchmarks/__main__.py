@@ -1,12 +1,14 @@
-"""Run every benchmark on one corpus size and report them together.
+"""Run every benchmark on one corpus size, every search engine side by side, and report.
 
     python -m benchmarks --size 10k                    # all of them, default repeats
     python -m benchmarks --size 100k --only search,index --json results.json
     python -m benchmarks --size 1k --quick             # one sample each: a smoke run
 
 The machine heads the output; every figure is a min/median of N or a percentile set, and every
-comparison is a ratio measured in the same run. ``--json`` keeps the figures for later
-comparison (ratios, never absolute times, across machines or runs).
+comparison is a ratio measured in the same run. Where the index is involved (search, indexing,
+crawl, start-up) each engine is measured in the same run, interleaved. The run ends with the
+targets table (``benchmarks.targets``), each target met or MISSED. ``--json`` keeps the
+figures for later comparison (ratios, never absolute times, across machines or runs).
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def run_all(
     if "startup" in only:
         small = corpus.build(1000, seed, root=cache)
         report = Report("CLI start-up", quiet=quiet)
-        bench_startup.run(small.home, runs=s.startup_runs, report=report)
+        bench_startup.run(small, runs=s.startup_runs, report=report)
         results.append((report, bench_startup.FIGURES))
     return results
 
@@ -107,7 +109,7 @@ def main() -> None:
     size = corpus.parse_size(args.size)
     print()
     checked = targets.check([report for report, _ in results], f"{size // 1000}k")
-    print("\n".join(targets.render(checked)))
+    print("\n".join(targets.render(checked, f"{size // 1000}k")))
     missing = [name for report, expected in results for name in report.missing(expected)]
     if args.json:
         write_json(args.json, [report for report, _ in results])

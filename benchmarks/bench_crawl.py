@@ -3,12 +3,14 @@
     python -m benchmarks.bench_crawl --pages 100 --per-page 12 --runs 5
 
 Listing pages carry teasers from the benchmark corpus (RAND's 12 per page) and are served on
-127.0.0.1. Both sides run the same command, ``scrapy crawl rand_topic`` with no delay and no
-AutoThrottle, differing only in ``ITEM_PIPELINES``; every run with the catalog pipeline gets a
-fresh home, so each one stores and indexes everything (a second run into the same home would
-be an incremental crawl that stops at page one). Runs alternate A B A B so both see the same
-drift in machine load. Reported: the process's wall time (start-up included) and Scrapy's own
-``elapsed_time_seconds`` (spider open to close), median of N, and their ratios.
+127.0.0.1. Every side runs the same command, ``scrapy crawl rand_topic`` with no delay and no
+AutoThrottle: with no pipelines, and with all of them once per search engine
+(``CATALOG_SEARCH_ENGINE``), differing only in ``ITEM_PIPELINES`` and the engine; every run
+with the catalog pipeline gets a fresh home, so each one stores and indexes everything (a
+second run into the same home would be an incremental crawl that stops at page one). Runs
+alternate A B C A B C so all sides see the same drift in machine load. Reported: the
+process's wall time (start-up included) and Scrapy's own ``elapsed_time_seconds`` (spider open
+to close), median of N, and each engine's ratios to the crawl with no pipelines.
 
 Listings only (``details=0``) on both sides: the spider asks the catalog which publication
 pages to fetch, so with no pipeline it fetches none and a details crawl would compare
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import html
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,7 +31,13 @@ from pathlib import Path
 
 from benchmarks import corpus
 from benchmarks.harness import REPO, Report, Samples, machine_line, python_env
+from catalog import queries
+from catalog.config import sqlite_url
+from catalog.db import make_engine
+from catalog.index import open_index
 from catalog.localsite import serve
+
+ENGINES = corpus.SEARCH_ENGINES
 
 SLUG = "bench-topic"
 _ELAPSED = re.compile(r"'elapsed_time_seconds': ([0-9.]+)")
@@ -70,6 +79,13 @@ def write_site(root: Path, pages: int, per_page: int, seed: int = corpus.DEFAULT
     return len(pubs)
 
 
+NONE = "no pipelines"
+
+
+def side_name(engine: str) -> str:
+    return f"all pipelines, {engine}"
+
+
 def crawl_command(start: str, home: Path, pipelines: bool) -> list[str]:
     command = [
         sys.executable,
@@ -95,13 +111,15 @@ def crawl_command(start: str, home: Path, pipelines: bool) -> list[str]:
     return command
 
 
-def one_run(start: str, home: Path, pipelines: bool) -> tuple[float, float, int]:
-    """(wall seconds, Scrapy elapsed seconds, items) of one crawl in its own process."""
+def one_run(start: str, home: Path, engine: str | None) -> tuple[float, float, int]:
+    """(wall seconds, Scrapy elapsed seconds, items) of one crawl in its own process; with all
+    pipelines and the index of ``engine``, or with none when ``engine`` is None."""
+    extra = {"CATALOG_SEARCH_ENGINE": engine} if engine else {}
     started = time.perf_counter()
     result = subprocess.run(
-        crawl_command(start, home, pipelines),
+        crawl_command(start, home, pipelines=engine is not None),
         cwd=REPO,
-        env=python_env(),
+        env=python_env(**extra),
         capture_output=True,
         text=True,
         check=False,
@@ -117,45 +135,68 @@ def run(
     *, pages: int = 100, per_page: int = 12, runs: int = 5, report: Report | None = None
 ) -> Report:
     report = report or Report(f"crawl: all pipelines / none, {pages} listing pages")
+    sides: dict[str, str | None] = {NONE: None, **{side_name(e): e for e in ENGINES}}
     with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
         folder = Path(tmp)
         teasers = write_site(folder / "site", pages, per_page)
-        wall = {"all pipelines": Samples(), "no pipelines": Samples()}
-        spider = {"all pipelines": Samples(), "no pipelines": Samples()}
+        wall = {name: Samples() for name in sides}
+        spider = {name: Samples() for name in sides}
         items: dict[str, int] = {}
         with serve(folder / "site") as site:
             start = f"{site.url}/topics/{SLUG}.html"
-            for attempt in range(runs):  # A B A B
-                for name in wall:
-                    home = folder / f"home-{attempt}-{name.split()[0]}"
-                    w, e, n = one_run(start, home, pipelines=name == "all pipelines")
+            for attempt in range(runs):  # A B C A B C
+                for n, (name, engine) in enumerate(sides.items()):
+                    home = folder / f"home-{attempt}-{n}"
+                    w, e, count = one_run(start, home, engine)
                     wall[name].add(w)
                     spider[name].add(e)
-                    items[name] = n
+                    items[name] = count
+                    if engine is not None:
+                        check_index(home, engine)
+                    shutil.rmtree(home, ignore_errors=True)
         report.note(f"  {pages} pages x {per_page} teasers = {teasers} items; {runs} runs each")
-        for name in wall:
+        for name in sides:
             report.timing(f"{name}: process wall", wall[name], "s")
             report.timing(f"{name}: scrapy elapsed", spider[name], "s")
             report.add(f"{name}: pages/s (median elapsed)", pages / spider[name].median, "pages/s")
             report.add(f"{name}: items scraped", items[name], "items")
-        report.ratio(
-            "ratio all / none, scrapy elapsed (median)",
-            spider["all pipelines"].median,
-            spider["no pipelines"].median,
-        )
-        report.ratio(
-            "ratio all / none, process wall (median)",
-            wall["all pipelines"].median,
-            wall["no pipelines"].median,
-        )
+        for engine in ENGINES:
+            name = side_name(engine)
+            report.ratio(
+                f"ratio all / none, {engine}, scrapy elapsed (median)",
+                spider[name].median,
+                spider[NONE].median,
+                "time: 1.25 is a speed of 0.8",
+            )
+            report.ratio(
+                f"ratio all / none, {engine}, process wall (median)",
+                wall[name].median,
+                wall[NONE].median,
+            )
     return report
 
 
+def check_index(home: Path, engine: str) -> None:
+    """The crawl's home holds an index of ``engine`` with every publication it stored: the
+    sides with pipelines did the work they are timed for."""
+    db = make_engine(sqlite_url(home / "catalog.db"), read_only=True)
+    try:
+        stored = queries.publication_count(db)
+    finally:
+        db.dispose()
+    index = open_index(home / "index", engine)
+    if not stored or index.built_by() != engine or index.doc_count() != stored:
+        raise RuntimeError(
+            f"crawl with {engine}: index built by {index.built_by()} holding "
+            f"{index.doc_count()} documents; the catalog holds {stored}"
+        )
+
+
 FIGURES = [
-    "ratio all / none, scrapy elapsed (median)",
-    "ratio all / none, process wall (median)",
-    "all pipelines: pages/s (median elapsed)",
-    "no pipelines: pages/s (median elapsed)",
+    *(f"ratio all / none, {e}, scrapy elapsed (median)" for e in ENGINES),
+    *(f"ratio all / none, {e}, process wall (median)" for e in ENGINES),
+    *(f"{side_name(e)}: pages/s (median elapsed)" for e in ENGINES),
+    f"{NONE}: pages/s (median elapsed)",
 ]
 
 

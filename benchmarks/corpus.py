@@ -10,11 +10,12 @@ Words are drawn from a Zipf-like distribution over a few hundred policy-research
 English function words, so posting-list lengths look like real text: a handful of terms in
 most documents, a long tail in few.
 
-The same records fill a real catalog through ``CatalogStore.write_batch`` and, for
-comparisons, an SQLite FTS5 table holding exactly the text the Whoosh index holds. Built
+The same records fill a real catalog through ``CatalogStore.write_batch``, a search index per
+engine (two homes sharing the one catalog database, as ``catalog --home H --db URL`` lets
+them), and, for comparisons, an SQLite FTS5 table holding the text the indexes hold. Built
 catalogs are cached outside the repository (``CATALOG_BENCH_CACHE``, default
-``$TMPDIR/thinktank-catalog-bench``) keyed by size, seed and the schema versions, so repeated
-runs do not regenerate them.
+``$TMPDIR/thinktank-catalog-bench``) keyed by size, seed and the database and index schema
+versions, so repeated runs do not regenerate them and a schema change rebuilds them.
 
     python -m benchmarks.corpus --size 10k     # build (or find) the cached catalog, print stats
 """
@@ -37,8 +38,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from catalog import queries, search
+from catalog import queries
 from catalog.db import HEAD_REVISION, make_engine, upgrade
+from catalog.index import DEFAULT_ENGINE, ENGINES, PAGE_TEXT_FIELDS, SearchIndex, open_index
+from catalog.index.model import SCHEMA_VERSION
 from catalog.records import (
     SECTION_FEATURED,
     SECTION_LIST,
@@ -48,8 +51,12 @@ from catalog.records import (
 )
 from catalog.store import CatalogStore
 
-# Bump when the generator's output changes: cached catalogs of another version are rebuilt.
-CORPUS_VERSION = 1
+# Bump when the generator's output or the cache's layout changes: cached catalogs of another
+# version are rebuilt. 2: an index per engine (a home per engine sharing one database).
+CORPUS_VERSION = 2
+# Every engine the catalog has, the default first: each benchmark that involves the index
+# measures them all, side by side.
+SEARCH_ENGINES = (DEFAULT_ENGINE, *sorted(e for e in ENGINES if e != DEFAULT_ENGINE))
 DEFAULT_SEED = 20261123
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
 BATCH = 200  # CATALOG_BATCH_SIZE: the pipeline's records per write_batch
@@ -473,14 +480,15 @@ FTS_WEIGHTS = (2.0, 1.0, 1.0, 1.0, 1.0)  # Whoosh boosts title x2 (field_boost=2
 def fts_row(doc: dict[str, Any]) -> tuple[Any, ...]:
     """One index document (``queries.index_documents``) as the FTS5 table stores it.
 
-    Mirrors what ``catalog.search`` puts in each Whoosh field, so both engines see one text.
+    Mirrors what ``catalog.index`` puts in each field (``abstract`` is the index's ``text``),
+    so every engine sees one text.
     """
     return (
         doc["id"],
         doc["url"],
         doc["title"] or "",
         doc.get("summary") or "",
-        "\n\n".join(doc[f] for f in search.PAGE_TEXT_FIELDS if doc.get(f)),
+        "\n\n".join(doc[f] for f in PAGE_TEXT_FIELDS if doc.get(f)),
         " , ".join(doc.get("authors") or []),
         " ".join(doc.get("topic_names") or []),
         doc.get("content_type") or "",
@@ -497,7 +505,7 @@ FTS_SCHEMA = (
 
 
 def create_fts(path: Path) -> sqlite3.Connection:
-    """An empty FTS5 database: porter stemming (Whoosh stems too), a 3-letter prefix index."""
+    """An empty FTS5 database: porter stemming (the engines stem too), a 3-letter prefix index."""
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -537,7 +545,12 @@ def cache_root() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class BuiltCorpus:
-    """A cached catalog home (database and index) and its FTS5 twin."""
+    """A cached catalog, a home per search engine, and the FTS5 twin.
+
+    ``home`` holds the database and the default engine's index; every other engine has a home
+    of its own (``home-<engine>``: a catalog.toml naming the engine, and its index) that reads
+    the same database through ``--db``, as homes sharing one catalog do.
+    """
 
     size: int
     seed: int
@@ -558,11 +571,31 @@ class BuiltCorpus:
 
     @property
     def index_dir(self) -> Path:
-        return self.home / "index"
+        """The default engine's index (the one ``home`` searches with)."""
+        return self.index_dir_for(DEFAULT_ENGINE)
+
+    def home_for(self, engine: str) -> Path:
+        return self.home if engine == DEFAULT_ENGINE else self.folder / f"home-{engine}"
+
+    def index_dir_for(self, engine: str) -> Path:
+        return self.home_for(engine) / "index"
+
+    def search_index(self, engine: str) -> SearchIndex:
+        return open_index(self.index_dir_for(engine), engine)
+
+    def cli_args(self, engine: str) -> list[str]:
+        """The ``catalog`` options that search with ``engine`` (before the command)."""
+        args = ["--home", str(self.home_for(engine))]
+        return args if engine == DEFAULT_ENGINE else [*args, "--db", self.db_url]
 
     @property
     def fts_path(self) -> Path:
         return self.folder / "fts5.db"
+
+
+def engine_home_config(engine: str) -> str:
+    """The catalog.toml of a home that searches with ``engine``."""
+    return f'[search]\nengine = "{engine}"\n'
 
 
 def parse_size(text: str | int) -> int:
@@ -578,24 +611,26 @@ def parse_size(text: str | int) -> int:
 def build(size: int, seed: int = DEFAULT_SEED, root: Path | None = None) -> BuiltCorpus:
     """The catalog of ``size`` generated publications, from the cache or built into it.
 
-    Built through the real write path and ``search.rebuild`` into ``<key>.partial`` and renamed
-    when complete, so an interrupted build is never taken for a finished one.
+    Built through the real write path and ``SearchIndex.rebuild`` (once per engine) into
+    ``<key>.partial`` and renamed when complete, so an interrupted build is never taken for a
+    finished one.
     """
     root = root or cache_root()
-    key = f"v{CORPUS_VERSION}-db{HEAD_REVISION}-ix{search.SCHEMA_VERSION}-n{size}-s{seed}"
+    key = f"v{CORPUS_VERSION}-db{HEAD_REVISION}-ix{SCHEMA_VERSION}-n{size}-s{seed}"
     folder = root / key
     manifest = folder / "manifest.json"
     if manifest.is_file():
         return BuiltCorpus(size, seed, folder, json.loads(manifest.read_text())["build"])
     partial = root / (key + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    (partial / "home").mkdir(parents=True)
+    building = BuiltCorpus(size, seed, partial, {})
+    building.home.mkdir(parents=True)
     steps: dict[str, float] = {}
     started = time.perf_counter()
     corpus = list(generate(size, seed))
     steps["generate_s"] = time.perf_counter() - started
 
-    engine = make_engine(f"sqlite:///{partial / 'home' / 'catalog.db'}")
+    engine = make_engine(building.db_url)
     upgrade(engine)
     store = CatalogStore(engine)
     run = store.start_run("bench-corpus")
@@ -605,13 +640,19 @@ def build(size: int, seed: int = DEFAULT_SEED, root: Path | None = None) -> Buil
     steps["store_s"] = time.perf_counter() - started
     del corpus
 
+    source = queries.CatalogIndexSource(engine)
+    for name in SEARCH_ENGINES:
+        home = building.home_for(name)
+        home.mkdir(exist_ok=True)
+        if name != DEFAULT_ENGINE:
+            (home / "catalog.toml").write_text(engine_home_config(name), encoding="utf-8")
+        started = time.perf_counter()
+        # rebuild records the catalog revision the index holds: without it the cached home's
+        # first `catalog search` would find the index behind and rebuild it inside the timing.
+        building.search_index(name).rebuild(source)
+        steps[f"index_{name}_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    # rebuild_from records the catalog revision the index holds: without it the cached home's
-    # first `catalog search` would find the index behind and rebuild it inside the timing.
-    search.rebuild_from(partial / "home" / "index", queries.CatalogIndexSource(engine))
-    steps["index_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    fts = create_fts(partial / "fts5.db")
+    fts = create_fts(building.fts_path)
     fill_fts(fts, queries.index_documents(engine))
     fts.close()
     steps["fts5_s"] = time.perf_counter() - started

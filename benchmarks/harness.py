@@ -134,6 +134,8 @@ class Report:
         self.title = title
         self.quiet = quiet
         self.figures: dict[str, Figure] = {}
+        # What is not a figure but worth keeping in the JSON (per-query hit counts, ...).
+        self.details: dict[str, Any] = {}
         self._say(f"\n== {title} ==")
 
     def _say(self, text: str) -> None:
@@ -145,7 +147,7 @@ class Report:
 
     def add(self, name: str, value: float, unit: str, note: str = "") -> float:
         self.figures[name] = Figure(name, value, unit, note)
-        self._say(f"  {name:<52} {_fmt(value):>12} {unit:<8} {note}".rstrip())
+        self._say(f"  {name:<64} {_fmt(value):>12} {unit:<8} {note}".rstrip())
         return value
 
     def timing(self, name: str, samples: Samples, unit: str = "ms", note: str = "") -> None:
@@ -176,6 +178,7 @@ class Report:
                 f.name: {"value": f.value, "unit": f.unit, "note": f.note}
                 for f in self.figures.values()
             },
+            "details": self.details,
         }
 
 
@@ -202,7 +205,7 @@ def python_env(**extra: str) -> dict[str, str]:
     export PYTHONDONTWRITEBYTECODE, and every start would then compile the catalog's own
     modules from source, ~100 ms that no user pays.
     """
-    dropped = ("CATALOG_HOME", "CATALOG_DB", "PYTHONDONTWRITEBYTECODE")
+    dropped = ("CATALOG_HOME", "CATALOG_DB", "CATALOG_SEARCH_ENGINE", "PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.setdefault("PYTHONHASHSEED", "0")
     return {**env, **extra}

@@ -37,7 +37,18 @@ def test_harness_reports_every_figure_on_a_1k_corpus(tmp_path) -> None:
         assert all(math.isfinite(f.value) for f in report.figures.values()), report.title
     store = next(report for report, _ in results if report.title.startswith("store"))
     assert store.figures["statement counts identical (1 = yes)"].value == 1.0
-    # Every target of the performance issue is a figure this run measured (met or not at 1k).
+    # Both engines measured side by side wherever the index is involved.
+    search = next(report for report, _ in results if report.title.startswith("search"))
+    for engine in corpus.SEARCH_ENGINES:
+        assert f"{engine} engine, index open p50" in search.figures
+        assert f"ratio {engine} engine / fts5, index open, p50" in search.figures
+    assert set(corpus.SEARCH_ENGINES) == {"whoosh", "tantivy"}
+    assert set(search.details["queries"]["word, common"]["hits"]) == {"whoosh", "tantivy", "fts5"}
+    # Every target is a figure this run measured (met or not at 1k), beside figures included.
     checked = targets.check([report for report, _ in results], "1k")
-    assert [t.figure for t, value in checked if value is None] == []
-    assert len(targets.render(checked)) == len(targets.TARGETS) + 1
+    assert [c.target.figure for c in checked if c.value is None] == []
+    assert [c.target.beside for c in checked if c.target.beside and c.beside is None] == []
+    table = targets.render(checked, "1k")
+    for target in targets.TARGETS:
+        assert sum(f" {target.what} " in line for line in table) == 1, target.what
+    assert "not measured" not in "\n".join(table)
