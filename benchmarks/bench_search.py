@@ -263,7 +263,7 @@ def open_search(db: Any, reader: TimedReader, q: MixQuery) -> tuple[float, float
         filters=q.catalog_filters,
         sort=q.sort,
         limit=LIMIT,
-        page_texts=lambda ids: queries.page_texts(db, ids),
+        texts=lambda ids: queries.hit_texts(db, ids),
     )
     return reader.clock.engine, reader.clock.search, result
 

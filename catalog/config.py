@@ -11,12 +11,11 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
-import tomlkit
 from sqlalchemy.engine import URL
-from tomlkit.exceptions import TOMLKitError
 
 from catalog.errors import ConfigError
 from catalog.urls import listing_key
@@ -255,7 +254,7 @@ def _shown(value: object) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
-def _read(path: Path) -> tuple[str, tomlkit.TOMLDocument]:
+def _read(path: Path) -> tuple[str, Any]:
     """The file's text and parsed document; a UTF-8 BOM (Windows editors add one) is skipped."""
     if path.exists() and not path.is_file():  # a folder, or a FIFO that would block the read
         raise ConfigError(f"{path}: not a regular file")
@@ -274,6 +273,11 @@ def _read(path: Path) -> tuple[str, tomlkit.TOMLDocument]:
         raise ConfigError(
             f"{path}: not UTF-8 text (byte 0x{raw[offset]:02x} at offset {offset})"
         ) from None
+    # Imported here: read commands take the engine from catalog.toml with the standard
+    # library's reader, and never pay for tomlkit (it keeps comments, for editing).
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     try:
         return text, tomlkit.parse(text)
     except TOMLKitError as exc:
@@ -502,6 +506,8 @@ def edit_topics(home: Path, *, add: str | None = None, remove: str | None = None
     topic changes nothing (``already_listed`` says which entry has it), and removing takes
     any spelling of it. An added topic is written in its canonical form.
     """
+    import tomlkit
+
     load_home_config(home)  # validate first: never rewrite a file we cannot read
     path = config_path(home)
     _, doc = _read(path)

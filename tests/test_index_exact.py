@@ -66,10 +66,13 @@ def whoosh_query(plan: plans.Plan, dated) -> Q.Query:
     if isinstance(plan, plans.Phrase):
         assert plan.slop == 0  # Whoosh's own slop means something else
         return Q.Phrase(plan.field, list(plan.terms))
+    # Prefixes and wildcards score a constant, the field's boost (as in tantivy).
     if isinstance(plan, plans.Prefix):
-        return Q.Prefix(plan.field, plan.prefix)
+        boost = plans.FIELD_BOOSTS.get(plan.field, 1.0)
+        return Q.ConstantScoreQuery(Q.Prefix(plan.field, plan.prefix), boost)
     if isinstance(plan, plans.Wildcard):
-        return Q.Wildcard(plan.field, plan.pattern)
+        boost = plans.FIELD_BOOSTS.get(plan.field, 1.0)
+        return Q.ConstantScoreQuery(Q.Wildcard(plan.field, plan.pattern), boost)
     if isinstance(plan, plans.DayRange):
         low = -math.inf if plan.low is None else plan.low
         high = math.inf if plan.high is None else plan.high

@@ -31,8 +31,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from catalog.errors import CatalogError
 from catalog.index.engines import DEFAULT_ENGINE, Engine, get_engine
 from catalog.index.model import (
@@ -327,6 +325,8 @@ class SearchIndex:
     @contextmanager
     def _writing(self, wait: float) -> Iterator[None]:
         """Hold ``<index>.lock``: one writer of this index at a time, across processes."""
+        from filelock import FileLock, Timeout  # writers only: a level search never locks
+
         lock = FileLock(str(_lock_path(self.folder)), timeout=wait)
         try:
             self.folder.parent.mkdir(parents=True, exist_ok=True)

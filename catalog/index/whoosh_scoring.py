@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from whoosh import columns
+from whoosh.codec.whoosh3 import _lenfield
 from whoosh.util.numeric import byte_to_length
 
 from catalog.index import query
@@ -100,7 +101,7 @@ class SegmentScorer:
     def _length_bytes(self, field: str) -> bytes:
         if field not in self._lengths:
             perdoc = self.reader._perdoc
-            column = perdoc._cached_reader(f"_{field}_L", columns.NumericColumn("B", default=0))
+            column = perdoc._cached_reader(_lenfield(field), columns.NumericColumn("B", default=0))
             raw = b""
             if column is not None and hasattr(column, "_dbfile"):
                 raw = bytes(column._dbfile.get(column._basepos, column._count))
@@ -161,7 +162,10 @@ class SegmentScorer:
             return total
         if isinstance(plan, query.Boosted):
             return {d: s * plan.boost for d, s in self.scores(plan.item, allowed).items()}
-        return dict.fromkeys(self.docs(plan, allowed), 1.0)  # constant-score leaves
+        # Prefixes, wildcards, dates, fields held: a constant score (the field's boost), as
+        # tantivy gives them; no word of a prefix is worth more than another.
+        boost = query.FIELD_BOOSTS.get(getattr(plan, "field", ""), 1.0)
+        return dict.fromkeys(self.docs(plan, allowed), boost)
 
     def docs(self, plan: query.Plan, allowed: set[int] | None = None) -> set[int]:
         """Every matching document of this segment (no scores); ``allowed`` as for
