@@ -47,12 +47,12 @@ def test_the_engine_comes_from_catalog_toml_and_the_environment_wins(home, monke
         "whoosh"
     )
     set_engine(home, "tantivy")
-    first = invoke(home, "search", "alliances", "--json")
+    first = invoke(home, "search", "alliances", "--limit", "100", "--json")
     assert first.exit_code == 0 and json.loads(first.stdout)
     assert one_line(first.stderr) == (
         "notice: rebuilt the search index for tantivy (it was built by whoosh): 42 publications"
     )
-    again = invoke(home, "search", "alliances", "--json")
+    again = invoke(home, "search", "alliances", "--limit", "100", "--json")
     assert again.stderr == "" and again.stdout == first.stdout
     status = json.loads(invoke(home, "stats", "--json").stdout)["search_index"]
     assert status == {
@@ -137,7 +137,7 @@ def damaged(request, home, monkeypatch) -> Path:
 
 
 def test_a_search_rebuilds_a_damaged_index_and_says_so(damaged):
-    result = invoke(damaged, "search", "alliances", "--json")
+    result = invoke(damaged, "search", "alliances", "--limit", "100", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)
     line = one_line(result.stderr)
