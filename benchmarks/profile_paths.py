@@ -92,7 +92,7 @@ profiler.enable()
 import catalog.cli
 from catalog import config as catalog_config
 config = catalog_config.resolve(index_dir.parent, db_url)
-engine = catalog.cli._engine(config)
+engine = catalog.cli.reading_engine(config)
 config.search_index(engine_name).open_reader().close()
 profiler.disable()
 """,

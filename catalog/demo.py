@@ -25,10 +25,10 @@ from sqlalchemy.engine import make_url
 
 from catalog import queries, tables
 from catalog.config import CatalogConfig
-from catalog.crawl import CrawlSummary, run_crawl
 from catalog.db import make_engine, where
 from catalog.errors import NoCatalog, UsageError
 from catalog.localsite import serve
+from crawler.run import CrawlSummary, run_crawl
 
 DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
 DEMO_HOST = "catalog-demo.invalid"

@@ -585,7 +585,7 @@ def page_state(engine: Engine, entries: Sequence[ListingEntry]) -> PageState:
     """
     if not entries:
         return PageState(unchanged=False, needs_details=frozenset())
-    from catalog.store import listing_diffs  # crawls only: read commands never load the store
+    from catalog.listings import listing_diffs  # crawls only: read commands never need it
 
     urls = sorted({e.url for e in entries})
     slugs = sorted({e.topic.slug for e in entries})

@@ -25,10 +25,9 @@ That only holds if revisions become visible in the order they are handed out:
 from __future__ import annotations
 
 import functools
-import operator
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -47,6 +46,7 @@ from sqlalchemy import (
 
 from catalog import tables
 from catalog.errors import DatabaseError
+from catalog.listings import LISTED, as_listed, field_diffs
 from catalog.lock import process_alive
 from catalog.records import (
     SECTION_FEATURED,
@@ -89,7 +89,6 @@ SECTION_RELATED = "related"  # publication_topics rows from a publication page's
 
 
 Record = ListingEntry | ListingPageSeen | TopicWalk | PublicationDetails | DetailFailure
-_LISTED = operator.attrgetter(*LISTING_FIELDS)
 
 # Statements built once: building one per batch (coercing every IN-list value, generating its
 # cache key) cost more than executing it. IN lists are expanding parameters, so one statement
@@ -401,22 +400,6 @@ class CatalogStore:
         return result
 
 
-def as_listed(listed: dict[str, Any], stored: Sequence[Any]) -> dict[str, Any]:
-    """``listed`` (a sighting's listing fields) with what it left empty taken from ``stored``.
-
-    RAND shows one publication in several places, not always whole (the featured pair without
-    its photo on every listing page, a teaser without a type line under another topic). A
-    sighting that lacks a field therefore never erases it: non-empty wins, so a re-crawl never
-    sees a field flip between empty and full. A field changes when a sighting shows another
-    non-empty value. ``stored`` holds the row's values in ``LISTING_FIELDS`` order; ``listed``
-    is updated in place and returned.
-    """
-    # An unchanged sighting (nearly every one in a re-crawl) merges to itself: skip the merge.
-    if tuple(listed.values()) != tuple(stored):
-        merge_fields(listed, dict(zip(LISTING_FIELDS, stored, strict=True)))
-    return listed
-
-
 class Revision:
     """The revision of one writing transaction: taken from the counter on first use, once.
 
@@ -452,21 +435,6 @@ def _stamp_revision(conn: Connection, ids: set[int], revision: Revision) -> None
     value = revision.value
     for chunk in _chunks(sorted(ids)):
         conn.execute(_STAMP, {"rev": value, "ids": chunk})
-
-
-def listing_diffs(before: Mapping[str, Any], entry: ListingEntry) -> list[tuple[str, Any, Any]]:
-    """(field, stored value, listed value) for each listing field the listing changed."""
-    stored = [before[name] for name in LISTING_FIELDS]
-    return _diffs(stored, as_listed(dict(zip(LISTING_FIELDS, _LISTED(entry), strict=True)), stored))
-
-
-def _diffs(stored: Sequence[Any], listed: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """The differences of listed fields already merged with the stored row (see ``as_listed``)."""
-    return [
-        (name, old, new)
-        for (name, new), old in zip(listed.items(), stored, strict=True)
-        if old != new
-    ]
 
 
 def _upsert_topics(conn: Connection, topics: list[TopicRef], reindex: set[int]) -> dict[str, int]:
@@ -522,7 +490,7 @@ def _write_entries(
     # first non-empty value wins). Plain dicts: the entries themselves are left as they came.
     latest: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        listed = dict(zip(LISTING_FIELDS, _LISTED(entry), strict=True))
+        listed = dict(zip(LISTING_FIELDS, LISTED(entry), strict=True))
         if entry.url in latest:
             merge_fields(latest[entry.url], listed)
         else:
@@ -537,7 +505,7 @@ def _write_entries(
             result.outcomes[url] = NEW
             continue
         stored = before[2:]
-        diffs = _diffs(stored, as_listed(latest[url], stored))
+        diffs = field_diffs(stored, as_listed(latest[url], stored))
         if diffs:
             result.outcomes[url] = UPDATED
             result.reindex_ids.add(before[0])

@@ -19,8 +19,8 @@ import pytest
 from catalog import cli as cli_module
 from catalog import queries as catalog_queries
 from catalog.config import resolve
-from catalog.crawl import Progress, crawl_settings, progress_line, stderr_handler
 from crawler.middlewares import retry_delay
+from crawler.run import Progress, crawl_settings, progress_line, stderr_handler
 from crawler.spiders.rand_topic import RandTopicSpider
 from tests.conftest import REPO, Site, catalog_command, clean_env, db_rows
 
@@ -307,7 +307,7 @@ def test_unexpected_error_in_a_crawl_goes_to_the_crawl_log(long_site: Site, tmp_
     """A crash outside Scrapy's callbacks (here: Scrapy itself cannot be set up)."""
     home = tmp_path / "home"
     script = (
-        "import sys, catalog.crawl as c\n"
+        "import sys, crawler.run as c\n"
         "def boom(*a, **k): raise KeyError('no such thing')\n"
         "c.CrawlerProcess = boom\n"
         "from catalog.cli import cli\n"

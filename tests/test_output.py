@@ -188,8 +188,8 @@ def test_facets_never_break_inside_a_word(crawled_home, columns):
 
 
 def test_progress_line_fits_the_terminal(monkeypatch):
-    from catalog.cli import TerminalProgress
-    from catalog.crawl import Progress
+    from catalog.cli.crawling import TerminalProgress
+    from crawler.run import Progress
 
     progress = Progress(
         listing_pages=123, found=12345, new=12000, changed=345, detail_pages=9876, elapsed=3725
@@ -212,9 +212,9 @@ def test_progress_counts_publications_still_waiting_for_their_batch():
     from datetime import date
     from types import SimpleNamespace
 
-    from catalog.crawl import read_progress
     from catalog.records import ListingEntry, TopicRef
     from catalog.store import BatchResult, RunCounts
+    from crawler.run import read_progress
 
     topic = TopicRef("security-cooperation", "Security Cooperation", "https://x/t.html")
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from catalog.config import CrawlOptions, resolve
-from catalog.crawl import crawl_settings
 from catalog.lock import crawl_lock
 from crawler.middlewares import retry_delay
+from crawler.run import crawl_settings
 from tests.conftest import REPO, Site, clean_env, invoke
 
 # No -s DOWNLOAD_DELAY=0: `scrapy crawl` of 127.0.0.1 drops the delay as `catalog crawl` does.

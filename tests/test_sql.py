@@ -213,7 +213,7 @@ def test_a_long_table_prints_every_row_page_by_page(crawled_home):
     lines = sql(args, query).stdout.splitlines()
     numbers = [int(line) for line in lines if line.strip().isdigit()]
     assert numbers == list(range(1, 2501))
-    assert lines.count("x") == 3  # one header per page of catalog.cli.TABLE_PAGE rows
+    assert lines.count("x") == 3  # one header per page of catalog.cli.sql.TABLE_PAGE rows
 
 
 # --- read-only: nothing is written, no file appears ------------------------------------------
