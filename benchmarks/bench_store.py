@@ -33,13 +33,13 @@ from benchmarks import corpus
 from benchmarks.harness import Report, Samples, machine_line
 from catalog.db import make_engine, upgrade
 from catalog.records import ListingEntry, PublicationDetails, TopicRef
-from catalog.store import (
+from catalog.store import utcnow
+from catalog.tables import (
     CHUNK,
     DETAIL_FIELDS,
     DETAIL_LINE_FIELDS,
     LISTING_FIELDS,
     RUN_COUNT_COLUMNS,
-    utcnow,
 )
 
 SECTION_RELATED = "related"
