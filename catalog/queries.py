@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, String, and_, cast, false, func, or_, select
 
-from catalog import tables, urls
+from catalog import urls
 from catalog.errors import UsageError
 from catalog.index.model import (
     NO_FILTERS,
@@ -28,10 +28,21 @@ from catalog.index.model import (
     page_text,
 )
 from catalog.tables import (
+    AUTHORS,
+    AUTHORSHIPS,
+    CHANGES,
     CHUNK,
     DETAIL_COLUMNS,
+    DOWNLOADS,
+    LINKS,
     LISTING_FIELDS,
+    PAGES,
+    PUBLICATIONS,
     RUN_COUNT_COLUMNS,
+    RUNS,
+    STATE,
+    TOMBSTONES,
+    TOPICS,
 )
 
 if TYPE_CHECKING:
@@ -39,17 +50,6 @@ if TYPE_CHECKING:
     from catalog.index.reader import IndexReader
     from catalog.records import ListingEntry
 
-P = tables.publications
-T = tables.topics
-L = tables.publication_topics
-R = tables.crawl_runs
-LP = tables.listing_pages
-C = tables.publication_changes
-A = tables.authors
-PA = tables.publication_authors
-D = tables.downloads
-DP = tables.deleted_publications
-S = tables.catalog_state
 
 PUBLICATION_COLUMNS = ("id", "url", *LISTING_FIELDS, "first_seen_at", "last_seen_at")
 ALL_COLUMNS = PUBLICATION_COLUMNS + DETAIL_COLUMNS
@@ -57,20 +57,20 @@ ALL_COLUMNS = PUBLICATION_COLUMNS + DETAIL_COLUMNS
 
 def _topics_query(where: Any) -> Any:
     return (
-        select(L.c.publication_id, T.c.slug, T.c.name)
+        select(LINKS.c.publication_id, TOPICS.c.slug, TOPICS.c.name)
         .distinct()
-        .join(T, T.c.id == L.c.topic_id)
-        .where(where, L.c.delisted_at.is_(None))
-        .order_by(L.c.publication_id, T.c.slug)
+        .join(TOPICS, TOPICS.c.id == LINKS.c.topic_id)
+        .where(where, LINKS.c.delisted_at.is_(None))
+        .order_by(LINKS.c.publication_id, TOPICS.c.slug)
     )
 
 
 def _authors_query(where: Any) -> Any:
     return (
-        select(PA.c.publication_id, A.c.name)
-        .join(A, A.c.id == PA.c.author_id)
+        select(AUTHORSHIPS.c.publication_id, AUTHORS.c.name)
+        .join(AUTHORS, AUTHORS.c.id == AUTHORSHIPS.c.author_id)
         .where(where)
-        .order_by(PA.c.publication_id, PA.c.position)
+        .order_by(AUTHORSHIPS.c.publication_id, AUTHORSHIPS.c.position)
     )
 
 
@@ -78,7 +78,7 @@ def _topics_for(engine: Engine, ids: Sequence[int]) -> dict[int, list[tuple[str,
     topics: dict[int, list[tuple[str, str]]] = {}
     with engine.connect() as conn:
         for start in range(0, len(ids), CHUNK):
-            where = L.c.publication_id.in_(ids[start : start + CHUNK])
+            where = LINKS.c.publication_id.in_(ids[start : start + CHUNK])
             for pub_id, slug, name in conn.execute(_topics_query(where)).fetchall():
                 topics.setdefault(pub_id, []).append((slug, name))
     return topics
@@ -88,7 +88,7 @@ def _authors_for(engine: Engine, ids: Sequence[int]) -> dict[int, list[str]]:
     authors: dict[int, list[str]] = {}
     with engine.connect() as conn:
         for start in range(0, len(ids), CHUNK):
-            where = PA.c.publication_id.in_(ids[start : start + CHUNK])
+            where = AUTHORSHIPS.c.publication_id.in_(ids[start : start + CHUNK])
             for pub_id, name in conn.execute(_authors_query(where)).fetchall():
                 authors.setdefault(pub_id, []).append(name)
     return authors
@@ -133,29 +133,34 @@ def index_documents(
     their authors), each an index range scan, with no list of ids to send.
     """
     names = tuple(columns) if columns else (*ALL_COLUMNS, "revision")
-    columns = [P.c[name] for name in names]
+    columns = [PUBLICATIONS.c[name] for name in names]
     if ids is not None:
         id_list = sorted(ids)
         for start in range(0, len(id_list), CHUNK):
-            query = select(*columns).where(P.c.id.in_(id_list[start : start + CHUNK]))
+            query = select(*columns).where(PUBLICATIONS.c.id.in_(id_list[start : start + CHUNK]))
             with engine.connect() as conn:
                 rows = [dict(zip(names, r, strict=True)) for r in conn.execute(query).fetchall()]
             yield from _with_topics(engine, rows)
         return
     last_id = 0
     while True:
-        query = select(*columns).where(P.c.id > last_id).order_by(P.c.id).limit(STREAM_CHUNK)
+        query = (
+            select(*columns)
+            .where(PUBLICATIONS.c.id > last_id)
+            .order_by(PUBLICATIONS.c.id)
+            .limit(STREAM_CHUNK)
+        )
         with engine.connect() as conn:
             rows = [dict(zip(names, r, strict=True)) for r in conn.execute(query).fetchall()]
             if not rows:
                 return
             first, last_id = rows[0]["id"], rows[-1]["id"]
             topics: dict[int, list[tuple[str, str]]] = {}
-            span = L.c.publication_id.between(first, last_id)
+            span = LINKS.c.publication_id.between(first, last_id)
             for pub_id, slug, name in conn.execute(_topics_query(span)).fetchall():
                 topics.setdefault(pub_id, []).append((slug, name))
             authors: dict[int, list[str]] = {}
-            span = PA.c.publication_id.between(first, last_id)
+            span = AUTHORSHIPS.c.publication_id.between(first, last_id)
             for pub_id, name in conn.execute(_authors_query(span)).fetchall():
                 authors.setdefault(pub_id, []).append(name)
         yield from _attach(rows, topics, authors)
@@ -174,9 +179,9 @@ class CatalogIndexSource:
         visible to the statements that follow.
         """
         query = select(
-            select(S.c.value).where(S.c.key == "catalog_id").scalar_subquery(),
-            select(func.max(P.c.revision)).scalar_subquery(),
-            select(func.max(DP.c.revision)).scalar_subquery(),
+            select(STATE.c.value).where(STATE.c.key == "catalog_id").scalar_subquery(),
+            select(func.max(PUBLICATIONS.c.revision)).scalar_subquery(),
+            select(func.max(TOMBSTONES.c.revision)).scalar_subquery(),
         )
         with self.engine.connect() as conn:
             catalog_id, published, deleted = conn.execute(query).one()
@@ -185,11 +190,17 @@ class CatalogIndexSource:
     def changes(self, after: int, upto: int) -> tuple[list[int], list[int]]:
         """Publications changed in ``(after, upto]``, and tombstones of that range whose id
         is not in use again (SQLite may reuse the highest id)."""
-        changed = select(P.c.id).where(P.c.revision > after, P.c.revision <= upto)
+        changed = select(PUBLICATIONS.c.id).where(
+            PUBLICATIONS.c.revision > after, PUBLICATIONS.c.revision <= upto
+        )
         deleted = (
-            select(DP.c.id)
-            .outerjoin(P, P.c.id == DP.c.id)
-            .where(DP.c.revision > after, DP.c.revision <= upto, P.c.id.is_(None))
+            select(TOMBSTONES.c.id)
+            .outerjoin(PUBLICATIONS, PUBLICATIONS.c.id == TOMBSTONES.c.id)
+            .where(
+                TOMBSTONES.c.revision > after,
+                TOMBSTONES.c.revision <= upto,
+                PUBLICATIONS.c.id.is_(None),
+            )
         )
         with self.engine.connect() as conn:
             return list(conn.execute(changed).scalars()), list(conn.execute(deleted).scalars())
@@ -199,7 +210,9 @@ class CatalogIndexSource:
 
     def entries(self) -> Iterator[Entry]:
         """Every publication's id, URL and revision, streamed (one query)."""
-        query = select(P.c.id, P.c.url, P.c.revision).order_by(P.c.id)
+        query = select(PUBLICATIONS.c.id, PUBLICATIONS.c.url, PUBLICATIONS.c.revision).order_by(
+            PUBLICATIONS.c.id
+        )
         with self.engine.connect() as conn:
             result = conn.execution_options(yield_per=CHUNK).execute(query)
             for pub_id, url, revision in result:
@@ -207,10 +220,10 @@ class CatalogIndexSource:
 
 
 def publications_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
-    columns = [P.c[name] for name in ALL_COLUMNS]
+    columns = [PUBLICATIONS.c[name] for name in ALL_COLUMNS]
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(urls), CHUNK):
-        query = select(*columns).where(P.c.url.in_(urls[start : start + CHUNK]))
+        query = select(*columns).where(PUBLICATIONS.c.url.in_(urls[start : start + CHUNK]))
         with engine.connect() as conn:
             found.update({r["url"]: dict(r) for r in conn.execute(query).mappings()})
     _with_topics(engine, list(found.values()))
@@ -222,10 +235,10 @@ def publications_by_id(engine: Engine, ids: Sequence[int]) -> dict[int, dict[str
 
     The same record `show` reads (``publication``), without its topics and history.
     """
-    columns = [P.c[name] for name in ALL_COLUMNS]
+    columns = [PUBLICATIONS.c[name] for name in ALL_COLUMNS]
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(ids), CHUNK):
-        query = select(*columns).where(P.c.id.in_(ids[start : start + CHUNK]))
+        query = select(*columns).where(PUBLICATIONS.c.id.in_(ids[start : start + CHUNK]))
         with engine.connect() as conn:
             found.update({r["id"]: dict(r) for r in conn.execute(query).mappings()})
     authors = _authors_for(engine, list(found))
@@ -238,7 +251,7 @@ def missing_publication_ids(engine: Engine, ids: Sequence[int]) -> list[int]:
     """Those of ``ids`` no publication has, in their order."""
     present: set[int] = set()
     for start in range(0, len(ids), CHUNK):
-        query = select(P.c.id).where(P.c.id.in_(ids[start : start + CHUNK]))
+        query = select(PUBLICATIONS.c.id).where(PUBLICATIONS.c.id.in_(ids[start : start + CHUNK]))
         with engine.connect() as conn:
             present.update(conn.execute(query).scalars())
     return [pub_id for pub_id in ids if pub_id not in present]
@@ -246,11 +259,13 @@ def missing_publication_ids(engine: Engine, ids: Sequence[int]) -> list[int]:
 
 def hit_texts(engine: Engine, ids: Sequence[int]) -> dict[int, HitText]:
     """The title, summary and page text of these publications: what their snippets mark."""
-    columns = [P.c.id, P.c.title, P.c.summary] + [P.c[name] for name in PAGE_TEXT_FIELDS]
+    columns = [PUBLICATIONS.c.id, PUBLICATIONS.c.title, PUBLICATIONS.c.summary] + [
+        PUBLICATIONS.c[name] for name in PAGE_TEXT_FIELDS
+    ]
     found: dict[int, HitText] = {}
     with engine.connect() as conn:
         for start in range(0, len(ids), CHUNK):
-            query = select(*columns).where(P.c.id.in_(ids[start : start + CHUNK]))
+            query = select(*columns).where(PUBLICATIONS.c.id.in_(ids[start : start + CHUNK]))
             for row in conn.execute(query).mappings():
                 found[row["id"]] = HitText(row["title"] or "", row["summary"] or "", page_text(row))
     return found
@@ -376,7 +391,9 @@ def similar_publications(
     Similarity is judged on the publication's title, summary and page text, read here from
     the database (the index does not store the page text) and searched for in the others'.
     """
-    columns = [P.c.id, P.c.title, P.c.summary] + [P.c[n] for n in PAGE_TEXT_FIELDS]
+    columns = [PUBLICATIONS.c.id, PUBLICATIONS.c.title, PUBLICATIONS.c.summary] + [
+        PUBLICATIONS.c[n] for n in PAGE_TEXT_FIELDS
+    ]
     with engine.connect() as conn:
         row = conn.execute(select(*columns).where(_by_key(key))).mappings().first()
     if row is None:
@@ -403,21 +420,21 @@ def _by_key(key: str) -> Any:
     """
     key = key.strip()
     if key.isdigit():
-        return P.c.id == int(key)
+        return PUBLICATIONS.c.id == int(key)
     forms = urls.lookup_forms(key)
     if not forms:
         return false()
-    given = P.c.url == forms[0]
+    given = PUBLICATIONS.c.url == forms[0]
     if len(forms) == 1:
         return given
-    exact = select(P.c.id).where(P.c.url == forms[0]).exists()
-    return or_(given, and_(P.c.url == forms[1], ~exact))
+    exact = select(PUBLICATIONS.c.id).where(PUBLICATIONS.c.url == forms[0]).exists()
+    return or_(given, and_(PUBLICATIONS.c.url == forms[1], ~exact))
 
 
 def publication(engine: Engine, key: str) -> dict[str, Any] | None:
     """One publication whole, by id or URL: every column, authors, topics and history."""
     with engine.connect() as conn:
-        row = conn.execute(select(*[P.c[n] for n in ALL_COLUMNS]).where(_by_key(key)))
+        row = conn.execute(select(*[PUBLICATIONS.c[n] for n in ALL_COLUMNS]).where(_by_key(key)))
         found = row.mappings().first()
         if found is None:
             return None
@@ -426,44 +443,44 @@ def publication(engine: Engine, key: str) -> dict[str, Any] | None:
         record["downloads"] = [
             dict(r)
             for r in conn.execute(
-                select(D.c.label, D.c.format, D.c.url, D.c.size)
-                .where(D.c.publication_id == record["id"])
-                .order_by(D.c.position)
+                select(DOWNLOADS.c.label, DOWNLOADS.c.format, DOWNLOADS.c.url, DOWNLOADS.c.size)
+                .where(DOWNLOADS.c.publication_id == record["id"])
+                .order_by(DOWNLOADS.c.position)
             ).mappings()
         ]
         record["topics"] = [
             dict(r)
             for r in conn.execute(
                 select(
-                    T.c.slug,
-                    T.c.name,
-                    L.c.section,
-                    L.c.position,
-                    L.c.listing_url,
-                    L.c.first_seen_at,
-                    L.c.last_seen_at,
-                    L.c.delisted_at,
+                    TOPICS.c.slug,
+                    TOPICS.c.name,
+                    LINKS.c.section,
+                    LINKS.c.position,
+                    LINKS.c.listing_url,
+                    LINKS.c.first_seen_at,
+                    LINKS.c.last_seen_at,
+                    LINKS.c.delisted_at,
                 )
-                .join(T, T.c.id == L.c.topic_id)
-                .where(L.c.publication_id == record["id"])
-                .order_by(L.c.section, T.c.slug)
+                .join(TOPICS, TOPICS.c.id == LINKS.c.topic_id)
+                .where(LINKS.c.publication_id == record["id"])
+                .order_by(LINKS.c.section, TOPICS.c.slug)
             ).mappings()
         ]
         record["history"] = [
             dict(r)
             for r in conn.execute(
                 select(
-                    C.c.crawl_run_id,
-                    C.c.kind,
-                    C.c.field,
-                    C.c.old_value,
-                    C.c.new_value,
-                    C.c.changed_at,
-                    T.c.slug.label("topic"),
+                    CHANGES.c.crawl_run_id,
+                    CHANGES.c.kind,
+                    CHANGES.c.field,
+                    CHANGES.c.old_value,
+                    CHANGES.c.new_value,
+                    CHANGES.c.changed_at,
+                    TOPICS.c.slug.label("topic"),
                 )
-                .outerjoin(T, T.c.id == C.c.topic_id)
-                .where(C.c.publication_id == record["id"])
-                .order_by(C.c.id)
+                .outerjoin(TOPICS, TOPICS.c.id == CHANGES.c.topic_id)
+                .where(CHANGES.c.publication_id == record["id"])
+                .order_by(CHANGES.c.id)
             ).mappings()
         ]
     return record
@@ -471,29 +488,29 @@ def publication(engine: Engine, key: str) -> dict[str, Any] | None:
 
 def publication_count(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(P)).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(PUBLICATIONS)).scalar_one())
 
 
 def stats(engine: Engine) -> dict[str, Any]:
     """Counts by type, by year and by topic, and the last crawl run."""
-    year = func.substr(cast(P.c.published_on, String), 1, 4)
+    year = func.substr(cast(PUBLICATIONS.c.published_on, String), 1, 4)
     with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(P)).scalar_one()
+        total = conn.execute(select(func.count()).select_from(PUBLICATIONS)).scalar_one()
         by_type = conn.execute(
-            select(P.c.content_type, func.count().label("n"))
-            .group_by(P.c.content_type)
-            .order_by(func.count().desc(), P.c.content_type)
+            select(PUBLICATIONS.c.content_type, func.count().label("n"))
+            .group_by(PUBLICATIONS.c.content_type)
+            .order_by(func.count().desc(), PUBLICATIONS.c.content_type)
         ).all()
         by_year = conn.execute(
             select(year.label("year"), func.count().label("n")).group_by(year).order_by(year.desc())
         ).all()
         by_topic = conn.execute(
-            select(T.c.slug, func.count(func.distinct(L.c.publication_id)).label("n"))
-            .join(L, L.c.topic_id == T.c.id)
-            .group_by(T.c.slug)
-            .order_by(T.c.slug)
+            select(TOPICS.c.slug, func.count(func.distinct(LINKS.c.publication_id)).label("n"))
+            .join(LINKS, LINKS.c.topic_id == TOPICS.c.id)
+            .group_by(TOPICS.c.slug)
+            .order_by(TOPICS.c.slug)
         ).all()
-        last_run = conn.execute(select(R).order_by(R.c.id.desc()).limit(1)).mappings().first()
+        last_run = conn.execute(select(RUNS).order_by(RUNS.c.id.desc()).limit(1)).mappings().first()
     return {
         "publications": total,
         # None for "no type" and "no date": JSON readers get null, the text table a label.
@@ -529,7 +546,7 @@ def _known_type(engine: Engine, wanted: str) -> str:
     if wanted.strip().lower() in ("none", UNTYPED):
         return UNTYPED
     with engine.connect() as conn:
-        types = conn.execute(select(P.c.content_type).distinct()).scalars().all()
+        types = conn.execute(select(PUBLICATIONS.c.content_type).distinct()).scalars().all()
     named = {t.lower(): t for t in types if t}
     if wanted.strip().lower() in named:
         return named[wanted.strip().lower()]
@@ -540,7 +557,7 @@ def _known_type(engine: Engine, wanted: str) -> str:
 def _known_topic(engine: Engine, wanted: str) -> str:
     text = wanted.strip()
     with engine.connect() as conn:
-        topics = conn.execute(select(T.c.slug, T.c.name, T.c.url)).all()
+        topics = conn.execute(select(TOPICS.c.slug, TOPICS.c.name, TOPICS.c.url)).all()
     key = urls.listing_key(text) if "://" in text else None
     for slug, name, url in topics:
         if text.lower() in (slug, (name or "").lower()) or (
@@ -589,20 +606,23 @@ def page_state(engine: Engine, entries: Sequence[ListingEntry]) -> PageState:
 
     urls = sorted({e.url for e in entries})
     slugs = sorted({e.topic.slug for e in entries})
-    columns = [P.c.id, P.c.url, P.c.details_fetched_at] + [P.c[n] for n in LISTING_FIELDS]
+    columns = [PUBLICATIONS.c.id, PUBLICATIONS.c.url, PUBLICATIONS.c.details_fetched_at] + [
+        PUBLICATIONS.c[n] for n in LISTING_FIELDS
+    ]
     with engine.connect() as conn:
         rows = {
-            r["url"]: r for r in conn.execute(select(*columns).where(P.c.url.in_(urls))).mappings()
+            r["url"]: r
+            for r in conn.execute(select(*columns).where(PUBLICATIONS.c.url.in_(urls))).mappings()
         }
         listed: set[tuple[int, str, str]] = set()
         if rows:
             query = (
-                select(L.c.publication_id, T.c.slug, L.c.section)
-                .join(T, T.c.id == L.c.topic_id)
+                select(LINKS.c.publication_id, TOPICS.c.slug, LINKS.c.section)
+                .join(TOPICS, TOPICS.c.id == LINKS.c.topic_id)
                 .where(
-                    L.c.publication_id.in_([r["id"] for r in rows.values()]),
-                    T.c.slug.in_(slugs),
-                    L.c.delisted_at.is_(None),
+                    LINKS.c.publication_id.in_([r["id"] for r in rows.values()]),
+                    TOPICS.c.slug.in_(slugs),
+                    LINKS.c.delisted_at.is_(None),
                 )
             )
             listed = {(pub, slug, section) for pub, slug, section in conn.execute(query)}
@@ -621,13 +641,17 @@ def page_state(engine: Engine, entries: Sequence[ListingEntry]) -> PageState:
 def topic_walk_state(engine: Engine, slug: str) -> str | None:
     """``complete``, ``partial``, or None for a topic the catalog has never seen."""
     with engine.connect() as conn:
-        return conn.execute(select(T.c.walk_state).where(T.c.slug == slug)).scalar_one_or_none()
+        return conn.execute(
+            select(TOPICS.c.walk_state).where(TOPICS.c.slug == slug)
+        ).scalar_one_or_none()
 
 
 def listing_validators(engine: Engine, url: str) -> tuple[str | None, str | None]:
     """The ETag and Last-Modified a listing page answered with last time."""
     with engine.connect() as conn:
-        row = conn.execute(select(LP.c.etag, LP.c.last_modified).where(LP.c.url == url)).first()
+        row = conn.execute(
+            select(PAGES.c.etag, PAGES.c.last_modified).where(PAGES.c.url == url)
+        ).first()
     return (row[0], row[1]) if row else (None, None)
 
 
@@ -647,7 +671,7 @@ RUN_COLUMNS = (
 
 
 def recent_runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
-    query = select(*[R.c[n] for n in RUN_COLUMNS]).order_by(R.c.id.desc()).limit(limit)
+    query = select(*[RUNS.c[n] for n in RUN_COLUMNS]).order_by(RUNS.c.id.desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -658,7 +682,7 @@ def last_run(engine: Engine) -> dict[str, Any] | None:
 
 
 def crawl_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
-    query = select(*[R.c[n] for n in RUN_COLUMNS]).where(R.c.id == run_id)
+    query = select(*[RUNS.c[n] for n in RUN_COLUMNS]).where(RUNS.c.id == run_id)
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     return dict(row) if row else None
@@ -684,35 +708,37 @@ def changes(
 
     ``run_id`` limits them to one crawl run; ``since`` to those recorded at or after a time.
     """
-    topic_of_change = select(T.c.slug).where(T.c.id == C.c.topic_id).scalar_subquery()
+    topic_of_change = (
+        select(TOPICS.c.slug).where(TOPICS.c.id == CHANGES.c.topic_id).scalar_subquery()
+    )
     listed_topics = (
-        select(C.c.id.label("change_id"), T.c.slug.label("topic"))
-        .join(L, L.c.publication_id == C.c.publication_id)
-        .join(T, T.c.id == L.c.topic_id)
-        .where(C.c.topic_id.is_(None))
+        select(CHANGES.c.id.label("change_id"), TOPICS.c.slug.label("topic"))
+        .join(LINKS, LINKS.c.publication_id == CHANGES.c.publication_id)
+        .join(TOPICS, TOPICS.c.id == LINKS.c.topic_id)
+        .where(CHANGES.c.topic_id.is_(None))
         .distinct()
         .subquery()
     )
     query = (
         select(
             func.coalesce(topic_of_change, listed_topics.c.topic, "").label("topic"),
-            C.c.kind,
-            C.c.changed_at,
-            P.c.title,
-            P.c.url,
-            C.c.field,
-            C.c.old_value,
-            C.c.new_value,
-            C.c.crawl_run_id.label("run_id"),
+            CHANGES.c.kind,
+            CHANGES.c.changed_at,
+            PUBLICATIONS.c.title,
+            PUBLICATIONS.c.url,
+            CHANGES.c.field,
+            CHANGES.c.old_value,
+            CHANGES.c.new_value,
+            CHANGES.c.crawl_run_id.label("run_id"),
         )
-        .join(P, P.c.id == C.c.publication_id)
-        .outerjoin(listed_topics, listed_topics.c.change_id == C.c.id)
-        .order_by("topic", C.c.id)
+        .join(PUBLICATIONS, PUBLICATIONS.c.id == CHANGES.c.publication_id)
+        .outerjoin(listed_topics, listed_topics.c.change_id == CHANGES.c.id)
+        .order_by("topic", CHANGES.c.id)
     )
     if run_id is not None:
-        query = query.where(C.c.crawl_run_id == run_id)
+        query = query.where(CHANGES.c.crawl_run_id == run_id)
     if since is not None:
-        query = query.where(C.c.changed_at >= since)
+        query = query.where(CHANGES.c.changed_at >= since)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -738,6 +764,11 @@ class CatalogView:
 
 def pending_details(engine: Engine, limit: int) -> list[str]:
     """Publications whose page was never read or failed last time, oldest first."""
-    query = select(P.c.url).where(P.c.details_fetched_at.is_(None)).order_by(P.c.id).limit(limit)
+    query = (
+        select(PUBLICATIONS.c.url)
+        .where(PUBLICATIONS.c.details_fetched_at.is_(None))
+        .order_by(PUBLICATIONS.c.id)
+        .limit(limit)
+    )
     with engine.connect() as conn:
         return list(conn.execute(query).scalars())

@@ -289,3 +289,17 @@ catalog_state = Table(
     Column("key", String(50), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+
+# One name for each table, wherever it is read or written (the store's and the queries').
+PUBLICATIONS = publications
+TOPICS = topics
+LINKS = publication_topics
+RUNS = crawl_runs
+PAGES = listing_pages
+CHANGES = publication_changes
+AUTHORS = authors
+AUTHORSHIPS = publication_authors
+DOWNLOADS = downloads
+TOMBSTONES = deleted_publications
+STATE = catalog_state

@@ -28,32 +28,17 @@ from catalog.records import (
     TopicWalk,
 )
 from catalog.tables import (
+    AUTHORS,
+    AUTHORSHIPS,
     CHUNK,
     DETAIL_COLUMNS,
+    DOWNLOADS,
+    LINKS,
     LISTING_FIELDS,
+    PUBLICATIONS,
+    STATE,
+    TOPICS,
 )
-
-PUBLICATIONS = tables.publications
-
-TOPICS = tables.topics
-
-LINKS = tables.publication_topics
-
-RUNS = tables.crawl_runs
-
-PAGES = tables.listing_pages
-
-CHANGES = tables.publication_changes
-
-AUTHORS = tables.authors
-
-AUTHORSHIPS = tables.publication_authors
-
-DOWNLOADS = tables.downloads
-
-TOMBSTONES = tables.deleted_publications
-
-STATE = tables.catalog_state
 
 # pg_advisory_xact_lock key serialising revision-stamping transactions ("tankrev1").
 REVISION_LOCK_KEY = 0x74616E6B72657631
