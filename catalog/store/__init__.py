@@ -24,8 +24,9 @@ That only holds if revisions become visible in the order they are handed out:
 
 from catalog.store.results import NEW, UNCHANGED, UPDATED, BatchResult, RunCounts, utcnow
 from catalog.store.revisions import Revision, next_revision
-from catalog.store.statements import PUBLICATIONS, SECTION_RELATED, Record
+from catalog.store.statements import SECTION_RELATED, Record
 from catalog.store.writer import STALE_REMOTE_RUN, CatalogStore
+from catalog.tables import PUBLICATIONS
 
 __all__ = [
     "NEW",

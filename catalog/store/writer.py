@@ -25,7 +25,7 @@ from catalog.records import (
 )
 from catalog.store.results import BatchResult, RunCounts, utcnow
 from catalog.store.revisions import Revision, stamp_revision
-from catalog.store.statements import PAGES, PUBLICATIONS, RUNS, TOMBSTONES, Record, chunks, upsert
+from catalog.store.statements import Record, chunks, upsert
 from catalog.store.writes import (
     apply_walk,
     upsert_topics,
@@ -33,6 +33,7 @@ from catalog.store.writes import (
     write_details,
     write_entries,
 )
+from catalog.tables import PAGES, PUBLICATIONS, RUNS, TOMBSTONES
 
 # A `running` run of another host (whose pid we cannot check) is taken as dead this late.
 STALE_REMOTE_RUN = timedelta(days=2)

@@ -28,23 +28,15 @@ from catalog.store.results import NEW, UNCHANGED, UPDATED, BatchResult
 from catalog.store.revisions import Revision
 from catalog.store.statements import (
     AUTHOR_IDS,
-    AUTHORS,
-    AUTHORSHIPS,
-    CHANGES,
     CLEAR_AUTHORSHIPS,
     CLEAR_DOWNLOADS,
     CLEAR_RELATED,
     DETAIL_FAILURE,
     DETAILS,
-    DOWNLOADS,
-    LINKS,
     PAGE_DATE,
-    PUBLICATIONS,
-    RUNS,
     SECTION_RELATED,
     TOPIC_IDS,
     TOPIC_PUBLICATIONS,
-    TOPICS,
     TOPICS_BY_SLUG,
     TOUCH,
     chunks,
@@ -57,9 +49,17 @@ from catalog.store.statements import (
     upsert,
 )
 from catalog.tables import (
+    AUTHORS,
+    AUTHORSHIPS,
+    CHANGES,
     DETAIL_FIELDS,
     DETAIL_LINE_FIELDS,
+    DOWNLOADS,
+    LINKS,
     LISTING_FIELDS,
+    PUBLICATIONS,
+    RUNS,
+    TOPICS,
 )
 
 
