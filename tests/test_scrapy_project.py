@@ -175,7 +175,8 @@ def test_scrapyd_deploy_builds_an_egg_with_everything_a_crawl_needs(tmp_path):
     for needed in (
         "crawler/settings.py",
         "crawler/spiders/rand_topic.py",
-        "catalog/store.py",
+        "catalog/store/writer.py",
+        "catalog/index/tantivy_engine.py",
         "migrations/env.py",
         "migrations/versions/0001_initial_schema.py",
     ):

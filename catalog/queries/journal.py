@@ -1,0 +1,136 @@
+"""What crawls did: the run journal, the changes per topic, and the catalog's counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, String, cast, func, select
+
+from catalog.tables import (
+    CHANGES,
+    LINKS,
+    PUBLICATIONS,
+    RUN_COUNT_COLUMNS,
+    RUNS,
+    TOPICS,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+def stats(engine: Engine) -> dict[str, Any]:
+    """Counts by type, by year and by topic, and the last crawl run."""
+    year = func.substr(cast(PUBLICATIONS.c.published_on, String), 1, 4)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(PUBLICATIONS)).scalar_one()
+        by_type = conn.execute(
+            select(PUBLICATIONS.c.content_type, func.count().label("n"))
+            .group_by(PUBLICATIONS.c.content_type)
+            .order_by(func.count().desc(), PUBLICATIONS.c.content_type)
+        ).all()
+        by_year = conn.execute(
+            select(year.label("year"), func.count().label("n")).group_by(year).order_by(year.desc())
+        ).all()
+        by_topic = conn.execute(
+            select(TOPICS.c.slug, func.count(func.distinct(LINKS.c.publication_id)).label("n"))
+            .join(LINKS, LINKS.c.topic_id == TOPICS.c.id)
+            .group_by(TOPICS.c.slug)
+            .order_by(TOPICS.c.slug)
+        ).all()
+        last_run = conn.execute(select(RUNS).order_by(RUNS.c.id.desc()).limit(1)).mappings().first()
+    return {
+        "publications": total,
+        # None for "no type" and "no date": JSON readers get null, the text table a label.
+        "by_type": [{"content_type": t or None, "count": n} for t, n in by_type],
+        "by_year": [{"year": y or None, "count": n} for y, n in by_year],
+        "by_topic": [{"topic": s, "count": n} for s, n in by_topic],
+        "last_run": dict(last_run) if last_run else None,
+    }
+
+
+RUN_COLUMNS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "status",
+    "full",
+    *RUN_COUNT_COLUMNS,
+    "error",
+    "host",
+    "pid",
+)
+
+
+def recent_runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    query = select(*[RUNS.c[n] for n in RUN_COLUMNS]).order_by(RUNS.c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def last_run(engine: Engine) -> dict[str, Any] | None:
+    runs = recent_runs(engine, 1)
+    return runs[0] if runs else None
+
+
+def crawl_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
+    query = select(*[RUNS.c[n] for n in RUN_COLUMNS]).where(RUNS.c.id == run_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+CHANGE_COLUMNS = (
+    "topic",
+    "kind",
+    "changed_at",
+    "title",
+    "url",
+    "field",
+    "old_value",
+    "new_value",
+    "run_id",
+)
+
+
+def changes(
+    engine: Engine, *, since: datetime | None = None, run_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Additions, field changes and delistings, one row per topic the publication is under.
+
+    ``run_id`` limits them to one crawl run; ``since`` to those recorded at or after a time.
+    """
+    topic_of_change = (
+        select(TOPICS.c.slug).where(TOPICS.c.id == CHANGES.c.topic_id).scalar_subquery()
+    )
+    listed_topics = (
+        select(CHANGES.c.id.label("change_id"), TOPICS.c.slug.label("topic"))
+        .join(LINKS, LINKS.c.publication_id == CHANGES.c.publication_id)
+        .join(TOPICS, TOPICS.c.id == LINKS.c.topic_id)
+        .where(CHANGES.c.topic_id.is_(None))
+        .distinct()
+        .subquery()
+    )
+    query = (
+        select(
+            func.coalesce(topic_of_change, listed_topics.c.topic, "").label("topic"),
+            CHANGES.c.kind,
+            CHANGES.c.changed_at,
+            PUBLICATIONS.c.title,
+            PUBLICATIONS.c.url,
+            CHANGES.c.field,
+            CHANGES.c.old_value,
+            CHANGES.c.new_value,
+            CHANGES.c.crawl_run_id.label("run_id"),
+        )
+        .join(PUBLICATIONS, PUBLICATIONS.c.id == CHANGES.c.publication_id)
+        .outerjoin(listed_topics, listed_topics.c.change_id == CHANGES.c.id)
+        .order_by("topic", CHANGES.c.id)
+    )
+    if run_id is not None:
+        query = query.where(CHANGES.c.crawl_run_id == run_id)
+    if since is not None:
+        query = query.where(CHANGES.c.changed_at >= since)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
