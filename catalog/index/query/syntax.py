@@ -1,76 +1,35 @@
-"""The search query language, read once for every engine: syntax, meaning and cost.
-
-What people type after ``catalog search`` (and in the web view's search box)::
-
-    alliances                       a word: title, summary and page text, stemmed
-    "security cooperation"          a phrase ("..."~2: up to two words between)
-    japan korea                     both words (AND is implied)
-    japan OR korea, NOT taiwan      operators, upper case; AND binds before OR
-    (japan OR korea) AND alliance   groups
-    title:yemen  author:"Derek Grossman"  topic:security-cooperation   fields
-    allian*  de?er*                 prefixes and wildcards (never first in a word)
-    date:2021  date:2021-06  date:[2019 to 2021]  year:2020   dates
-    deterrence^2                    a boost
-    *                               everything
-
-Reading is in two steps. :func:`parse` turns the text into a syntax tree (:class:`Node`),
-refusing, in milliseconds and with one line, what is malformed or would cost too much.
-:func:`plan` turns that tree into what an engine runs (:class:`Plan`): each word analysed by
-its field's analyzer (see :mod:`catalog.index.analysis`), bare words spread over the default
-fields, dates as day ranges, negations attached to what they exclude. Engines compile a plan
-into their own queries and nothing else, so the two engines can only differ in ranking.
-
-Operators bind to their neighbours before words are joined: ``nuclear deterrence OR
-compellence`` is ``nuclear AND (deterrence OR compellence)``, as in Whoosh's parser, which
-the catalog used before it had its own.
-"""
+"""A query's syntax, read into a tree; refused in one line when malformed or too costly."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from catalog.errors import QueryError
-from catalog.index import analysis
-from catalog.index.model import day_number
+from catalog.index.query.fields import ALIASES, FIELDS
 
 # Bounds on a query's cost: generous for people, tight for accidents.
 MAX_QUERY_CHARS = 1_000
+
 MAX_QUERY_TERMS = 100
+
 MAX_WILDCARDS = 5
+
 MAX_QUERY_DEPTH = 10
 
-# Field kinds: how a field's words are read.
-STEMMED, PLAIN, KEYWORD, DATE = "stemmed", "plain", "keyword", "date"
-FIELDS = {
-    "title": STEMMED,
-    "summary": STEMMED,
-    "text": STEMMED,  # the publication page's text: abstract, questions, findings, body
-    "topics": STEMMED,  # topic names
-    "author": PLAIN,  # names, never stemmed
-    "type": PLAIN,
-    "topic": KEYWORD,  # a topic's slug
-    "url": KEYWORD,
-    "year": DATE,
-    "date": DATE,
-}
-# Old names people may have in scripts: `abstract:` searched the same text before it was
-# called what it is.
-ALIASES = {"abstract": "text"}
-DEFAULT_FIELDS = ("title", "summary", "text")
-# Scores of matches in these fields are multiplied by this much (both engines).
-FIELD_BOOSTS = {"title": 2.0}
 OPERATORS = ("AND", "OR", "NOT", "ANDNOT")
+
 _FIELD_PREFIX = re.compile(r"([A-Za-z_]\w*):")
+
 _BOOST = re.compile(r"\^([0-9]+(?:\.[0-9]+)?)$")
+
 _BOOST_AFTER = re.compile(r"\^([0-9]+(?:\.[0-9]+)?)")
+
 _SLOP = re.compile(r"~([0-9]{1,2})")
-_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
+
+DATE_TEXT = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
+
 _RANGE = re.compile(r"^\s*(\S*?)\s*\b(?:to|TO)\b\s*(\S*?)\s*$")
-
-
-# --- syntax ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,228 +345,3 @@ def _check_wildcards(node: Node) -> None:
     wildcards = sum(p.count("*") + p.count("?") for p in patterns)
     if wildcards > MAX_WILDCARDS:
         raise QueryError(f"query has {wildcards} wildcards; at most {MAX_WILDCARDS} are allowed")
-
-
-# --- meaning: what engines run ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    field: str
-    term: str
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    field: str
-    terms: tuple[str, ...]
-    slop: int  # words allowed between (0: adjacent)
-
-
-@dataclass(frozen=True, slots=True)
-class Prefix:
-    field: str
-    prefix: str
-
-
-@dataclass(frozen=True, slots=True)
-class Wildcard:
-    field: str
-    pattern: str  # lower-cased; * any run of characters, ? one character
-
-
-@dataclass(frozen=True, slots=True)
-class DayRange:
-    """Publication dates from ``low`` to ``high`` (day numbers, both included; None: open)."""
-
-    low: int | None
-    high: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Every:
-    """Every document."""
-
-
-@dataclass(frozen=True, slots=True)
-class HasField:
-    """Every document with at least one word in ``field``."""
-
-    field: str
-
-
-@dataclass(frozen=True, slots=True)
-class Nothing:
-    """No document (a word with no letters or digits in it)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AnyOf:
-    items: tuple[Plan, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AllOf:
-    """Documents matching every one of ``must`` and none of ``must_not`` (``must`` is never
-    empty: a query of negations alone starts from :class:`Every`)."""
-
-    must: tuple[Plan, ...]
-    must_not: tuple[Plan, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Boosted:
-    item: Plan
-    boost: float
-
-
-Leaf = Term | Phrase | Prefix | Wildcard | DayRange | Every | HasField | Nothing
-Plan = Leaf | AnyOf | AllOf | Boosted
-LEAVES = (Term, Phrase, Prefix, Wildcard, DayRange, Every, HasField)
-
-
-def plan(node: Node) -> Plan:
-    """What an engine runs for a syntax tree; :class:`QueryError` when nothing is searchable."""
-    result = _plan(node)
-    if isinstance(result, Nothing):
-        raise QueryError("the query has no searchable words (letters or digits)")
-    return result
-
-
-def compile_query(text: str) -> Plan:
-    """:func:`plan` of :func:`parse`: the text of a query as engines run it."""
-    return plan(parse(text))
-
-
-def _plan(node: Node) -> Plan:
-    if isinstance(node, (AndNode, NotNode)):
-        items = node.items if isinstance(node, AndNode) else (node,)
-        must = [_plan(i) for i in items if not isinstance(i, NotNode)]
-        must_not = [_plan(i.item) for i in items if isinstance(i, NotNode)]
-        must = _flat(AllOf, [p for p in must if not isinstance(p, Nothing)])
-        must_not = [p for p in must_not if not isinstance(p, Nothing)]
-        if not must and not must_not:
-            return Nothing()
-        if not must_not:
-            return must[0] if len(must) == 1 else AllOf(tuple(must))
-        return AllOf(tuple(must) or (Every(),), tuple(must_not))
-    if isinstance(node, OrNode):
-        planned = (_plan(i) for i in node.items)
-        items = _flat(AnyOf, [p for p in planned if not isinstance(p, Nothing)])
-        if not items:
-            return Nothing()
-        return items[0] if len(items) == 1 else AnyOf(tuple(items))
-    if isinstance(node, BoostNode):
-        inner = _plan(node.item)
-        return inner if isinstance(inner, Nothing) else Boosted(inner, node.boost)
-    if isinstance(node, Star):
-        return Every() if node.field is None else HasField(node.field)
-    if isinstance(node, Span):
-        return _day_range(node)
-    fields = (node.field,) if node.field else DEFAULT_FIELDS
-    plans = [p for p in (_leaf(f, node) for f in fields) if not isinstance(p, Nothing)]
-    if not plans:
-        return Nothing()
-    return plans[0] if len(plans) == 1 else AnyOf(tuple(plans))
-
-
-def _flat(kind: type, plans: list[Plan]) -> list[Plan]:
-    """``plans`` with nested groups of the same kind opened up (same matches, same scores)."""
-    flat: list[Plan] = []
-    for item in plans:
-        if isinstance(item, kind) and (kind is AnyOf or not item.must_not):
-            flat.extend(item.items if kind is AnyOf else item.must)
-        else:
-            flat.append(item)
-    return flat
-
-
-def _leaf(field: str, node: Word | Wild | Quoted) -> Plan:
-    kind = FIELDS[field]
-    if kind == DATE:
-        if isinstance(node, Wild):
-            raise QueryError(f"wildcards do not work on {field}: ({node.text!r})")
-        return _day_range(Span(field, node.text, node.text, True))
-    if isinstance(node, Wild):
-        pattern = node.text if field == "url" else node.text.lower()
-        if field == "url" or (pattern.endswith("*") and not set("*?") & set(pattern[:-1])):
-            return Prefix(field, pattern[:-1])
-        return Wildcard(field, pattern)
-    if kind == KEYWORD:
-        value = node.text if field == "url" else node.text.lower()
-        return Term(field, value)
-    found = analysis.terms(node.text, analysis.PLAIN if kind == PLAIN else analysis.STEMMED)
-    if not found:
-        return Nothing()
-    if len(found) == 1:
-        return Term(field, found[0])
-    return Phrase(field, tuple(found), node.slop if isinstance(node, Quoted) else 0)
-
-
-def _day_range(span: Span) -> DayRange:
-    low = _period(span.field, span.low) if span.low else None
-    high = _period(span.field, span.high) if span.high else None
-    if span.inclusive:
-        return DayRange(low[0] if low else None, high[1] if high else None)
-    return DayRange(low[1] + 1 if low else None, high[0] - 1 if high else None)
-
-
-def _period(field: str, text: str) -> tuple[int, int]:
-    """The first and last day (day numbers) of a year, a month or a day typed in a query."""
-    match = _DATE.fullmatch(text)
-    if not match or (field == "year" and match.group(2)):
-        shape = "YYYY" if field == "year" else "YYYY, YYYY-MM or YYYY-MM-DD"
-        raise QueryError(f"cannot read {field} {text!r} in query (write {shape})")
-    year, month, day = (int(g) if g else None for g in match.groups())
-    try:
-        if month is None:
-            first, last = date(year, 1, 1), date(year, 12, 31)
-        elif day is None:
-            first = date(year, month, 1)
-            last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(1)
-        else:
-            first = last = date(year, month, day)
-    except ValueError as exc:
-        raise QueryError(f"cannot read {field} {text!r} in query: {exc}") from None
-    return day_number(first), day_number(last)
-
-
-def constant(node: Plan) -> bool:
-    """Whether every document a plan matches gets the same score (``*``, dates, fields held):
-    ranked by relevance, its matches are then simply newest first."""
-    if isinstance(node, (Every, HasField, DayRange)):
-        return True
-    if isinstance(node, AllOf):
-        return all(constant(item) for item in node.must)
-    if isinstance(node, Boosted):
-        return constant(node.item)
-    return False
-
-
-def leaves(node: Plan):
-    """Every leaf of a plan, negated ones included."""
-    if isinstance(node, AnyOf):
-        for item in node.items:
-            yield from leaves(item)
-    elif isinstance(node, AllOf):
-        for item in (*node.must, *node.must_not):
-            yield from leaves(item)
-    elif isinstance(node, Boosted):
-        yield from leaves(node.item)
-    else:
-        yield node
-
-
-def wanted(node: Plan):
-    """The leaves a matching document may hold (not those under a negation): what snippets
-    mark."""
-    if isinstance(node, AnyOf):
-        for item in node.items:
-            yield from wanted(item)
-    elif isinstance(node, AllOf):
-        for item in node.must:
-            yield from wanted(item)
-    elif isinstance(node, Boosted):
-        yield from wanted(node.item)
-    else:
-        yield node
