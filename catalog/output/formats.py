@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from catalog import citations
 from catalog.errors import OutputError
-from catalog.output.cells import cell
+from catalog.output.cells import cell, plain_table
 from catalog.output.terminal import render_table, terminal_width
 
 DATA_FORMATS = ("table", "csv", "tsv", "json", "jsonl")
@@ -95,14 +95,7 @@ def render(
         width = width or terminal_width(out)
         if width:
             return render_table(rows, columns, out, width, widths, labels)
-        # Plain: nothing is cut, whatever its length (scripts and `grep` read every value).
-        cells = [[cell(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
-        count = len(cells)
-        sizes = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(columns)]
-        out.write("  ".join(c.ljust(sizes[i]) for i, c in enumerate(columns)).rstrip() + "\n")
-        out.write("  ".join("-" * s for s in sizes) + "\n")
-        for line in cells:
-            out.write("  ".join(v.ljust(sizes[i]) for i, v in enumerate(line)).rstrip() + "\n")
+        count = plain_table(rows, columns, out)
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return count

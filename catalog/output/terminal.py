@@ -9,7 +9,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from catalog.output.cells import cell
+from catalog.output.cells import cell, plain_table
 
 # Columns a terminal table lets wrap (long prose); the others are kept to one line or folded.
 _WRAPPING = {"title", "snippet", "summary", "error", "old_value", "new_value", "topic"}
@@ -119,9 +119,7 @@ def render_hits(
     out = out or sys.stdout
     width = width or terminal_width(out)
     if not width:
-        from catalog.output.formats import render  # the plain table: formats draws on us
-
-        return render(rows, columns, "table", out)
+        return plain_table(list(rows), columns, out)
     from rich import box
     from rich.table import Table
     from rich.text import Text
