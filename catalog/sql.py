@@ -315,27 +315,6 @@ def readonly_query(
             transaction.rollback()
 
 
-def run_readonly_sql(
-    engine: Engine,
-    statement: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    max_rows: int = 100_000,
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """Collect a small result as dicts (for code and tests; the CLI streams instead).
-
-    ``max_rows`` keeps a careless caller from holding a huge result: more rows raise SQLError.
-    """
-    with readonly_query(engine, statement, params, timeout=timeout) as result:
-        rows = []
-        for row in result:
-            if len(rows) == max_rows:
-                raise SQLError(f"more than {max_rows} rows: stream them with readonly_query")
-            rows.append(dict(zip(result.columns, row, strict=True)))
-    return result.columns, rows
-
-
 def _code_and_text(statement: str) -> Iterator[tuple[bool, str]]:
     """The statement in pieces: (True, SQL code) and (False, a literal, identifier or comment)."""
     end = 0

@@ -135,7 +135,9 @@ def test_fields(index):
     assert found(index, "type:commentary") == {2, 4}
     assert found(index, "type:brief") == {3}
     assert found(index, "topic:alliances") == {2, 3, 4}
-    assert found(index, "topics:alliance") == {2, 3, 4}  # names, stemmed
+    assert found(index, "topic:security-cooperation") == {1, 2}  # a slug
+    assert found(index, 'topic:"Security Cooperation"') == {1, 2}  # a name's words
+    assert found(index, "topics:alliance") == {2, 3, 4}  # the old name of name searches
     assert found(index, "url:u3") == {3}
     assert found(index, "url:https://www.rand.org/pubs/tools/TL100.html?x=1") == {5}
     assert found(index, "url:https://www.rand.org/pubs/tools/*") == {5}

@@ -30,7 +30,6 @@ from sqlalchemy.exc import OperationalError
 from catalog import queries
 from catalog.db import make_engine, upgrade
 from catalog.index import IndexDocument, open_index
-from catalog.models import CrawlRun, Publication
 from catalog.records import WALK_COMPLETED, WALK_STARTED, PublicationDetails, TopicRef
 from catalog.store import Revision, next_revision
 from tests.conftest import (
@@ -43,6 +42,7 @@ from tests.conftest import (
     invoke,
     run_catalog,
 )
+from tests.models import CrawlRun, Publication
 from tests.test_store import AP, SC, Store, entry, walk
 
 TOPIC = "regional-security"

@@ -7,8 +7,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from catalog.db import HEAD_REVISION, alembic_config, make_engine, needs_upgrade, upgrade
-from catalog.models import Base
 from tests.conftest import run_catalog
+from tests.models import Base
 
 
 def test_upgrade_creates_the_public_schema(tmp_path):

@@ -19,8 +19,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from catalog.db import make_engine, upgrade
-from catalog.models import Base
 from tests.conftest import DEMO_PUBLICATIONS, Catalog, invoke
+from tests.models import Base
 
 
 def test_migrations_match_the_models_on_postgres(pg_url):

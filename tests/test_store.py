@@ -13,14 +13,6 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 from catalog.db import make_engine, upgrade
-from catalog.models import (
-    CrawlRun,
-    ListingPage,
-    Publication,
-    PublicationChange,
-    PublicationTopic,
-    Topic,
-)
 from catalog.records import (
     WALK_COMPLETED,
     WALK_STARTED,
@@ -30,6 +22,14 @@ from catalog.records import (
     TopicWalk,
 )
 from catalog.store import CatalogStore, RunCounts
+from tests.models import (
+    CrawlRun,
+    ListingPage,
+    Publication,
+    PublicationChange,
+    PublicationTopic,
+    Topic,
+)
 
 SC = TopicRef(
     "security-cooperation",

@@ -8,7 +8,15 @@ from datetime import date, timedelta
 from catalog.errors import QueryError
 from catalog.index import analysis
 from catalog.index.model import day_number
-from catalog.index.query.fields import DATE, DEFAULT_FIELDS, FIELDS, KEYWORD, PLAIN
+from catalog.index.query.fields import (
+    DATE,
+    DEFAULT_FIELDS,
+    FIELDS,
+    KEYWORD,
+    PLAIN,
+    STEMMED,
+    TOPIC,
+)
 from catalog.index.query.syntax import (
     DATE_TEXT,
     AndNode,
@@ -160,6 +168,17 @@ def _flat(kind: type, plans: list[Plan]) -> list[Plan]:
 
 def _leaf(field: str, node: Word | Wild | Quoted) -> Plan:
     kind = FIELDS[field]
+    if kind == TOPIC:  # the slug, or the name's words: whichever matches
+        named = [_leaf_of("topic", KEYWORD, node), _leaf_of("topics", STEMMED, node)]
+        named = [p for p in named if not isinstance(p, Nothing)]
+        if not named:
+            return Nothing()
+        return named[0] if len(named) == 1 else AnyOf(tuple(named))
+    return _leaf_of(field, kind, node)
+
+
+def _leaf_of(field: str, kind: str, node: Word | Wild | Quoted) -> Plan:
+    """A word, pattern or phrase of the query in one index field of the given kind."""
     if kind == DATE:
         if isinstance(node, Wild):
             raise QueryError(f"wildcards do not work on {field}: ({node.text!r})")

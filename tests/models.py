@@ -1,8 +1,7 @@
-"""Typed ORM classes mapped onto the catalog's tables (``catalog.tables``), for code that
-wants objects: Alembic's autogenerate, tests, a user's own scripts.
+"""Typed ORM classes mapped onto the catalog's tables (``catalog.tables``), for the tests.
 
-The product's own code reads and writes through the Core tables, so that a read command never
-imports the ORM; the schema itself is defined once, in ``catalog.tables``.
+The product reads and writes through the Core tables (a read command never imports the ORM),
+and Alembic compares migrations with ``catalog.tables.metadata``; only tests want objects.
 """
 
 from __future__ import annotations
