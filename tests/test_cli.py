@@ -506,11 +506,13 @@ def test_runs_json_has_host_and_pid(crawled_backend):
 def test_readme_show_and_similar_examples_exist_in_the_demo_catalog(crawled_home):
     """Copied from the README into a demo home, `show` and `similar` find what they name.
 
-    The demo serves its site on 127.0.0.1:8765 (another port only when that one is taken,
-    as it is for the suite's own server): the examples' host is the demo's.
+    The examples name the demo's origin; the suite's crawl of the same site stored its pages
+    under the local server's address, so the origin is swapped for it.
     """
     import re
     from pathlib import Path
+
+    from catalog.demo import DEMO_ORIGIN
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     examples = re.findall(r"catalog (show|similar) (\S+)", readme)
@@ -521,8 +523,8 @@ def test_readme_show_and_similar_examples_exist_in_the_demo_catalog(crawled_home
     )
     base = stored.split("/pubs/", 1)[0]
     for command, url in urls:
-        assert url.startswith("http://127.0.0.1:8765/"), url
-        result = invoke_home(crawled_home, command, base + url[len("http://127.0.0.1:8765") :])
+        assert url.startswith(f"{DEMO_ORIGIN}/"), url
+        result = invoke_home(crawled_home, command, base + url[len(DEMO_ORIGIN) :])
         assert result.strip(), (command, url)
 
 
