@@ -4,8 +4,9 @@ Settings come from four places, each over the one before:
 
 1. the defaults (:mod:`crawler.settings`, Scrapy's ``project`` priority),
 2. the home's ``catalog.toml``, its ``[crawl]`` table,
-3. the ``CATALOG_*`` environment variables, every one of them in :data:`ENVIRONMENT` (read
-   there once, checked, and printed by the README from that table),
+3. the ``CATALOG_*`` environment variables, every one of them in
+   :data:`crawler.environment.ENVIRONMENT` (read there once, checked, and printed by the
+   README from that table),
 4. the command line: ``catalog crawl``'s options, or ``scrapy crawl -s NAME=VALUE``.
 
 ``catalog crawl`` calls :func:`build_settings` before Scrapy starts, so that a bad value is one
@@ -23,21 +24,27 @@ Layers 2 and 3 sit at priorities between Scrapy's ``project`` (20) and ``cmdline
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
-import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+import pprint
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
+from sqlalchemy.engine import make_url
 
 from catalog import config as catalog_config
-from catalog.config import CRAWL_KEYS, CatalogConfig, HomeConfig, NumberRule, TextRule
-from catalog.errors import ConfigError
+from catalog.config import CatalogConfig, HomeConfig
+from crawler.environment import (
+    CHECKED_SETTINGS,
+    DEPRECATED_SETTINGS,
+    Environment,
+    contact_settings,
+    read_environment,
+)
 
 logger = logging.getLogger(__name__)
+
 
 PRIORITY_SITE_RULE = SETTINGS_PRIORITIES["project"] + 1  # over the defaults, under the rest
 PRIORITY_FILE = SETTINGS_PRIORITIES["project"] + 2  # catalog.toml
@@ -50,14 +57,8 @@ SETTING_BUILT = "CATALOG_SETTINGS_BUILT"
 # Deprecation lines found while building, logged once by the add-on when the crawl starts.
 SETTING_DEPRECATIONS = "CATALOG_DEPRECATIONS"
 
-DEFAULT_CONTACT = "https://pypi.org/project/thinktank-catalog/"
 RAND_HOST = "rand.org"
 RAND_MIN_DELAY = 1.0  # seconds between requests to rand.org, whatever a file or variable says
-
-
-def user_agent(contact: str) -> str:
-    """A descriptive User-Agent: who we are and how the site's owners can reach the operator."""
-    return f"thinktank-catalog/0.1 (+{contact}; publication catalog for policy research)"
 
 
 # --- where a crawl goes ------------------------------------------------------------------------
@@ -112,252 +113,6 @@ def apply_site_rules(settings: BaseSettings, start_urls: Iterable[str]) -> None:
                 settings.set(name, RAND_MIN_DELAY, priority=priority)
 
 
-# --- the CATALOG_* environment ----------------------------------------------------------------
-
-
-def _number(rule: NumberRule) -> Callable[[str, Any], Any]:
-    """A parser for ``rule``'s numbers, from text (the environment, ``-s``) or a number."""
-
-    def parse(name: str, raw: Any) -> Any:
-        value = raw
-        if isinstance(raw, str):
-            text = raw.strip()
-            try:
-                value = int(text) if rule.whole else float(text)
-            except ValueError:
-                value = text
-        problem = rule.problem(value)
-        if problem is not None:
-            raise ConfigError(f"{name}={_shown(raw)} {problem} ({rule.describe(name)})")
-        return value
-
-    return parse
-
-
-def _text(rule: TextRule) -> Callable[[str, Any], Any]:
-    def parse(name: str, raw: Any) -> Any:
-        problem = rule.problem(raw)
-        if problem is not None:
-            raise ConfigError(f"{name}={_shown(raw)} {problem} ({rule.describe(name)})")
-        return raw.strip()
-
-    return parse
-
-
-def _anything(name: str, raw: Any) -> Any:
-    return raw
-
-
-def _host_map(name: str, raw: Any) -> dict[str, str]:
-    """A JSON object of host names to the http(s) server each is fetched from."""
-    value = raw
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = None
-    if not isinstance(value, dict) or not all(
-        isinstance(host, str) and host and isinstance(server, str) and _is_http_url(server)
-        for host, server in value.items()
-    ):
-        raise ConfigError(
-            f"{name}={_shown(raw)} is not a JSON object of host names to http(s) servers "
-            '(e.g. {"catalog-demo.invalid": "http://127.0.0.1:8765"})'
-        )
-    return value
-
-
-def _is_http_url(text: str) -> bool:
-    try:
-        split = urlsplit(text)
-    except ValueError:
-        return False
-    return split.scheme in ("http", "https") and bool(split.hostname)
-
-
-def _shown(value: Any) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One ``CATALOG_*`` environment variable: the setting it sets and what it allows."""
-
-    name: str
-    setting: str
-    meaning: str
-    allowed: str
-    default: str
-    parse: Callable[[str, Any], Any] = field(repr=False, default=_anything)
-    # The Scrapy settings a value becomes (most set just ``setting`` to it).
-    to_settings: Callable[[Any], dict[str, Any]] | None = field(repr=False, default=None)
-    replaced_by: str | None = None  # a deprecated variable: the one to use instead
-
-    def settings_for(self, value: Any) -> dict[str, Any]:
-        return self.to_settings(value) if self.to_settings else {self.setting: value}
-
-
-MAX_LISTING_PAGES_RULE = CRAWL_KEYS["max_listing_pages"]
-assert isinstance(MAX_LISTING_PAGES_RULE, NumberRule)
-CONTACT_RULE = CRAWL_KEYS["contact"]
-assert isinstance(CONTACT_RULE, TextRule)
-
-
-def _contact_settings(contact: str) -> dict[str, Any]:
-    return {"USER_AGENT": user_agent(contact)}
-
-
-# Every CATALOG_* variable a crawl reads: the README's table is made from this one (a test
-# keeps them equal). CATALOG_SEARCH_ENGINE chooses the index engine of every command and is
-# read by the catalog core with the rest of catalog.toml's [search]; it is not a crawl setting.
-ENVIRONMENT: tuple[Variable, ...] = (
-    Variable(
-        "CATALOG_HOME",
-        "CATALOG_HOME",
-        "the catalog's home folder: catalog.toml, crawl lock, log, index, SQLite catalog",
-        "a folder",
-        "the per-user data folder",
-    ),
-    Variable(
-        "CATALOG_DB",
-        "CATALOG_DB",
-        "the catalog's database",
-        "a SQLAlchemy URL (`sqlite:///...`, `postgresql+psycopg://...`)",
-        "`sqlite:///<home>/catalog.db`",
-    ),
-    Variable(
-        "CATALOG_CONTACT",
-        "USER_AGENT",
-        "how site owners reach you, put in the User-Agent (catalog.toml: `contact`)",
-        "1–200 printable characters",
-        DEFAULT_CONTACT,
-        parse=_text(CONTACT_RULE),
-        to_settings=_contact_settings,
-    ),
-    Variable(
-        "CATALOG_MAX_LISTING_PAGES",
-        "CATALOG_MAX_LISTING_PAGES",
-        "a topic walk that reaches this many listing pages fails the run "
-        "(catalog.toml: `max_listing_pages`)",
-        "1–100,000",
-        "500",
-        parse=_number(MAX_LISTING_PAGES_RULE),
-    ),
-    Variable(
-        "CATALOG_MAX_PAGES",
-        "CATALOG_MAX_LISTING_PAGES",
-        "deprecated name of `CATALOG_MAX_LISTING_PAGES`",
-        "1–100,000",
-        "",
-        parse=_number(MAX_LISTING_PAGES_RULE),
-        replaced_by="CATALOG_MAX_LISTING_PAGES",
-    ),
-    Variable(
-        "CATALOG_DETAILS_PER_RUN",
-        "CATALOG_DETAILS_PER_RUN",
-        "publication pages still unread (failed, or never read) that a crawl reads at its "
-        "start, at most",
-        "0–100,000",
-        "500",
-        parse=_number(NumberRule("pages", high=100_000, whole=True)),
-    ),
-    Variable(
-        "CATALOG_BATCH_SIZE",
-        "CATALOG_BATCH_SIZE",
-        "records stored per database transaction, at most",
-        "1–100,000",
-        "200",
-        parse=_number(NumberRule("records", high=100_000, low=1, whole=True)),
-    ),
-    Variable(
-        "CATALOG_BATCH_SECONDS",
-        "CATALOG_BATCH_SECONDS",
-        "seconds a record waits for its batch, at most (what a crawl killed outright loses)",
-        "0.1–3,600",
-        "5",
-        parse=_number(NumberRule("seconds", high=3600, low=0.1)),
-    ),
-    Variable(
-        "CATALOG_INDEX_EVERY",
-        "CATALOG_INDEX_EVERY",
-        "publications stored between two search-index commits during a crawl",
-        "1–10,000,000",
-        "5000",
-        parse=_number(NumberRule("publications", high=10_000_000, low=1, whole=True)),
-    ),
-    Variable(
-        "CATALOG_HOST_MAP",
-        "CATALOG_HOST_MAP",
-        "fetch a host's pages from another server, keeping the host's URLs (the demo does)",
-        'a JSON object, e.g. `{"catalog-demo.invalid": "http://127.0.0.1:8765"}`',
-        "none",
-        parse=_host_map,
-    ),
-)
-VARIABLES = {variable.name: variable for variable in ENVIRONMENT}
-# The catalog's settings whose `-s` values are checked as their variables' are.
-CHECKED_SETTINGS = {
-    variable.setting: variable
-    for variable in ENVIRONMENT
-    if variable.replaced_by is None and variable.to_settings is None
-}
-# Scrapy settings of old names: old -> new.
-DEPRECATED_SETTINGS = {"CATALOG_MAX_PAGES": "CATALOG_MAX_LISTING_PAGES"}
-
-
-@dataclass(frozen=True)
-class Environment:
-    """The ``CATALOG_*`` variables that are set, read once and checked."""
-
-    values: dict[str, Any]  # variable name -> checked value
-    deprecations: tuple[str, ...] = ()
-
-    def get(self, name: str) -> Any:
-        return self.values.get(name)
-
-    def settings(self) -> dict[str, Any]:
-        """The Scrapy settings these values become; a new name beats its deprecated one."""
-        found: dict[str, Any] = {}
-        for variable in sorted(ENVIRONMENT, key=lambda v: v.replaced_by is None):
-            if variable.name in self.values:
-                found.update(variable.settings_for(self.values[variable.name]))
-        return found
-
-
-def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
-    """Read every variable of :data:`ENVIRONMENT` from ``environ`` (default ``os.environ``).
-
-    An empty variable counts as unset, as a shell's ``CATALOG_DB=`` means. A bad value raises
-    :class:`ConfigError` naming the variable and what it allows; deprecation lines are
-    collected, not printed (the crawl logs them once it runs).
-    """
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    deprecations: list[str] = []
-    for variable in ENVIRONMENT:
-        raw = environ.get(variable.name)
-        if raw is None or not raw.strip():
-            continue
-        values[variable.name] = variable.parse(variable.name, raw)
-        if variable.replaced_by is not None:
-            deprecations.append(catalog_config.deprecation(variable.name, variable.replaced_by))
-    return Environment(values, tuple(deprecations))
-
-
-def environment_table() -> str:
-    """The README's table of the environment variables, made from :data:`ENVIRONMENT`."""
-    lines = [
-        "| variable | Scrapy setting | what it sets | allowed | default |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for v in ENVIRONMENT:
-        lines.append(
-            f"| `{v.name}` | `{v.setting}` | {v.meaning} | {v.allowed} | {v.default or '—'} |"
-        )
-    return "\n".join(lines)
-
-
 # --- building --------------------------------------------------------------------------------
 
 
@@ -365,7 +120,7 @@ def _file_settings(options: catalog_config.CrawlOptions) -> dict[str, Any]:
     """The Scrapy settings of catalog.toml's [crawl] table (values already checked)."""
     found: dict[str, Any] = {}
     if options.contact is not None:
-        found.update(_contact_settings(options.contact))
+        found.update(contact_settings(options.contact))
     if options.delay is not None:
         found["DOWNLOAD_DELAY"] = float(options.delay)
         found["AUTOTHROTTLE_START_DELAY"] = max(float(options.delay), 0.1)
@@ -463,3 +218,19 @@ class CatalogSettings:
             apply_site_rules(settings, getattr(spider, "start_urls", []))
         for line in settings.getlist(SETTING_DEPRECATIONS):
             logger.warning(line)
+        # Scrapy logs only the settings it knows ("Overridden settings"); these are ours.
+        logger.info("Catalog settings:\n%s", pprint.pformat(catalog_settings(settings)))
+
+
+def catalog_settings(settings: BaseSettings) -> dict[str, Any]:
+    """The catalog's own settings as a crawl uses them, a database password masked."""
+    shown = {
+        name: settings[name]
+        for name in sorted(settings.attributes)
+        if name.startswith("CATALOG_") and name not in (SETTING_BUILT, SETTING_DEPRECATIONS)
+    }
+    if shown.get("CATALOG_DB"):
+        shown["CATALOG_DB"] = make_url(shown["CATALOG_DB"]).render_as_string(hide_password=True)
+    if isinstance(shown.get("CATALOG_HOST_MAP"), BaseSettings):
+        shown["CATALOG_HOST_MAP"] = shown["CATALOG_HOST_MAP"].copy_to_dict()
+    return shown

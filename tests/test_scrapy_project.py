@@ -65,6 +65,7 @@ def test_scrapy_crawl_respects_the_lock(demo_site: Site, tmp_path):
     home = tmp_path / "home"
     with crawl_lock(home):
         result = scrapy_crawl(home, "-a", f"start_url={demo_site.topic_url()}")
+    assert result.returncode == 3  # as catalog crawl's: another crawl holds the lock
     assert "another crawl is running" in result.stderr
     assert "catalog_locked" in result.stderr
     assert not (home / "catalog.db").exists()
