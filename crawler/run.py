@@ -1,4 +1,10 @@
-"""Run the listing spider in-process, under the home's lock, and report what the run did.
+"""Start a crawl in-process (``catalog crawl``, the demo) and report what the run did.
+
+The crawl is the one ``scrapy crawl`` and Scrapyd run: the same settings builder
+(:mod:`crawler.settings_builder`), called here first so that a bad value is refused before
+anything starts, and the same run component (:class:`crawler.catalog_run.CatalogRun`), which
+takes the locks and keeps the journal. What is left here is the command line's own: its
+logging, its progress line, and turning the run's end into a summary or an error.
 
 Logging: everything goes to ``<home>/crawl.log`` with tracebacks; stderr (when asked for) gets
 one line per record and never a traceback. At the default level it shows only the catalog's own

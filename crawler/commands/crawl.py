@@ -81,9 +81,10 @@ class Command(ScrapyCrawlCommand):
             return
         status = run.status if run is not None else None
         try:
-            reason = crawler.stats.get_value(keys.FINISH_REASON)
+            stats = crawler.stats
         except RuntimeError:  # Scrapy 2.14+: the crawler never got as far as its stats
-            reason = None
+            stats = None
+        reason = stats.get_value(keys.FINISH_REASON) if stats is not None else None
         if status in FAILED_STATUSES:
             logger.error("catalog run %s (see the log above)", status)
             self.exitcode = EXIT_FAILED
