@@ -93,7 +93,7 @@ topics = [
 # delay = 1.0     # seconds between requests to one host, 0 to 3600 (rand.org: >= 1)
 # timeout = 30    # seconds before a request gives up, more than 0 and at most 600
 # retries = 3     # retries of 429, 5xx and timeouts, with backoff, 0 to 10
-# max_pages = 500 # a topic walk that reaches this many listing pages fails the run
+# max_listing_pages = 500  # a topic walk that reaches this many listing pages fails the run
 
 [search]
 # engine = "whoosh"  # or "tantivy": native code, for large catalogs (see the README)
@@ -167,17 +167,29 @@ CRAWL_KEYS: dict[str, NumberRule | TextRule] = {
     "timeout": NumberRule("seconds", high=600, low_open=True),
     "retries": NumberRule("", high=10, whole=True),
     # A walk that reaches this many listing pages fails the run: pagination never ended.
-    "max_pages": NumberRule("pages", high=100_000, low=1, whole=True),
+    "max_listing_pages": NumberRule("pages", high=100_000, low=1, whole=True),
 }
+# Old names that still work, each with a one-line deprecation warning: old -> new.
+DEPRECATED_CRAWL_KEYS = {
+    # "max_pages" named both the failure cap and `--max-pages`, a deliberate short walk.
+    "max_pages": "max_listing_pages",
+}
+
+
+def deprecation(old: str, new: str) -> str:
+    """The one-line warning every deprecated name gets (catalog.toml, environment, options)."""
+    return f"{old} is deprecated: use {new} (the old name still works for now)"
 
 
 @dataclass(frozen=True, slots=True)
 class CrawlOptions:
+    """catalog.toml's ``[crawl]`` table, checked; None where the file does not set a value."""
+
     contact: str | None = None
     delay: float | None = None
     timeout: float | None = None
     retries: int | None = None
-    max_pages: int | None = None
+    max_listing_pages: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +197,8 @@ class HomeConfig:
     path: Path
     topics: list[str]
     crawl: CrawlOptions
+    # One line per deprecated name the file uses, with its line: the crawl logs them.
+    deprecations: tuple[str, ...] = ()
 
 
 def config_path(home: Path) -> Path:
@@ -377,12 +391,23 @@ def _check_topics(path: Path, text: str, topics: object) -> list[str]:
     return checked
 
 
-def _check_crawl(path: Path, text: str, crawl: object) -> CrawlOptions:
+def _check_crawl(path: Path, text: str, crawl: object) -> tuple[CrawlOptions, tuple[str, ...]]:
+    """The [crawl] table's values, and a deprecation line per old name it uses."""
     if not isinstance(crawl, dict):
         raise ConfigError(f"{path}:{_line_of(text, 'crawl')}: [crawl] must be a table")
+    deprecations: list[str] = []
+    values: dict[str, Any] = {}
     for key, value in crawl.items():
         line = _line_of(text, key, "crawl")
-        rule = CRAWL_KEYS.get(key)
+        new = DEPRECATED_CRAWL_KEYS.get(key)
+        if new is not None:
+            if new in crawl:
+                raise ConfigError(
+                    f"{path}:{line}: [crawl] sets both {key} and {new}: keep {new} "
+                    f"({key} is its old name)"
+                )
+            deprecations.append(f"{path}:{line}: {deprecation(key, new)}")
+        rule = CRAWL_KEYS.get(new or key)
         if rule is None:
             raise ConfigError(f"{path}:{line}: unknown [crawl] setting {key!r} {_hint(key)}")
         problem = rule.problem(value)
@@ -395,10 +420,10 @@ def _check_crawl(path: Path, text: str, crawl: object) -> CrawlOptions:
                 f"{path}:{line}: {key} has a bad value {_shown(value)}: "
                 f"{problem} ({rule.describe(key)})"
             )
-    values = dict(crawl)
+        values[new or key] = value
     if "contact" in values:
         values["contact"] = values["contact"].strip()
-    return CrawlOptions(**values)
+    return CrawlOptions(**values), tuple(deprecations)
 
 
 def _hint(key: str, known: Iterable[str] = CRAWL_KEYS) -> str:
@@ -417,19 +442,26 @@ def load_home_config(home: Path) -> HomeConfig:
     path = ensure_config(home)
     text, doc = _read(path)
     data = doc.unwrap()
-    for key in data:
-        if key not in TOP_KEYS:
-            raise ConfigError(
-                f"{path}:{_line_of(text, key)}: unknown setting {key!r} {_hint(key, TOP_KEYS)}"
-            )
+    _check_top_keys(path, text, data)
     topics = _check_topics(path, text, data.get("topics", []))
-    crawl = _check_crawl(path, text, data.get("crawl", {}))
+    crawl, deprecations = _check_crawl(path, text, data.get("crawl", {}))
     _check_search(path, text, data.get("search", {}))
-    return HomeConfig(path=path, topics=topics, crawl=crawl)
+    return HomeConfig(path=path, topics=topics, crawl=crawl, deprecations=deprecations)
 
 
 TOP_KEYS = ("topics", "crawl", "search")
 SEARCH_KEYS = ("engine",)
+
+
+def _check_top_keys(path: Path, text: str, data: dict[str, Any]) -> None:
+    """Refuse a setting or table the file may not have: ``[serch]`` would otherwise be read
+    as nothing, and the engine the user chose silently ignored."""
+    for key in data:
+        if key not in TOP_KEYS:
+            what = "table" if isinstance(data[key], dict) else "setting"
+            raise ConfigError(
+                f"{path}:{_line_of(text, key)}: unknown {what} {key!r} {_hint(key, TOP_KEYS)}"
+            )
 
 
 def _check_search(path: Path, text: str, search: object) -> str | None:
@@ -483,12 +515,15 @@ def search_engine(home: Path) -> str:
         raise
     if not isinstance(data, dict):
         return DEFAULT_SEARCH_ENGINE
+    _check_top_keys(path, text, data)
     return _check_search(path, text, data.get("search", {})) or DEFAULT_SEARCH_ENGINE
 
 
 def _read_search_with_tomlkit(path: Path) -> str | None:
     text, doc = _read(path)
-    return _check_search(path, text, doc.unwrap().get("search", {}))
+    data = doc.unwrap()
+    _check_top_keys(path, text, data)
+    return _check_search(path, text, data.get("search", {}))
 
 
 @dataclass(frozen=True, slots=True)

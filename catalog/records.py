@@ -3,8 +3,7 @@
 Plain dataclasses rather than ``scrapy.Item``: page objects build them without importing Scrapy,
 the store reads them without knowing about crawling, and fixtures compare them as JSON. They
 live at the bottom of the catalog package because both sides need them and layers point one
-way: ``crawler/`` uses ``catalog/``, never the reverse (``crawler.items`` re-exports them, where
-Scrapy users look for a project's items).
+way: ``crawler/`` uses ``catalog/``, never the reverse.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Run the listing spider in-process, under the home's lock, and report what the run did.
+"""Start a crawl in-process (``catalog crawl``, the demo) and report what the run did.
+
+The crawl is the one ``scrapy crawl`` and Scrapyd run: the same settings builder
+(:mod:`crawler.settings_builder`), called here first so that a bad value is refused before
+anything starts, and the same run component (:class:`crawler.catalog_run.CatalogRun`), which
+takes the locks and keeps the journal. What is left here is the command line's own: its
+logging, its progress line, and turning the run's end into a summary or an error.
 
 Logging: everything goes to ``<home>/crawl.log`` with tracebacks; stderr (when asked for) gets
 one line per record and never a traceback. At the default level it shows only the catalog's own
@@ -12,46 +18,27 @@ import logging
 import logging.handlers
 import sys
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
-from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 
 from catalog import queries
-from catalog.config import (
-    CatalogConfig,
-    CrawlOptions,
-    check_topic,
-    check_url,
-    load_home_config,
-)
-from catalog.db import make_engine, needs_upgrade, upgrade
-from catalog.diskspace import full_disk_message, is_disk_full
-from catalog.errors import ConfigError, CrawlFailed, DatabaseError, UsageError
-from catalog.lock import crawl_lock, topic_locks
+from catalog.config import CatalogConfig, HomeConfig, check_topic, check_url, load_home_config
+from catalog.db import make_engine
+from catalog.errors import ConfigError, CrawlFailed, UsageError
 from catalog.records import ListingEntry
-from crawler.pages.rand import topic_slug_from_url
-from crawler.pipelines import (
-    SETTING_LOCK_HELD,
-    STAT_RUN_ERROR,
-    STAT_RUN_ID,
-    STAT_RUN_STATUS,
-    STAT_START_ERROR,
-    CatalogPipeline,
-)
-from crawler.settings import apply_local_site_rule, user_agent
-from crawler.spiders.rand_topic import RandTopicSpider, page_cap, topic_url
+from crawler import stats as keys
+from crawler.catalog_run import RESTATED, CatalogRun
+from crawler.pipelines import CatalogPipeline
+from crawler.settings_builder import PRIORITY_COMMAND_LINE, apply_site_rules, build_settings
+from crawler.spiders.rand_topic import RandTopicSpider, topic_url
 
-RAND_HOST = "rand.org"
-RAND_MIN_DELAY = 1.0
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 # Loggers whose records reach stderr at the default level: ours, and the spider's (its name).
 OWN_LOGGERS = ("catalog", "crawler", RandTopicSpider.name)
@@ -85,53 +72,33 @@ class CrawlSummary:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _is_rand(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host == RAND_HOST or host.endswith("." + RAND_HOST)
-
-
 def crawl_settings(
     config: CatalogConfig,
     *,
     start_urls: list[str],
-    options: CrawlOptions | None = None,
+    home_config: HomeConfig | None = None,
     host_map: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Project settings, then what the home's catalog.toml says, then local-site speed-ups.
+    """The settings of a ``catalog crawl``: the defaults, the home's catalog.toml, the
+    ``CATALOG_*`` environment, then what the command line gave, through the one builder
+    ``scrapy crawl`` uses too (:mod:`crawler.settings_builder`).
 
     ``host_map`` fetches a host's pages from another server (``CATALOG_HOST_MAP``: the demo).
+    A bad catalog.toml or variable raises :class:`ConfigError` (exit code 2) before anything
+    is created.
     """
-    options = options or CrawlOptions()
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    settings.set("CATALOG_HOME", str(config.home), priority="cmdline")
-    settings.set("CATALOG_DB", config.db_url, priority="cmdline")
+    given = {"CATALOG_HOME": str(config.home), "CATALOG_DB": config.db_url}
     if host_map:
-        settings.set("CATALOG_HOST_MAP", dict(host_map), priority="cmdline")
-    # The same rule `scrapy crawl` applies in the spider (crawler.settings).
-    apply_local_site_rule(settings, start_urls, "cmdline")
-    if options.contact:
-        settings.set("USER_AGENT", user_agent(options.contact), priority="cmdline")
-    if options.delay is not None:
-        delay = float(options.delay)
-        if any(_is_rand(u) for u in start_urls):
-            delay = max(delay, RAND_MIN_DELAY)
-        settings.set("DOWNLOAD_DELAY", delay, priority="cmdline")
-        settings.set("AUTOTHROTTLE_START_DELAY", max(delay, 0.1), priority="cmdline")
-    if options.timeout is not None:
-        settings.set("DOWNLOAD_TIMEOUT", float(options.timeout), priority="cmdline")
-    if options.retries is not None:
-        settings.set("RETRY_TIMES", int(options.retries), priority="cmdline")
-    if options.max_pages is not None:
-        settings.set("CATALOG_MAX_PAGES", int(options.max_pages), priority="cmdline")
-    try:
-        page_cap(settings.get("CATALOG_MAX_PAGES"))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    # Our own handlers (below) do the logging: a rotating file in the home, stderr as asked.
-    settings.set("LOG_ENABLED", False, priority="cmdline")
-    settings.set("LOG_LEVEL", "INFO", priority="cmdline")
-    settings.set(SETTING_LOCK_HELD, True, priority="cmdline")
+        given["CATALOG_HOST_MAP"] = dict(host_map)
+    # Our own handlers (run_crawl) do the logging: a rotating file in the home, stderr as asked.
+    given.update(LOG_ENABLED=False, LOG_LEVEL="INFO")
+    settings.update(given, priority=PRIORITY_COMMAND_LINE)
+    build_settings(settings, home_config=home_config, environ=environ)
+    # What the add-on applies again when the crawl starts: these settings are final here.
+    apply_site_rules(settings, start_urls)
     return settings
 
 
@@ -158,6 +125,12 @@ def _own_records(record: logging.LogRecord) -> bool:
     return record.name.split(".")[0] in OWN_LOGGERS
 
 
+def _not_restated(record: logging.LogRecord) -> bool:
+    """Records the command line restates as its one error line (a crawl that cannot start)
+    stay in the log file only: stderr says each thing once."""
+    return not getattr(record, RESTATED, False)
+
+
 def stderr_handler(level: str, *, clear_line: bool = False) -> logging.Handler:
     """A stderr handler that never prints a traceback (the log file keeps them).
 
@@ -167,6 +140,7 @@ def stderr_handler(level: str, *, clear_line: bool = False) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(level)
     handler.setFormatter(OneLineFormatter(clear_line=clear_line))
+    handler.addFilter(_not_restated)
     if logging.getLevelName(level) > logging.INFO:
         handler.addFilter(_own_records)
     return handler
@@ -247,24 +221,27 @@ def progress_line(progress: Progress) -> str:
 
 
 def read_progress(crawler: Crawler, started: float) -> Progress:
-    """The crawl's counters now: Scrapy stats for pages, the pipeline's for publications."""
+    """The crawl's counters now: Scrapy stats for pages, the run's for publications."""
     stats = crawler.stats
-    pipeline = crawler.get_item_pipeline(CatalogPipeline) if crawler.engine else None
-    counts = pipeline.counts if pipeline is not None else None
+    try:
+        pipeline = crawler.get_item_pipeline(CatalogPipeline)
+    except RuntimeError:  # the engine is not made yet
+        pipeline = None
+    counts = pipeline.run.counts if pipeline is not None else None
 
     def stat(name: str) -> int:
         return int(stats.get_value(name, 0) or 0) if stats else 0
 
     found = counts.items_seen if counts else 0
-    if pipeline is not None:  # and those read but still waiting for their batch to be stored
+    if pipeline is not None and counts is not None:  # and those waiting for their batch
         waiting = {r.url for r in pipeline.buffer if isinstance(r, ListingEntry)}
-        found += sum(1 for url in waiting if not pipeline.counts.counted(url))
+        found += sum(1 for url in waiting if not counts.counted(url))
     return Progress(
-        listing_pages=stat("catalog/pages_fetched"),
+        listing_pages=stat(keys.PAGES_FETCHED),
         found=found,
         new=counts.items_new if counts else 0,
         changed=counts.items_updated if counts else 0,
-        detail_pages=stat("catalog/detail_pages"),
+        detail_pages=stat(keys.DETAIL_PAGES),
         elapsed=time.monotonic() - started,
     )
 
@@ -297,8 +274,9 @@ def _topic_start(topic: str) -> str:
 
 def resolve_start_urls(
     config: CatalogConfig, topics: list[str] | None, start_urls: list[str] | None
-) -> tuple[list[str], CrawlOptions]:
-    """Explicit topics and URLs, else the topics of the home's catalog.toml."""
+) -> tuple[list[str], HomeConfig]:
+    """Explicit topics and URLs, else the topics of the home's catalog.toml (read and checked
+    here, once: the settings are built from the same reading)."""
     home_config = load_home_config(config.home)
     try:
         for value in topics or []:
@@ -314,7 +292,7 @@ def resolve_start_urls(
         raise UsageError(
             f"no topics to crawl: {home_config.path} lists none (catalog topics add SLUG)"
         )
-    return urls, home_config.crawl
+    return urls, home_config
 
 
 def run_crawl(
@@ -322,7 +300,7 @@ def run_crawl(
     *,
     topics: list[str] | None = None,
     start_urls: list[str] | None = None,
-    max_pages: int | None = None,
+    pages: int | None = None,
     full: bool = False,
     details: bool = True,
     stderr_level: str | None = "WARNING",
@@ -331,48 +309,48 @@ def run_crawl(
 ) -> CrawlSummary:
     """Crawl topics into the catalog; one process, one run, one crawl per home at a time.
 
-    Scrapy's reactor cannot be restarted, so call this once per process. ``stderr_level``
-    None keeps stderr silent (the log file in the home still gets everything). ``progress``
-    is called about twice a second while the crawl runs (the CLI draws it on a terminal).
-    ``host_map`` fetches a host's pages from another server (see ``crawl_settings``).
+    The run itself (locks, schema, journal, index) is :class:`CatalogRun`'s, as for
+    ``scrapy crawl``; this starts Scrapy in-process and reports what the run did. ``pages``
+    is a deliberate short walk (listing pages per topic). Scrapy's reactor cannot be
+    restarted, so call this once per process. ``stderr_level`` None keeps stderr silent (the
+    log file in the home still gets everything). ``progress`` is called about twice a second
+    while the crawl runs (the CLI draws it on a terminal). ``host_map`` fetches a host's pages
+    from another server (see ``crawl_settings``).
     """
-    urls, options = resolve_start_urls(config, topics, start_urls)
-    settings = crawl_settings(config, start_urls=urls, options=options, host_map=host_map)
-    slugs = [slug for slug in map(topic_slug_from_url, urls) if slug]
-    with ExitStack() as locks:
-        try:
-            locks.enter_context(crawl_lock(config.home))
-            engine = make_engine(config.db_url)
-            # Crawlers on other machines sharing this (PostgreSQL) catalog: one crawl per topic.
-            locks.enter_context(topic_locks(engine, slugs))
-            if needs_upgrade(engine):
-                upgrade(engine)
-        except (OSError, SQLAlchemyError, DatabaseError) as exc:
-            if is_disk_full(exc):
-                why = full_disk_message(config.home)
-                raise CrawlFailed(f"the crawl cannot start: {why}") from exc
-            raise
-        process = CrawlerProcess(settings)
-        handlers = _attach_logging(config, stderr_level, progress=progress is not None)
-        try:
-            crawler = process.create_crawler(RandTopicSpider)
-            if progress is not None:
-                _report_progress(crawler, progress)
-            process.crawl(crawler, start_url=urls, max_pages=max_pages, full=full, details=details)
-            process.start()
-        finally:
-            for handler in handlers:
-                logging.getLogger().removeHandler(handler)
-                handler.close()
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        run_id = stats.get(STAT_RUN_ID)
-        run = queries.crawl_run(engine, run_id) if run_id is not None else None
+    urls, home_config = resolve_start_urls(config, topics, start_urls)
+    settings = crawl_settings(config, start_urls=urls, home_config=home_config, host_map=host_map)
+    process = CrawlerProcess(settings)
+    handlers = _attach_logging(config, stderr_level, progress=progress is not None)
+    try:
+        crawler = process.create_crawler(RandTopicSpider)
+        if progress is not None:
+            _report_progress(crawler, progress)
+        process.crawl(crawler, start_url=urls, pages=pages, full=full, details=details)
+        process.start()
+    finally:
+        for handler in handlers:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    return _summary(config, crawler)
+
+
+def _summary(config: CatalogConfig, crawler: Crawler) -> CrawlSummary:
+    """What the run did, as its journal row says (or as it ended, when that could not be
+    recorded); the reason it could not start, raised, when it did not."""
+    run = CatalogRun.of(crawler)
+    if run is not None and run.start_error is not None:
+        raise run.start_error
+    if run is None or run.run_id is None:
+        raise CrawlFailed(f"the crawl did not start (details in {config.log_file})")
+    engine = make_engine(config.db_url)
+    try:
+        row = queries.crawl_run(engine, run.run_id)
+    finally:
         engine.dispose()
-        if run is None:
-            why = stats.get(STAT_START_ERROR) or "the crawl did not start"
-            raise CrawlFailed(f"{why} (details in {config.log_file})")
-    values = {**run, "run_id": run["id"], "full": bool(run["full"])}
-    if run["status"] == "running" and stats.get(STAT_RUN_STATUS):
+    if row is None:
+        raise CrawlFailed(f"run {run.run_id} is not in the journal (details in {config.log_file})")
+    values = {**row, "run_id": row["id"], "full": bool(row["full"])}
+    if row["status"] == "running" and run.status:
         # The run ended but could not be recorded (a full disk): report it as it ended.
-        values.update(status=stats[STAT_RUN_STATUS], error=stats.get(STAT_RUN_ERROR))
+        values.update(status=run.status, error=run.error)
     return CrawlSummary(**{f.name: values[f.name] for f in fields(CrawlSummary)})

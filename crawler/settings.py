@@ -1,64 +1,27 @@
-"""Scrapy settings: polite by default, one pipeline into the catalog.
+"""Scrapy settings: the defaults of every crawl, polite by default, one pipeline into the catalog.
 
-The catalog's location comes from CATALOG_HOME / CATALOG_DB (environment or ``-s``), the same
-variables the ``catalog`` command reads, so ``scrapy crawl`` and ``catalog crawl`` share a catalog.
+These are the defaults only. catalog.toml's ``[crawl]`` table, the ``CATALOG_*`` environment
+variables and the command line go on top of them, in that order, through one builder
+(:mod:`crawler.settings_builder`), whichever way the crawl starts: ``catalog crawl`` calls it,
+and ``scrapy crawl`` and Scrapyd get it through the add-on in ``ADDONS`` below. Nothing here
+reads the environment: a value read at import would be the one setting that ignores that order.
 """
-
-import ipaddress
-import os
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import urlsplit
 
 BOT_NAME = "thinktank_catalog"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
-# Our `scrapy crawl` exits 1 when the catalog run failed or was interrupted (Scrapyd, cron).
+# Our `scrapy crawl` exits 1 when the catalog run failed or was interrupted (Scrapyd, cron),
+# 2 on a bad catalog.toml or CATALOG_* variable, 3 when another crawl holds a lock.
 COMMANDS_MODULE = "crawler.commands"
+# catalog.toml, the CATALOG_* environment and the local-site rule, for `scrapy crawl` and
+# Scrapyd too (`catalog crawl` builds the same settings before it starts Scrapy).
+ADDONS = {"crawler.settings_builder.CatalogSettings": 0}
 
-
-def is_local_url(url: str, host_map: Mapping[str, str] | None = None) -> bool:
-    """Whether ``url`` is served by this machine: localhost, a loopback address, or a host the
-    crawl maps onto one (``CATALOG_HOST_MAP``, as the demo does)."""
-    host = urlsplit(url).hostname or ""
-    if host_map and host in host_map:
-        return is_local_url(host_map[host])
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def local_site_settings() -> dict[str, Any]:
-    """Pages on this machine (the demo, tests, a local mirror) need no politeness delay."""
-    return {
-        "DOWNLOAD_DELAY": 0,
-        "AUTOTHROTTLE_ENABLED": False,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
-        "RETRY_BACKOFF_BASE": 0,
-    }
-
-
-def apply_local_site_rule(settings: Any, start_urls: list[str], priority: str) -> bool:
-    """The one local-site rule of both entry points: when every start URL is local, drop the
-    politeness delay at ``priority`` (``catalog crawl``: cmdline, under catalog.toml's own
-    ``delay``; ``scrapy crawl``: spider, under ``-s``). Returns whether it applied."""
-    host_map = settings.getdict("CATALOG_HOST_MAP")
-    if not start_urls or not all(is_local_url(u, host_map) for u in start_urls):
-        return False
-    settings.update(local_site_settings(), priority=priority)
-    return True
-
-
-def user_agent(contact: str) -> str:
-    """A descriptive User-Agent: who we are and how the site's owners can reach the operator."""
-    return f"thinktank-catalog/0.1 (+{contact}; publication catalog for policy research)"
-
-
-CATALOG_CONTACT = os.environ.get("CATALOG_CONTACT", "https://pypi.org/project/thinktank-catalog/")
-USER_AGENT = user_agent(CATALOG_CONTACT)
+# Who we are and how the site's owners reach the operator (catalog.toml: contact).
+USER_AGENT = (
+    "thinktank-catalog/0.1 (+https://pypi.org/project/thinktank-catalog/; "
+    "publication catalog for policy research)"
+)
 ROBOTSTXT_OBEY = True
 
 # Pace: one request at a time per host, at least a second apart, slower when the host is slow.
@@ -96,22 +59,33 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 
 ITEM_PIPELINES = {"crawler.pipelines.CatalogPipeline": 300}
 
-CATALOG_HOME = os.environ.get("CATALOG_HOME")
-CATALOG_DB = os.environ.get("CATALOG_DB")
-CATALOG_BATCH_SIZE = 200
-# Publication pages retried or backfilled at the start of a crawl, at most.
+# The catalog's own settings; the environment variable of each is in crawler.settings_builder.
+# Where the catalog lives: None means the CATALOG_HOME / CATALOG_DB variables, else the
+# per-user data folder (as for every `catalog` command).
+CATALOG_HOME = None
+CATALOG_DB = None
+CATALOG_BATCH_SIZE = 200  # records per database transaction, at most
+CATALOG_BATCH_SECONDS = 5.0  # seconds a record waits for its batch, at most
+# Publications stored between index syncs (and one more at the end). Large enough that index
+# commits are rare, small enough that a long crawl's searches are not far behind.
+CATALOG_INDEX_EVERY = 5_000
+# Publication pages retried or read for the first time at the start of a crawl, at most.
 CATALOG_DETAILS_PER_RUN = 500
 # Listing pages per topic walk, at most: a walk that reaches this fails the run (a listing
-# whose pagination never ends). `--max-pages N` / `-a max_pages=N` is a deliberate short walk.
-CATALOG_MAX_PAGES = os.environ.get("CATALOG_MAX_PAGES") or 500
+# whose pagination never ends). `catalog crawl --pages N` (`-a pages=N`) is a deliberate
+# short walk instead, which succeeds.
+CATALOG_MAX_LISTING_PAGES = 500
 
-# Feeds (`scrapy crawl rand_topic -O out.jsonl`) hold publication records only, never the
-# crawl's control records (topic walks, listing validators, detail failures).
 EXTENSIONS = {
+    # Feeds (`scrapy crawl rand_topic -O out.jsonl`) hold publication records only, never the
+    # crawl's control records (topic walks, listing validators, detail failures).
     "scrapy.extensions.feedexport.FeedExporter": None,
     "crawler.extensions.PublicationFeedExporter": 0,
     # Ctrl-C / SIGTERM: say so at once, stop after the requests in flight (not the queue).
     "crawler.extensions.PromptStop": 0,
+    # The run: locks, schema upgrade, the crawl_runs row, the spider's view of the catalog,
+    # the index syncs at start and end. Enabled whenever the catalog pipeline is.
+    "crawler.catalog_run.CatalogRun": 10,
 }
 
 # No consoles into a running crawl: the catalog needs no code-execution endpoint.

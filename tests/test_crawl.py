@@ -153,9 +153,9 @@ def test_messy_page_skips_bad_teasers_and_keeps_odd_dates(site: Site, backend: C
     ) == [(0,)]
 
 
-def test_max_pages_limits_pagination(demo_site: Site, tmp_path):
+def test_pages_is_a_short_walk(demo_site: Site, tmp_path):
     result = run_catalog(
-        tmp_path / "home", "crawl", "--start-url", demo_site.topic_url(), "--max-pages", "1"
+        tmp_path / "home", "crawl", "--start-url", demo_site.topic_url(), "--pages", "1"
     )
     assert result.returncode == 0, result.stderr
     assert "pages 1, items 17, new 17" in result.stdout
@@ -169,8 +169,12 @@ def test_spider_arguments():
     ]
     assert spider.allowed_domains == ["www.rand.org"]
     assert RandTopicSpider().start_urls == ["https://www.rand.org/topics/security-cooperation.html"]
-    local = RandTopicSpider(start_url="http://127.0.0.1:8000/topics/x.html", max_pages="2")
-    assert local.allowed_domains == ["127.0.0.1"] and local.max_pages == 2
+    local = RandTopicSpider(start_url="http://127.0.0.1:8000/topics/x.html", pages="2")
+    assert local.allowed_domains == ["127.0.0.1"] and local.pages == 2
+    assert RandTopicSpider(max_pages="3").pages == 3  # the old name still works
+    assert RandTopicSpider(pages="2", max_pages="3").pages == 2  # the new one wins
+    with pytest.raises(ValueError, match="pages must be a whole number"):
+        RandTopicSpider(pages="lots")
 
 
 @pytest.mark.parametrize(

@@ -333,7 +333,7 @@ def test_a_teaser_on_another_host_is_counted_and_named(long_site: Site, tmp_path
     listing.write_text(listing.read_text().replace(f'href="{path}"', f'href="{elsewhere}"'))
     home = tmp_path / "home"
     result = run_catalog(
-        home, "crawl", "--max-pages", "1", "--start-url", long_site.topic_url("regional-security")
+        home, "crawl", "--pages", "1", "--start-url", long_site.topic_url("regional-security")
     )
     assert result.returncode == 0, result.stderr
     assert "detail pages skipped 1 (on other hosts; see the log)" in result.stdout

@@ -77,7 +77,7 @@ def test_disk_full_mid_crawl_is_one_line_and_the_run_is_closed(
     long_site: Site, small_disk: Path, leave_kib: int
 ):
     home = small_disk / "home"
-    first = crawl(home, long_site, "--quiet", "--max-pages", "2")
+    first = crawl(home, long_site, "--quiet", "--pages", "2")
     assert first.returncode == 0, first.stderr
     filler = fill(small_disk, leave_kib)
 
@@ -100,7 +100,7 @@ def test_disk_full_mid_crawl_is_one_line_and_the_run_is_closed(
 
 def test_disk_full_before_a_crawl_starts_is_one_line(long_site: Site, small_disk: Path):
     home = small_disk / "home"
-    assert crawl(home, long_site, "--quiet", "--max-pages", "2").returncode == 0
+    assert crawl(home, long_site, "--quiet", "--pages", "2").returncode == 0
     filler = fill(small_disk, 0)
     result = crawl(home, long_site, "--quiet")
     line = assert_one_line_naming_the_disk(result, small_disk)

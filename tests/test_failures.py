@@ -145,7 +145,11 @@ def test_pagination_that_never_ends_stops_at_the_cap_and_fails(long_site: Site, 
     endless_topic(long_site)
     home = tmp_path / "home"
     result = crawl(
-        home, "--no-details", "--start-url", long_site.topic_url(TOPIC), CATALOG_MAX_PAGES="6"
+        home,
+        "--no-details",
+        "--start-url",
+        long_site.topic_url(TOPIC),
+        CATALOG_MAX_LISTING_PAGES="6",
     )
     error = assert_failed(result, home)
     assert error == f"stopped after 6 listing pages of {TOPIC}: pagination never ended"
@@ -157,29 +161,28 @@ def test_page_cap_from_catalog_toml(long_site: Site, tmp_path):
     endless_topic(long_site)
     home = tmp_path / "home"
     home.mkdir()
-    (home / "catalog.toml").write_text("topics = []\n[crawl]\nmax_pages = 4\n")
+    (home / "catalog.toml").write_text("topics = []\n[crawl]\nmax_listing_pages = 4\n")
     result = crawl(home, "--no-details", "--start-url", long_site.topic_url(TOPIC))
     error = assert_failed(result, home)
     assert error == f"stopped after 4 listing pages of {TOPIC}: pagination never ended"
 
 
-def test_max_pages_is_a_deliberate_short_walk(long_site: Site, tmp_path):
+def test_pages_is_a_deliberate_short_walk(long_site: Site, tmp_path):
     endless_topic(long_site)
     home = tmp_path / "home"
-    result = crawl(
-        home, "--no-details", "--max-pages", "3", "--start-url", long_site.topic_url(TOPIC)
-    )
+    result = crawl(home, "--no-details", "--pages", "3", "--start-url", long_site.topic_url(TOPIC))
     assert result.returncode == 0, result.stderr
     assert "succeeded" in result.stdout and "pages 3," in result.stdout
     assert db_rows(home, "SELECT walk_state FROM topics") == [("partial",)]
 
 
-def test_bad_page_cap_is_a_usage_error(long_site: Site, tmp_path):
+@pytest.mark.parametrize("variable", ["CATALOG_MAX_LISTING_PAGES", "CATALOG_MAX_PAGES"])
+def test_bad_page_cap_is_a_usage_error(long_site: Site, tmp_path, variable):
     result = crawl(
-        tmp_path / "home", "--start-url", long_site.topic_url(TOPIC), CATALOG_MAX_PAGES="lots"
+        tmp_path / "home", "--start-url", long_site.topic_url(TOPIC), **{variable: "lots"}
     )
     assert result.returncode == 2
-    assert "CATALOG_MAX_PAGES" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert variable in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 # --- odd answers ---------------------------------------------------------------------------
@@ -427,9 +430,7 @@ def test_undeclared_cp1252_page_is_read_without_mojibake(long_site: Site, tmp_pa
     page.write_bytes(html.replace(title, curly).encode("cp1252"))
     write_rules(long_site, {f"/topics/{TOPIC}.html": {"content_type": "text/html"}})
     home = tmp_path / "home"
-    result = crawl(
-        home, "--no-details", "--max-pages", "1", "--start-url", long_site.topic_url(TOPIC)
-    )
+    result = crawl(home, "--no-details", "--pages", "1", "--start-url", long_site.topic_url(TOPIC))
     assert result.returncode == 0, result.stderr
     assert db_rows(home, "SELECT count(*) FROM publications WHERE title = ?", curly) == [(1,)]
 

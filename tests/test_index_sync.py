@@ -266,7 +266,7 @@ def test_crawl_with_a_read_only_index_fails_in_one_line_and_keeps_the_database(
 ):
     home = tmp_path / "home"
     url = long_site.topic_url(TOPIC)
-    first = run_catalog(home, "crawl", "--max-pages", "1", "--start-url", url)
+    first = run_catalog(home, "crawl", "--pages", "1", "--start-url", url)
     assert first.returncode == 0, first.stderr
     with read_only(home / "index"):
         result = run_catalog(home, "crawl", "--quiet", "--start-url", url)

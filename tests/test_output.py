@@ -236,8 +236,9 @@ def test_progress_counts_publications_still_waiting_for_their_batch():
 
     counts = RunCounts()
     counts.add(BatchResult(outcomes={"https://x/pubs/1.html": "new"}))
-    pipeline = SimpleNamespace(counts=counts, buffer=[entry(1), entry(2), entry(3), entry(3)])
-    crawler = SimpleNamespace(stats=None, engine=object(), get_item_pipeline=lambda cls: pipeline)
+    run = SimpleNamespace(counts=counts)
+    pipeline = SimpleNamespace(run=run, buffer=[entry(1), entry(2), entry(3), entry(3)])
+    crawler = SimpleNamespace(stats=None, get_item_pipeline=lambda cls: pipeline)
     progress = read_progress(crawler, 0.0)
     assert progress.found == 3 and progress.new == 1
 

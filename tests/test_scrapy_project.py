@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.config import CrawlOptions, resolve
+from catalog.config import resolve
 from catalog.lock import crawl_lock
 from crawler.middlewares import retry_delay
 from crawler.run import crawl_settings
@@ -65,6 +65,7 @@ def test_scrapy_crawl_respects_the_lock(demo_site: Site, tmp_path):
     home = tmp_path / "home"
     with crawl_lock(home):
         result = scrapy_crawl(home, "-a", f"start_url={demo_site.topic_url()}")
+    assert result.returncode == 3  # as catalog crawl's: another crawl holds the lock
     assert "another crawl is running" in result.stderr
     assert "catalog_locked" in result.stderr
     assert not (home / "catalog.db").exists()
@@ -72,20 +73,22 @@ def test_scrapy_crawl_respects_the_lock(demo_site: Site, tmp_path):
 
 def test_polite_defaults_for_rand_and_none_for_local_pages(tmp_path):
     config = resolve(tmp_path)
-    rand = crawl_settings(config, start_urls=["https://www.rand.org/topics/x.html"])
+    rand = crawl_settings(config, start_urls=["https://www.rand.org/topics/x.html"], environ={})
     assert rand.getbool("ROBOTSTXT_OBEY") and rand.getbool("AUTOTHROTTLE_ENABLED")
     assert rand.getfloat("DOWNLOAD_DELAY") >= 1.0
     assert rand.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 1
     assert rand.getint("DOWNLOAD_MAXSIZE") > 0 and 429 in rand.getlist("RETRY_HTTP_CODES")
     assert "thinktank-catalog" in rand["USER_AGENT"] and "+http" in rand["USER_AGENT"]
-    hurried = crawl_settings(
-        config,
-        start_urls=["https://www.rand.org/topics/x.html"],
-        options=CrawlOptions(delay=0.1, contact="mailto:a@b.org"),
+    (tmp_path / "catalog.toml").write_text(
+        'topics = []\n[crawl]\ndelay = 0.1\ncontact = "mailto:a@b.org"\n'
     )
+    hurried = crawl_settings(config, start_urls=["https://www.rand.org/topics/x.html"], environ={})
     assert hurried.getfloat("DOWNLOAD_DELAY") == 1.0  # never under a second for rand.org
     assert "mailto:a@b.org" in hurried["USER_AGENT"]
-    local = crawl_settings(config, start_urls=["http://127.0.0.1:8000/topics/x.html"])
+    local = crawl_settings(config, start_urls=["http://127.0.0.1:8000/topics/x.html"], environ={})
+    assert local.getfloat("DOWNLOAD_DELAY") == 0.1  # catalog.toml's own delay wins the rule
+    (tmp_path / "catalog.toml").write_text("topics = []\n")
+    local = crawl_settings(config, start_urls=["http://127.0.0.1:8000/topics/x.html"], environ={})
     assert local.getfloat("DOWNLOAD_DELAY") == 0 and not local.getbool("AUTOTHROTTLE_ENABLED")
 
 
@@ -125,12 +128,16 @@ def test_scrapy_crawl_of_a_local_site_has_the_delay_catalog_crawl_has(demo_site:
     assert float(overridden_settings(slow.stderr)["DOWNLOAD_DELAY"]) == 0.01
 
 
-def test_the_spider_applies_the_rule_only_to_local_sites():
+def test_the_add_on_applies_the_rule_only_to_local_sites(tmp_path, monkeypatch):
+    """`scrapy crawl` gets the local-site rule from the add-on, when the crawler is configured
+    (after the spider is made, before anything reads the settings): the same as catalog crawl."""
     from scrapy.crawler import Crawler
     from scrapy.settings import Settings
 
+    from crawler.settings_builder import CatalogSettings
     from crawler.spiders.rand_topic import RandTopicSpider
 
+    monkeypatch.setenv("CATALOG_HOME", str(tmp_path / "home"))
     for url, delay in (
         ("http://127.0.0.1:8000/topics/x.html", 0),
         ("http://localhost/topics/x.html", 0),
@@ -139,8 +146,9 @@ def test_the_spider_applies_the_rule_only_to_local_sites():
         settings = Settings()
         settings.setmodule("crawler.settings", priority="project")
         crawler = Crawler(RandTopicSpider, settings)
-        RandTopicSpider.from_crawler(crawler, start_url=url)
-        catalog = crawl_settings(resolve("/nonexistent/home"), start_urls=[url])
+        crawler.spider = RandTopicSpider.from_crawler(crawler, start_url=url)
+        CatalogSettings.from_crawler(crawler).update_settings(crawler.settings)
+        catalog = crawl_settings(resolve(tmp_path / "home"), start_urls=[url])
         for name in (*LOCAL_SITE_SETTINGS, "RETRY_BACKOFF_BASE"):
             assert crawler.settings[name] == catalog[name], (url, name)
         assert crawler.settings.getfloat("DOWNLOAD_DELAY") == delay, url

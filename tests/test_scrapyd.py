@@ -370,6 +370,31 @@ def test_failed_scrapyd_job_is_failed_in_the_journal_and_the_log(
     assert f"listing page {site.url}{listing} failed: HTTP 500" in log
 
 
+def test_scrapyd_job_reads_the_homes_catalog_toml(deployed: Scrapyd, pg_url: str):
+    """A Scrapyd job ignored catalog.toml; now it builds its settings as catalog crawl does."""
+    toml = deployed.folder / "home" / "catalog.toml"
+    before = toml.read_text() if toml.exists() else None
+    toml.parent.mkdir(parents=True, exist_ok=True)
+    toml.write_text(
+        'topics = []\n[crawl]\ncontact = "mailto:ops@example.org"\nmax_listing_pages = 2\n'
+    )
+    try:
+        first = last_run_id(pg_url)
+        with serve(DEMO_SITE) as site:  # the topic has three listing pages: over the cap
+            job = deployed.schedule(start_url=f"{site.url}/topics/{TOPIC}.html")
+            deployed.wait_finished(job)
+            agents = {headers.get("User-Agent") for _, headers in site.requests}
+    finally:
+        if before is None:
+            toml.unlink()
+        else:
+            toml.write_text(before)
+    [(status, _, _, error)] = new_runs(pg_url, first)
+    assert status == "failed", deployed.job_log(job)[-3000:]
+    assert error == f"stopped after 2 listing pages of {TOPIC}: pagination never ended"
+    assert len(agents) == 1 and "mailto:ops@example.org" in agents.pop()
+
+
 # --- topic locks across machines --------------------------------------------------------------
 
 HOLDER = """\

@@ -384,6 +384,8 @@ BAD_OPTIONS = [
     (["crawl", "--max-pages", HUGE], ["--max-pages", "1<=x<=10000"]),
     (["crawl", "--max-pages", "0"], ["--max-pages"]),
     (["crawl", "--max-pages", "2.5"], ["--max-pages"]),
+    (["crawl", "--pages", HUGE], ["--pages", "1<=x<=10000"]),
+    (["crawl", "--pages", "0"], ["--pages"]),
     (["show", HUGE], [HUGE, "not a publication id"]),
     (["show", str(MAX_ID + 1)], [str(MAX_ID + 1), "not a publication id"]),
     (["show", "1" * 5000], ["not a publication id"]),

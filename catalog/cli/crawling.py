@@ -58,9 +58,16 @@ def _summary_line(summary) -> str:
     help="Listing page URL on any host (repeatable).",
 )
 @click.option(
+    "--pages",
+    type=Count(MAX_PAGES),
+    help="A short walk: this many listing pages per topic, then stop (the run succeeds; "
+    "the next crawl carries on).",
+)
+@click.option(
     "--max-pages",
     type=Count(MAX_PAGES),
-    help="Listing pages per topic, at most.",
+    hidden=True,
+    help="Deprecated name of --pages.",
 )
 @click.option(
     "--full",
@@ -80,6 +87,7 @@ def crawl(
     config: CatalogConfig,
     topics: tuple[str, ...],
     start_urls: tuple[str, ...],
+    pages: int | None,
     max_pages: int | None,
     full: bool,
     no_details: bool,
@@ -96,13 +104,19 @@ def crawl(
 
     \b
     Example:
-        catalog crawl --topic security-cooperation --max-pages 2
+        catalog crawl --topic security-cooperation --pages 2
         catalog --home ~/catalog crawl --quiet     # from cron
     """
     from crawler.run import run_crawl
 
     if quiet and verbose:
         raise click.UsageError("choose one of --quiet and --verbose")
+    if max_pages is not None:
+        if pages is not None:
+            raise click.UsageError("choose one of --pages and --max-pages (its old name)")
+        pages = max_pages
+        if not quiet:  # like every warning: cron's --quiet mails only failures
+            click.echo(catalog_config.deprecation("--max-pages", "--pages"), err=True)
     level = None if quiet else "INFO" if verbose else "WARNING"
     display = TerminalProgress() if not quiet and sys.stderr.isatty() else None
     try:
@@ -110,7 +124,7 @@ def crawl(
             config,
             topics=list(topics),
             start_urls=list(start_urls),
-            max_pages=max_pages,
+            pages=pages,
             full=full,
             details=not no_details,
             stderr_level=level,

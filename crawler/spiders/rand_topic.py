@@ -9,7 +9,9 @@ Each new or changed publication's own page is fetched too (``details=0`` turns t
 pages that failed before are tried again at the start of the next crawl.
 
 A walk ends in exactly one of three ways: it reached its end (or pages it already had), it was
-cut short on purpose (``max_pages``), or it failed and the run fails with it. A listing request
+cut short on purpose (``pages``: a short walk), or it failed and the run fails with it (a
+listing that reaches ``CATALOG_MAX_LISTING_PAGES`` pages, the failure cap, is one that never
+ends). A listing request
 that Scrapy drops on its own (a redirect loop, a redirect to another host, a repeat) fails the
 walk too, and a walk that ended none of these ways (a request lost anywhere else) fails the
 run when the crawl goes idle: a run never "succeeds" with a topic left unwalked.
@@ -27,6 +29,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
+from catalog.config import deprecation
+from catalog.queries import CatalogView
 from catalog.records import (
     WALK_COMPLETED,
     WALK_STARTED,
@@ -37,32 +41,32 @@ from catalog.records import (
 )
 from catalog.urls import listing_key
 from catalog.urls import rand_topic_url as topic_url
+from crawler import stats as keys
+from crawler.catalog_run import catalog_view
 from crawler.middlewares import META_ROLE, CrawlStopping, request_left_site
 from crawler.pages.common import date_problem, listing_page_url, page_number
 from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
-from crawler.settings import apply_local_site_rule
 
-# Problems that cost a field but not the run (crawl_runs.warnings).
-STAT_WARNINGS = "catalog/warnings"
-# Publication pages on hosts the crawl does not visit (crawl_runs.details_skipped).
-STAT_DETAILS_SKIPPED = "catalog/details_skipped"
 DEFAULT_TOPIC = "security-cooperation"
-DEFAULT_PAGE_CAP = 500  # CATALOG_MAX_PAGES: no real topic listing is this long
+DEFAULT_PAGE_CAP = 500  # CATALOG_MAX_LISTING_PAGES: no real topic listing is this long
 ROLE_LISTING = "listing"
 ROLE_DETAILS = "details"
 META_WALK = "catalog_walk"  # the start URL of the walk a listing request belongs to
 VALIDATORS = ("If-None-Match", "If-Modified-Since")
 
 
-def page_cap(value: Any) -> int:
-    """The ``CATALOG_MAX_PAGES`` setting as a number; ValueError names it when it is not one."""
+def short_walk(value: Any, name: str = "pages") -> int | None:
+    """The ``pages`` argument (listing pages per topic, a deliberate short walk) as a number;
+    None when not given. ValueError names the argument when it is not a whole number >= 1."""
+    if value in (None, ""):
+        return None
     try:
-        cap = int(str(value).strip())
+        pages = int(str(value).strip())
     except ValueError:
-        cap = 0
-    if cap < 1:
-        raise ValueError(f"CATALOG_MAX_PAGES must be a whole number of pages, not {value!r}")
-    return cap
+        pages = 0
+    if pages < 1:
+        raise ValueError(f"{name} must be a whole number of listing pages, not {value!r}")
+    return pages
 
 
 def _as_list(value: Any) -> list[str]:
@@ -78,15 +82,17 @@ def _as_bool(value: Any) -> bool:
 
 
 class RandTopicSpider(scrapy.Spider):
-    """``-a topic=a,b`` (slugs), ``-a start_url=URL[,URL]``, ``-a max_pages=N``, ``-a full=1``,
+    """``-a topic=a,b`` (slugs), ``-a start_url=URL[,URL]``, ``-a pages=N``, ``-a full=1``,
     ``-a details=0``.
 
-    The catalog pipeline hands the spider a read-only ``catalog`` view; without one (e.g.
-    ``scrapy shell``) every walk is full and no request is conditional.
+    When its crawl starts, the spider asks the run (:func:`crawler.catalog_run.catalog_view`)
+    for a read-only view of the catalog; without one (``scrapy shell``, a feed-only crawl)
+    every walk is full and no request is conditional.
 
-    ``max_pages`` is a deliberate short walk (the run succeeds, the topic stays partial);
-    without it a walk stops at the ``CATALOG_MAX_PAGES`` setting and fails the run, because a
-    listing that long means its pagination never ends.
+    ``pages`` is a deliberate short walk (the run succeeds, the topic stays partial); without
+    it a walk stops at the ``CATALOG_MAX_LISTING_PAGES`` setting and fails the run, because a
+    listing that long means its pagination never ends. ``max_pages`` is the old name of
+    ``pages`` and still works, with a warning.
     """
 
     name = "rand_topic"
@@ -95,11 +101,12 @@ class RandTopicSpider(scrapy.Spider):
         self,
         topic: str | list[str] | None = None,
         start_url: str | list[str] | None = None,
-        max_pages: int | str | None = None,
+        pages: int | str | None = None,
         full: bool | str = False,
         details: bool | str = True,
         **kwargs: Any,
     ) -> None:
+        old = kwargs.pop("max_pages", None)  # the old name of `pages`
         super().__init__(**kwargs)
         urls = [topic_url(slug) for slug in _as_list(topic)] + _as_list(start_url)
         # Each listing once, however it is spelt (tracking parameters, a fragment, ?page=1):
@@ -107,26 +114,31 @@ class RandTopicSpider(scrapy.Spider):
         self.start_urls = list(dict.fromkeys(map(listing_key, urls))) or [topic_url(DEFAULT_TOPIC)]
         # Allow whatever hosts the user pointed us at (tests and mirrors use other hosts).
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in self.start_urls})
-        self.max_pages = int(max_pages) if max_pages not in (None, "") else None
+        if old not in (None, ""):
+            self.logger.warning(deprecation("spider argument max_pages", "pages"))
+            if pages in (None, ""):
+                pages = old
+        self.pages = short_walk(pages)
         self.full = _as_bool(full)
         self.details = _as_bool(details)
         self.page_cap = DEFAULT_PAGE_CAP
         self.failures: list[str] = []
         self.open_walks: set[str] = set()  # start URLs of walks that have not ended yet
-        self.catalog: Any = None  # set by crawler.pipelines.CatalogPipeline
+        self.catalog: CatalogView | None = None  # asked of the run when the crawl starts
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> RandTopicSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        if not crawler.settings.frozen:  # `scrapy crawl` of this machine: no politeness delay
-            apply_local_site_rule(crawler.settings, spider.start_urls, "spider")
-        spider.page_cap = page_cap(crawler.settings.get("CATALOG_MAX_PAGES", DEFAULT_PAGE_CAP))
         crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         crawler.signals.connect(spider.request_left_site, signal=request_left_site)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        # The crawl's settings are final now (catalog.toml, environment, command line), and
+        # the run has started: its view answers what is known, what changed, what is unread.
+        self.page_cap = self.settings.getint("CATALOG_MAX_LISTING_PAGES", DEFAULT_PAGE_CAP)
+        self.catalog = catalog_view(self.crawler)
         for url in self.start_urls:
             slug = topic_slug_from_url(url)
             known = self._walk_state(slug) == "complete" if slug else False
@@ -186,14 +198,14 @@ class RandTopicSpider(scrapy.Spider):
         incremental: bool = False,
     ) -> Iterator[Any]:
         walk = response.meta.get(META_WALK, response.url)
-        self.crawler.stats.inc_value("catalog/pages_fetched")
+        self.crawler.stats.inc_value(keys.PAGES_FETCHED)
         if response.status == 304:
             if not any(response.request.headers.get(name) for name in VALIDATORS):
                 # "Not modified" since when? Without validators a 304 is a broken server or
                 # proxy, and treating it as "the rest is known" would silently skip a topic.
                 self.fail(f"HTTP 304 to a request without validators: {response.url}", walk)
                 return
-            self.crawler.stats.inc_value("catalog/pages_not_modified")
+            self.crawler.stats.inc_value(keys.PAGES_NOT_MODIFIED)
             self.logger.info("%s not modified: the rest of its topic is known", response.url)
             self.open_walks.discard(walk)
             if topic is not None:  # page 1 changed earlier in this walk: close the walk
@@ -228,11 +240,11 @@ class RandTopicSpider(scrapy.Spider):
         elif listing.next_page_url is None:
             self.open_walks.discard(walk)
             yield TopicWalk(listing.topic, WALK_COMPLETED, full=self.full)
-        elif self.max_pages is not None and page_count >= self.max_pages:
+        elif self.pages is not None and page_count >= self.pages:
             # asked for a short walk: the topic stays "partial" and the next run goes on
             self.logger.info("stopping the walk of %s after %d pages", walk, page_count)
             self.open_walks.discard(walk)
-        elif self.max_pages is None and page_count >= self.page_cap:
+        elif self.pages is None and page_count >= self.page_cap:
             self.fail(
                 f"stopped after {page_count} listing pages of {listing.topic.slug}: "
                 "pagination never ended",
@@ -245,7 +257,7 @@ class RandTopicSpider(scrapy.Spider):
 
     def _records(self, listing: TopicListing, response: Response) -> Iterator[Any]:
         for teaser in listing.skipped:
-            self.crawler.stats.inc_value("catalog/items_skipped")
+            self.crawler.stats.inc_value(keys.ITEMS_SKIPPED)
             self.logger.warning(
                 "skipped %s teaser %d on %s: %s",
                 teaser.section,
@@ -266,7 +278,7 @@ class RandTopicSpider(scrapy.Spider):
 
     def parse_details(self, response: Response, publication_url: str) -> Iterator[Any]:
         """The publication's own page; stored under the listing's URL even after redirects."""
-        self.crawler.stats.inc_value("catalog/detail_pages")
+        self.crawler.stats.inc_value(keys.DETAIL_PAGES)
         if not isinstance(response, TextResponse):
             yield DetailFailure(publication_url, f"not an HTML page ({response.url})")
             return
@@ -283,7 +295,7 @@ class RandTopicSpider(scrapy.Spider):
     def _details_skipped(self, url: str, listing_url: str) -> None:
         """A teaser linking to another host: its page is not read (the crawl keeps to the hosts
         it was pointed at), but the run counts it and the log says which and why."""
-        self.crawler.stats.inc_value(STAT_DETAILS_SKIPPED)
+        self.crawler.stats.inc_value(keys.DETAILS_SKIPPED)
         self.logger.warning(
             "publication page %s not read: %s is not a host this crawl visits (%s; listed on %s)",
             url,
@@ -294,7 +306,7 @@ class RandTopicSpider(scrapy.Spider):
 
     def _date_warning(self, text: str, url: str) -> None:
         """A printed date we cannot use: stored as NULL (text kept), counted on the run."""
-        self.crawler.stats.inc_value(STAT_WARNINGS)
+        self.crawler.stats.inc_value(keys.WARNINGS)
         problem = date_problem(text) or "not a date we know"
         self.logger.warning("unparseable date %r for %s (%s): stored as NULL", text, url, problem)
 
@@ -303,7 +315,7 @@ class RandTopicSpider(scrapy.Spider):
         if failure.check(CrawlStopping):  # not fetched because the crawl stops: not a failure
             return
         url = failure.request.cb_kwargs["publication_url"]  # type: ignore[attr-defined]
-        self.crawler.stats.inc_value("catalog/detail_pages")
+        self.crawler.stats.inc_value(keys.DETAIL_PAGES)
         response = getattr(failure.value, "response", None)
         cause = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
         self.logger.warning("publication page %s failed: %s", url, cause)
@@ -341,7 +353,7 @@ class RandTopicSpider(scrapy.Spider):
                 request.meta.get(META_WALK),
             )
         else:
-            self.crawler.stats.inc_value("catalog/details_off_site")
+            self.crawler.stats.inc_value(keys.DETAILS_OFF_SITE)
             self.logger.warning(
                 "publication page %s redirected off the site to %s", first, request.url
             )
