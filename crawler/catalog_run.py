@@ -49,12 +49,12 @@ from catalog.lock import crawl_lock, topic_locks
 from catalog.store import BatchResult, CatalogStore, RunCounts
 from crawler import stats as keys
 from crawler.extensions import PromptStop
+from crawler.logs import RESTATED
 from crawler.pages.rand import topic_slug_from_url
 
 logger = logging.getLogger(__name__)
 
 # A log record with this attribute set is one the command line restates as its error line.
-RESTATED = "catalog_restated"
 # The pipeline this component serves: without it a crawl writes nothing to the catalog, and
 # needs no lock, schema or run (a feed-only `scrapy crawl -s ITEM_PIPELINES={}`).
 PIPELINE = "crawler.pipelines.CatalogPipeline"
@@ -236,7 +236,7 @@ class CatalogRun:
         """
         if self.errors:
             return
-        logger.error(message)
+        logger.error(message, extra={RESTATED: True})  # the run's error says it once, at the end
         self.errors.append(message)
         if self.closing or self.crawler.spider is None:
             return

@@ -34,7 +34,8 @@ from catalog.db import make_engine
 from catalog.errors import ConfigError, CrawlFailed, UsageError
 from catalog.records import ListingEntry
 from crawler import stats as keys
-from crawler.catalog_run import RESTATED, CatalogRun
+from crawler.catalog_run import CatalogRun
+from crawler.logs import RESTATED
 from crawler.pipelines import CatalogPipeline
 from crawler.settings_builder import PRIORITY_COMMAND_LINE, apply_site_rules, build_settings
 from crawler.spiders.rand_topic import RandTopicSpider, topic_url

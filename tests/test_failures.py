@@ -277,7 +277,23 @@ def test_a_failed_crawl_has_one_cause(long_site: Site, tmp_path):
     cause = "RuntimeError: the table is made of cheese"
     error = assert_failed(result, home, cause)
     assert error == f"storing a batch of 5 records failed: {cause}"
-    assert result.stderr.count(cause) == 2  # as it happened, and in the closing line
+    assert result.stderr.count(cause) == 1  # once: in the closing line
+    assert cause in (home / "crawl.log").read_text()  # the log keeps it as it happened
+
+
+def test_a_failed_listing_is_said_once_on_stderr(tmp_path):
+    home = tmp_path / "home"
+    result = subprocess.run(
+        catalog_command(home, "crawl", "--start-url", "http://127.0.0.1:9/topics/x.html"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+        cwd=REPO,
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if "Connection refused" in line]
+    assert len(lines) == 1 and lines[0].startswith("Error: crawl failed: listing page ")
 
 
 # --- unexpected errors ---------------------------------------------------------------------

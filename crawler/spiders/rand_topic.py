@@ -43,6 +43,7 @@ from catalog.urls import listing_key
 from catalog.urls import rand_topic_url as topic_url
 from crawler import stats as keys
 from crawler.catalog_run import catalog_view
+from crawler.logs import RESTATED
 from crawler.middlewares import META_ROLE, CrawlStopping, request_left_site
 from crawler.pages.common import date_problem, listing_page_url, page_number
 from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
@@ -372,7 +373,8 @@ class RandTopicSpider(scrapy.Spider):
         if walk is not None:
             self.open_walks.discard(walk)
         self.failures.append(message)
-        self.logger.error(message)
+        # The run's error restates it: `catalog crawl` prints it once, at the end.
+        self.logger.error(message, extra={RESTATED: True})
 
 
 def _first_url(request: Request) -> str:
