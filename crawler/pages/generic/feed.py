@@ -163,6 +163,13 @@ class GenericFeedPage:
         version = parsed.get("version") or ""
         if not version:
             return self._not_a_feed(parsed)
+        problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+        if problem is not None and not parsed.get("entries"):
+            # Read as far as it goes, a broken feed with entries is kept; one with none is a
+            # document cut short or mangled, not a feed that lists nothing.
+            return NotAFeed(
+                self.url, f"a broken RSS or Atom feed with no entries ({_says(problem)})"
+            )
         return self._listing(parsed, version)
 
     # --- an HTML page ---------------------------------------------------------------------
