@@ -156,7 +156,8 @@ def highwire(meta: dict[str, list[str]]) -> Fields:
         "isbn": one("citation_isbn"),
         "journal": one("citation_journal_title"),
         "document_number": one("citation_technical_report_number"),
-        "type": next((label for name, label in HIGHWIRE_KINDS if one(name)), ""),
+        # Not stated, only implied by which tags there are: any stated type wins over it.
+        "implied_type": next((label for name, label in HIGHWIRE_KINDS if one(name)), ""),
         "is_publication": bool(one("citation_title")),
     }
     return _present(found)

@@ -18,9 +18,11 @@ Precedence: every field is taken from the first source that gives it, in this or
    "download" or "PDF" first), the article's paragraphs;
 6. **the feed's entry** (when given): the feed's values stand where the page says nothing.
 
-The fields, each from that order: title, subtitle, type (a specific schema.org ``@type`` such
-as ``Report`` or ``ScholarlyArticle``, else Highwire's kind of document, else the section
-(``articleSection``, ``article:section``) when it reads as a label), date (publication, never
+The fields, each from that order: title, subtitle, type (a stated one: a specific schema.org
+``@type`` such as ``Report`` or ``ScholarlyArticle``, else a section naming a kind of
+publication (``articleSection``, ``article:section``, ``DC.type``: "Issue Brief", "Commentary";
+not a subject such as "Europe"); only then the kind Highwire's tags imply, a report number
+meaning "Report", a journal title "Journal Article"), date (publication, never
 modification: ``citation_publication_date``, ``datePublished``, ``dcterms.issued``,
 ``article:published_time``; the first that is a real date), authors in order (an author named
 like the publisher or the site, an organisation standing in for people, is passed over),
@@ -146,7 +148,7 @@ class GenericPublicationPage:
             url=self.url,
             title=title,
             subtitle=subtitle or None,
-            product_type=merged.first("type") or None,
+            product_type=merged.first("type") or merged.first("implied_type") or None,
             content_category=merged.first("category") or None,
             published_on=published_on,
             date_text=date_text,
