@@ -344,3 +344,17 @@ def test_site_names_and_feed_slugs():
 )
 def test_names_in_one_string(text, names):
     assert person_names(text) == names
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        '\ufeff<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" '
+        'href="/t/feed/"></head></html>',
+        '<head><link rel="alternate" type="application/rss+xml" href="/t/feed/"></head><body>',
+    ],
+    ids=["byte-order-mark", "no-doctype"],
+)
+def test_an_html_page_is_known_by_its_markup_whatever_it_starts_with(page):
+    found = GenericFeedPage("https://www.example.org/t/", page).parse()
+    assert isinstance(found, FeedLinks) and found.feed_urls == ("https://www.example.org/t/feed/",)

@@ -152,7 +152,8 @@ class GenericFeedPage:
 
         if not self.document.strip():
             return NotAFeed(self.url, "an empty document, not an RSS or Atom feed")
-        if _HTML_START.match(self.document[:4096].decode("utf-8", "replace")):
+        start = self.document[:4096].decode("utf-8", "replace").lstrip("\ufeff")
+        if _HTML_START.match(start):
             return self._links()
         parsed = feedparser.parse(
             self.document,
@@ -203,12 +204,14 @@ class GenericFeedPage:
             )
         return FeedLinks(self.url, title, urls)
 
-    def _not_a_feed(self, parsed: Any) -> NotAFeed:
+    def _not_a_feed(self, parsed: Any) -> FeedLinks | NotAFeed:
         problem = parsed.get("bozo_exception")
         text = self.document[:200].decode("utf-8", "replace").lstrip()
         if problem is not None and not text.startswith("<"):
             return NotAFeed(self.url, f"not an RSS or Atom feed: not XML ({_says(problem)})")
         root = re.search(r"<([A-Za-z][\w:.-]*)", re.sub(r"<[?!][^>]*>", "", text))
+        if root and root.group(1).lower() in ("html", "head", "body"):
+            return self._links()  # HTML without a doctype: it may still link its feed
         if problem is not None and not (root and root.group(1).lower() in ("rss", "feed")):
             return NotAFeed(self.url, f"not an RSS or Atom feed: {_says(problem)}")
         what = f"<{root.group(1)}>" if root else "no root element"
