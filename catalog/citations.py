@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from bibtexparser.model import Entry
 
 FORMATS = ("ris", "bibtex", "csl-json")
-PUBLISHER = "RAND Corporation"
 
 # Kinds of reference, and what each format calls them (as Zotero and BibTeX styles do).
 REPORT, POST, SPEECH, ARTICLE, DOCUMENT = "report", "post", "speech", "article", "document"
@@ -308,6 +307,12 @@ def _abstract(record: Mapping[str, Any]) -> str:
     return (record.get("abstract") or record.get("summary") or "").strip()
 
 
+def publisher(record: Mapping[str, Any]) -> str | None:
+    """The record's publisher as the catalog holds it ("RAND Corporation"); None when unknown,
+    and then no format names one (a wrong publisher is worse than none)."""
+    return " ".join((record.get("publisher") or "").split()) or None
+
+
 def _key(record: Mapping[str, Any], keys: Mapping[int, str] | None) -> str:
     if keys and record.get("id") in keys:
         return keys[record["id"]]
@@ -334,8 +339,10 @@ def ris_entry(record: Mapping[str, Any]) -> dict[str, Any]:
         entry["date"] = "/".join(f"{p:02d}" if i else str(p) for i, p in enumerate(parts))
         entry["date"] += "/" * (4 - len(parts))  # RIS dates: YYYY/MM/DD/other
     notes = []
+    by = publisher(record)
     if kind_ == REPORT:
-        entry["publisher"] = PUBLISHER  # Zotero: institution
+        if by:
+            entry["publisher"] = by  # PB, Zotero: institution
         if record.get("series"):
             entry["secondary_title"] = record["series"]  # Zotero: series title
         if record.get("content_type"):
@@ -352,9 +359,10 @@ def ris_entry(record: Mapping[str, Any]) -> dict[str, Any]:
         if record.get("journal"):
             entry["secondary_title"] = record["journal"]  # Zotero: publication title
     else:
-        entry["publisher"] = PUBLISHER
-        if kind_ == POST:
-            entry["secondary_title"] = PUBLISHER  # Zotero: blog title
+        if by:
+            entry["publisher"] = by
+        if kind_ == POST and by:
+            entry["secondary_title"] = by  # Zotero: blog title
         if record.get("document_number"):
             entry["note"] = record["document_number"]  # M1: Zotero's document number
         if record.get("isbn"):
@@ -433,8 +441,9 @@ def bibtex_entry(record: Mapping[str, Any], key: str) -> Entry:
     authors = [_bibtex_name(a) for a in record.get("authors") or []]
     add("author", " and ".join(a for a in authors if a), escape=False)
     add("title", _protect_case(latex_escape(full_title(record))), escape=False)
+    by = publisher(record)
     if kind_ == REPORT:
-        add("institution", PUBLISHER)
+        add("institution", by)
         add("type", record.get("content_type"))
         add("number", record.get("document_number"))
         add("series", record.get("series"))
@@ -443,8 +452,8 @@ def bibtex_entry(record: Mapping[str, Any], key: str) -> Entry:
     elif kind_ == ARTICLE:
         add("note", record.get("content_type"))
     else:
-        add("organization", PUBLISHER)
-        add("howpublished", PUBLISHER if kind_ == POST else None)
+        add("organization", by)
+        add("howpublished", by if kind_ == POST else None)
         add("number", record.get("document_number"))
         add("note", record.get("content_type"))
     parts = date_parts(record)
@@ -500,9 +509,10 @@ def csl_item(record: Mapping[str, Any], key: str) -> dict[str, Any]:
     elif kind_ == POST:
         # The blog is the container (Zotero's blogTitle), and a blog post has no publisher
         # of its own: both would print "RAND Corporation" twice in one reference.
-        item["container-title"] = PUBLISHER
-    else:
-        item["publisher"] = PUBLISHER
+        if publisher(record):
+            item["container-title"] = publisher(record)
+    elif publisher(record):
+        item["publisher"] = publisher(record)
     if kind_ in (REPORT, SPEECH, DOCUMENT) and record.get("content_type"):
         item["genre"] = record["content_type"]
     optional = {

@@ -22,7 +22,7 @@ from catalog.errors import DatabaseError, NoCatalog, SchemaMismatch
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # The newest Alembic revision. Kept here so that checking a database needs no migration files
 # (a Scrapyd egg is a zip Alembic cannot read); a test keeps it equal to the scripts' head.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 # pg_advisory_xact_lock key held while migrating a PostgreSQL catalog ("tankmig1").
 UPGRADE_LOCK_KEY = int.from_bytes(b"tankmig1", "big")
 

@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.engine import make_url
 
 from catalog import queries, tables
@@ -33,6 +33,15 @@ from crawler.run import CrawlSummary, run_crawl
 DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
 DEMO_HOST = "catalog-demo.invalid"
 DEMO_ORIGIN = f"http://{DEMO_HOST}"
+# The demo's second publisher: a WordPress-like think tank that no page object of its own
+# reads, so the generic reader does (a tag feed, paged; articles with embedded metadata).
+# Served from its own folder, under its own reserved name.
+DEMO_INSTITUTE_SITE = Path(__file__).resolve().parent / "demo_institute_site"
+DEMO_INSTITUTE_HOST = "meridian-institute.invalid"
+DEMO_INSTITUTE_ORIGIN = f"http://{DEMO_INSTITUTE_HOST}"
+DEMO_INSTITUTE_FEEDS = (f"{DEMO_INSTITUTE_ORIGIN}/tag/security-cooperation/feed/",)
+# Every origin the demo's records may have.
+DEMO_ORIGINS = (DEMO_ORIGIN, DEMO_INSTITUTE_ORIGIN)
 # The port the demo site is served on when it is free; any free port does otherwise, since the
 # records' URLs do not depend on it.
 DEMO_PORT = 8765
@@ -72,14 +81,17 @@ def check_demo_catalog(config: CatalogConfig) -> None:
 
 
 def _other_record(conn: Any, names: set[str]) -> str | None:
-    """A publication or topic in the catalog that is not the demo's, described; or None."""
-    prefix = DEMO_ORIGIN + "/"
+    """A publication or topic in the catalog that is not the demo's, described; or None.
+
+    A topic without a URL (a publication page's keyword) belongs to its publications.
+    """
     for table, what in ((tables.publications, "publication"), (tables.topics, "topic")):
         if table.name not in names:
             continue
-        url = conn.execute(
-            select(table.c.url).where(~table.c.url.startswith(prefix, autoescape=True)).limit(1)
-        ).scalar()
+        theirs = [table.c.url.startswith(origin + "/", autoescape=True) for origin in DEMO_ORIGINS]
+        if table is tables.topics:
+            theirs.append(table.c.url == "")
+        url = conn.execute(select(table.c.url).where(~or_(*theirs)).limit(1)).scalar()
         if url is not None:
             return f"the {what} {url}"
     return None

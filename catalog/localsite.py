@@ -1,7 +1,9 @@
 """Serve a folder of RAND-shaped pages on 127.0.0.1, for the demo and the tests.
 
 ``/topics/x.html?page=N`` is served from ``topics/x--page-N.html`` (other query parameters are
-ignored, as rand.org ignores them); ``robots.txt`` and any other file by its path. Pages carry
+ignored, as rand.org ignores them); ``robots.txt`` and any other file by its path; a folder's
+path (``/tag/x/feed/``) by its ``index.html`` or ``index.xml``, and its ``?paged=N`` (WordPress)
+by ``index--page-N.xml``. Pages carry
 an ETag and Last-Modified and answer conditional requests with 304, like rand.org's servers.
 
 For tests, a ``_status.json`` at the root maps a request path (with its query) to a status to
@@ -40,15 +42,35 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 HOLD_TIMEOUT = 30.0  # a held request is answered after this long even if nobody releases it
 
 
+INDEX_FILES = ("index.html", "index.xml")
+
+
 def resolve_page(root: Path, raw_path: str) -> Path | None:
-    """The file answering ``raw_path``, or None; never a file outside ``root``."""
+    """The file answering ``raw_path``, or None; never a file outside ``root``.
+
+    A folder's path (``/tag/alliances/feed/``, as WordPress names its pages and feeds) is
+    answered by its ``index.html`` or ``index.xml``. Page N >= 2 of a paged file (``?page=N``,
+    or WordPress's ``?paged=N``) is ``<name>--page-N.<suffix>``; a page past the last is 404,
+    as WordPress answers.
+    """
     parts = urlsplit(raw_path)
     relative = parts.path.lstrip("/") or "index.html"
-    page = dict(parse_qsl(parts.query)).get("page", "1")
-    if page.isdigit() and int(page) > 1 and relative.endswith(".html"):
-        relative = f"{relative[: -len('.html')]}--page-{int(page)}.html"
+    base = root.resolve()
+    folder = (root / relative).resolve()
+    if parts.path.endswith("/") or folder.is_dir():
+        if base != folder and base not in folder.parents:
+            return None
+        found = next((folder / name for name in INDEX_FILES if (folder / name).is_file()), None)
+        if found is None:
+            return None
+        relative = str(found.relative_to(base))
+    query = dict(parse_qsl(parts.query))
+    page = query.get("page") or query.get("paged") or "1"
+    stem, dot, suffix = relative.rpartition(".")
+    if page.isdigit() and int(page) > 1 and dot and "/" not in suffix:
+        relative = f"{stem}--page-{int(page)}.{suffix}"
     candidate = (root / relative).resolve()
-    if root.resolve() not in candidate.parents or not candidate.is_file():
+    if base not in candidate.parents or not candidate.is_file():
         return None
     return candidate
 

@@ -43,6 +43,13 @@ class ListingEntry:
     section: str
     listing_url: str
     position: int
+    # Who published it, as the listing names them ("RAND Corporation"; a feed's site name or
+    # host): fills the catalog's publisher while the publication's page has not been read.
+    publisher: str = ""
+    # What a feed entry says beyond a teaser (dc:creator / <author> in order, its categories);
+    # the publication page's values win over these (see crawler.pages.generic).
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(dataclasses.asdict(self))
@@ -76,6 +83,9 @@ def merge_sighting(first: ListingEntry, later: ListingEntry) -> None:
     merge_fields(values, {name: getattr(later, name) for name in MERGED_FIELDS})
     for name, value in values.items():
         setattr(first, name, value)
+    for name in ("publisher", "authors", "categories"):
+        if not getattr(first, name) and getattr(later, name):
+            setattr(first, name, getattr(later, name))
 
 
 def merge_fields(first: dict[str, Any], later: Mapping[str, Any]) -> None:
@@ -189,6 +199,9 @@ class PublicationDetails:
     downloads: list[Download] = field(default_factory=list)
     list_price: str | None = None  # the print copy's list price, before any discount
     journal: str | None = None  # external publications: the journal that published it
+    # Who published it, as the page names them (embedded metadata; RAND's pages: "RAND
+    # Corporation"); replaces the listing's word in the catalog. None: the page does not say.
+    publisher: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(dataclasses.asdict(self))

@@ -104,6 +104,9 @@ publications = Table(
     Column("summary", Text, default="", nullable=False),
     Column("image_url", String(2048)),
     Column("image_caption", Text),
+    # Who published it, as the publisher names itself ("RAND Corporation"): the listing's word
+    # while the page has not been read, then the page's (embedded metadata). "" when unknown.
+    Column("publisher", String(300), default="", server_default="", index=True, nullable=False),
     Column("first_seen_at", DateTime, nullable=False),
     Column("last_seen_at", DateTime, nullable=False),
     # From the publication's own page (NULL until fetched, or when the page lacks them).

@@ -7,7 +7,9 @@ before and after the summary, teasers with no image, a placeholder icon or no ty
 absolute links with tracking parameters, and pagination links carrying extra parameters.
 
 It also writes the tests' local sites: tests/fixtures/site/ (a long topic for incremental
-crawls) and tests/fixtures/site-2024/ (one topic in the 2024 layout, see write_2024_topic).
+crawls) and tests/fixtures/site-2024/ (one topic in the 2024 layout, see write_2024_topic),
+and the demo's second publisher, catalog/demo_institute_site/ (a WordPress-like think tank
+the generic reader reads; see make_demo_institute.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import html
 import re
 from pathlib import Path
 from urllib.parse import quote_plus
+
+from make_demo_institute import write_institute_site  # noqa: E402 (beside this script)
 
 from catalog.demo import DEMO_ORIGIN
 
@@ -641,6 +645,7 @@ def main() -> None:
     )
     write_long_topic()
     write_2024_topic()
+    write_institute_site()
 
 
 def write_long_topic() -> None:

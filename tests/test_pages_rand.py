@@ -1,23 +1,13 @@
-"""Page objects against stored pages: every case's output must equal its expected.json."""
+"""RAND's page objects: behaviours named one by one (tests/test_pages.py runs every case)."""
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from crawler.pages import rand
 from tests.conftest import FIXTURES
-
-CASES = sorted(p.parent for p in (FIXTURES / "pages").glob("*/*/meta.json"))
-PAGE_OBJECTS = {
-    name: cls
-    for name, cls in inspect.getmembers(rand, inspect.isclass)
-    if name.endswith("Page") and cls.__module__ == rand.__name__
-}
 
 
 def _load(case: Path) -> tuple[dict[str, Any], str, dict[str, Any]]:
@@ -25,37 +15,6 @@ def _load(case: Path) -> tuple[dict[str, Any], str, dict[str, Any]]:
     html = (case / "input.html").read_text(encoding="utf-8")
     expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
     return meta, html, expected
-
-
-def _differences(actual: Any, expected: Any, path: str = "") -> list[str]:
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        out = []
-        for key in sorted(set(expected) | set(actual)):
-            out += _differences(actual.get(key), expected.get(key), f"{path}.{key}")
-        return out
-    if isinstance(expected, list) and isinstance(actual, list):
-        if len(expected) != len(actual):
-            return [f"{path}: {len(actual)} items, expected {len(expected)}"]
-        out = []
-        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            out += _differences(a, e, f"{path}[{i}]")
-        return out
-    return [] if actual == expected else [f"{path}: got {actual!r}, expected {expected!r}"]
-
-
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
-def test_page_case(case: Path) -> None:
-    meta, html, expected = _load(case)
-    page = PAGE_OBJECTS[meta["page_object"]](meta["url"], html)
-    differences = _differences(page.parse().to_dict(), expected)
-    assert not differences, "\n".join(differences)
-
-
-def test_every_page_object_has_cases() -> None:
-    covered = {json.loads((c / "meta.json").read_text())["page_object"] for c in CASES}
-    assert set(PAGE_OBJECTS) <= covered, (
-        f"page objects without cases: {set(PAGE_OBJECTS) - covered}"
-    )
 
 
 def test_header_menu_teasers_are_not_publications() -> None:

@@ -19,6 +19,7 @@ from parsel import Selector
 
 from catalog.records import PublicationDetails
 from crawler.pages import rand
+from crawler.pages.rand import listing, product
 from tests.conftest import FIXTURES
 
 CASES = FIXTURES / "pages" / "rand"
@@ -38,13 +39,13 @@ RENAMED_IDS = [c.name for c in RENAMED]
 # case none may find anything (else the case would prove nothing). The product header and the
 # teaser list itself (title, image, pagination) keep RAND's classes: they are not renamed.
 PRODUCT_CLASS_SELECTORS = [
-    *rand.ABSTRACT,
-    *rand.DOWNLOAD_SCOPES,
-    *rand.PDF_BUTTONS,
-    rand.PRINT_ROWS,
-    rand.RELATED_TOPICS,
-    *rand.DOCUMENT_DETAILS,
-    rand.SERIES,
+    *product.ABSTRACT,
+    *product.DOWNLOAD_SCOPES,
+    *product.PDF_BUTTONS,
+    product.PRINT_ROWS,
+    product.RELATED_TOPICS,
+    *product.DOCUMENT_DETAILS,
+    product.SERIES,
     # classes read inside those blocks
     "span.format-pdf",
     "span.format-epub",
@@ -57,7 +58,7 @@ PRODUCT_CLASS_SELECTORS = [
     ".download-block",
     ".download-label",
 ]
-TOPIC_CLASS_SELECTORS = [*rand.TEASER_TYPE, *rand.TEASER_DATE, *rand.TEASER_SUMMARY]
+TOPIC_CLASS_SELECTORS = [*listing.TEASER_TYPE, *listing.TEASER_DATE, *listing.TEASER_SUMMARY]
 
 
 def _parse(case: Path) -> dict[str, Any]:

@@ -27,6 +27,7 @@ DOCS = [
         "published_on": date(2021, 1, 14),
         "topic_slugs": ["security-cooperation"],
         "authors": ["Derek Grossman", "Jane Doe"],
+        "publisher": "RAND Corporation",
         "abstract": "Burden sharing among allies in Asia: Japan, Korea and Australia.",
     },
     {
@@ -38,6 +39,7 @@ DOCS = [
         "published_on": date(2021, 4, 6),
         "topic_slugs": ["security-cooperation", "alliances"],
         "authors": ["Derek Grossman"],
+        "publisher": "Atlantic Council",
         "abstract": "Japan and Korea share alliances with the United States in Asia.",
     },
     {
@@ -60,6 +62,7 @@ DOCS = [
         "published_on": date(2020, 8, 27),
         "topic_slugs": ["alliances"],
         "authors": ["Jane Doe"],
+        "publisher": "RAND Corporation",
         "abstract": "Allies in Asia, Japan and Korea, are an asset: burden sharing works.",
     },
 ]
@@ -87,6 +90,8 @@ def test_facets_count_every_match_not_just_the_hits_shown(index):
         "year": {"2021": 2, "2020": 1},  # u3 has no date: counted in no year
         "topic": {"alliances": 3, "security-cooperation": 2},
         "author": {"Derek Grossman": 2, "Jane Doe": 2, "Smith, Jr., John": 1},
+        # u3 has no publisher: counted under none
+        "publisher": {"RAND Corporation": 2, "Atlantic Council": 1},
     }
 
 
@@ -102,6 +107,7 @@ def test_facets_follow_the_query_and_its_filters(index):
         "year": {"2021": 1, "2020": 1},
         "topic": {"alliances": 2, "security-cooperation": 1},
         "author": {"Derek Grossman": 1, "Jane Doe": 1},
+        "publisher": {"Atlantic Council": 1, "RAND Corporation": 1},
     }
     assert nothing.total == 0 and all(not counts for counts in nothing.counts.values())
 
@@ -177,7 +183,7 @@ def run_json(catalog: Catalog, *args: str):
 
 
 def sql_facets(catalog: Catalog, urls: list[str]) -> dict[str, dict[str, int]]:
-    """The four facets counted by SQL over the publications with these URLs."""
+    """The five facets counted by SQL over the publications with these URLs."""
     marks = ",".join("?" * len(urls))
     types = catalog.rows(
         f"SELECT content_type, count(*) FROM publications WHERE url IN ({marks}) "
@@ -203,12 +209,18 @@ def sql_facets(catalog: Catalog, urls: list[str]) -> dict[str, dict[str, int]]:
         f"WHERE p.url IN ({marks}) GROUP BY a.name",
         *urls,
     )
+    publishers = catalog.rows(
+        f"SELECT publisher, count(*) FROM publications WHERE url IN ({marks}) "
+        "AND publisher <> '' GROUP BY publisher",
+        *urls,
+    )
     years = Counter(str(d)[:4] for (d,) in dates)
     return {
         "type": dict(types),
         "year": dict(years),
         "topic": dict(topics),
         "author": dict(authors),
+        "publisher": dict(publishers),
     }
 
 
@@ -230,7 +242,7 @@ def test_cli_facets_match_sql_counts_over_the_matched_set(searched_backend, args
     assert shown["total"] == len(everything) and shown["suggestion"] is None
     expected = sql_facets(searched_backend, [h["url"] for h in everything])
     assert shown["facets"] == {name: top(counts) for name, counts in expected.items()}
-    assert shown["facets"]["type"] and shown["facets"]["author"]
+    assert shown["facets"]["type"] and shown["facets"]["author"] and shown["facets"]["publisher"]
 
 
 def test_cli_facets_in_the_table(searched_backend):
@@ -304,13 +316,17 @@ def test_facets_agree_with_a_plain_count_across_segments_and_deletions(tmp_path,
             "published_on": date(2000 + n % 7, 1, 1) if n % 5 else None,
             "topic_slugs": topics[: 1 + n % 4] if n % 2 else topics[n % 5 :][:2],
             "authors": [names[n % 16], names[(n * 7) % 16]] if n % 4 else [names[n % 16]],
+            "publisher": ["RAND Corporation", "Atlantic Council", "", "CSIS"][n % 4],
         }
         for n in range(1, 121)
     ]
     for start in range(0, len(docs), 10):
         write_documents(index, docs[start : start + 10])
     live = {d["id"]: d for d in docs}
-    changed = [{**d, "content_type": "Tool", "authors": ["Ann Other"]} for d in docs[::9]]
+    changed = [
+        {**d, "content_type": "Tool", "authors": ["Ann Other"], "publisher": "IISS"}
+        for d in docs[::9]
+    ]
     write_documents(index, changed)
     live.update({d["id"]: d for d in changed})
 
@@ -320,6 +336,7 @@ def test_facets_agree_with_a_plain_count_across_segments_and_deletions(tmp_path,
             "year": Counter(str(d["published_on"].year) for d in selected if d["published_on"]),
             "topic": Counter(t for d in selected for t in d["topic_slugs"]),
             "author": Counter(a for d in selected for a in set(d["authors"])),
+            "publisher": Counter(d["publisher"] for d in selected if d["publisher"]),
         }
         return {name: dict(top_pairs(counts, 4)) for name, counts in plain.items()}
 

@@ -164,7 +164,7 @@ def show(config: CatalogConfig, publication: str, fmt: str | None, as_json: bool
 @json_option
 @pass_config
 def stats(config: CatalogConfig, as_json: bool) -> None:
-    """Counts by type, by year and by topic, and the last crawl run.
+    """Counts by publisher, by type, by year and by topic, and the last crawl run.
 
     \b
     Example:
@@ -179,6 +179,11 @@ def stats(config: CatalogConfig, as_json: bool) -> None:
         click.echo(output.to_json(figures))
         return
     click.echo(f"publications: {figures['publications']}\n")
+    by_publisher = [
+        {**r, "publisher": r["publisher"] or "(unknown)"} for r in figures["by_publisher"]
+    ]
+    output.render(by_publisher, ("publisher", "count"))
+    click.echo()
     by_type = [{**r, "content_type": r["content_type"] or "(none)"} for r in figures["by_type"]]
     output.render(by_type, ("content_type", "count"))
     click.echo()

@@ -33,6 +33,7 @@ SEARCH_JSON_COLUMNS = (
     "url",
     "title",
     "content_type",
+    "publisher",
     "published_on",
     "summary",
     "topics",
@@ -61,13 +62,18 @@ SEARCH_JSON_COLUMNS = (
     help="Only publications listed under this topic: its slug, its name or its URL.",
 )
 @click.option("--author", metavar="NAME", help="Only publications by this author (or surname).")
+@click.option(
+    "--publisher",
+    metavar="NAME",
+    help="Only this publisher's publications: its name (any case) or words naming one.",
+)
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=Count(MAX_LIMIT), default=20, show_default=True)
 @click.option(
     "--facets",
     "with_facets",
     is_flag=True,
-    help="Also count all matches by type, year, topic and author (table and json only).",
+    help="Also count all matches by type, year, topic, author and publisher (table and json only).",
 )
 @json_option
 @format_option(output.FORMATS, "table")
@@ -81,6 +87,7 @@ def search_command(
     until: date | None,
     topic: str | None,
     author: str | None,
+    publisher: str | None,
     sort: str,
     limit: int,
     with_facets: bool,
@@ -92,15 +99,16 @@ def search_command(
 
     Bare words search title, summary and the publication page's text (abstract, research
     questions, key findings, recommendations, body), stemmed. Fields: title, summary, text
-    (the page text; abstract: works too), author, type, topic (slug), topics (names), date,
-    year, url. The same query language whichever search engine the home uses. Without a
-    query, the filters alone choose (newest first); a capped list says so on stderr.
+    (the page text; abstract: works too), author, type, publisher, topic (slug), topics
+    (names), date, year, url. The same query language whichever search engine the home uses.
+    Without a query, the filters alone choose (newest first); a capped list says so on stderr.
 
-    --facets counts every match (not only the hits shown) by type, year, topic and author,
-    the top 10 values of each: printed after the table, or with --json an object
+    --facets counts every match (not only the hits shown) by type, year, topic, author and
+    publisher, the top 10 values of each: printed after the table, or with --json an object
     {"hits": [...], "total": N, "facets": {"type": [{"value": ..., "count": ...}], "year",
-    "topic", "author"}, "suggestion": ...} instead of the list of hits. When nothing
-    matches, a corrected query that does match is suggested on stderr ("did you mean").
+    "topic", "author", "publisher"}, "suggestion": ...} instead of the list of hits. When
+    nothing matches, a corrected query that does match is suggested on stderr ("did you
+    mean").
 
     \b
     Example:
@@ -109,6 +117,7 @@ def search_command(
         catalog search japan --type Report --format ris > japan.ris
         catalog search alliances --since 2020 --facets
         catalog search --author Grossman --type report
+        catalog search deterrence --publisher "RAND Corporation" --facets
     """
     from catalog import queries
     from catalog.index import Filters
@@ -118,14 +127,24 @@ def search_command(
     if with_facets and fmt not in ("table", "json"):
         raise click.UsageError("--facets goes with the table or json output only")
     if query is None:
-        if not (content_type or topic or author or since or until):
+        if not (content_type or topic or author or publisher or since or until):
             raise click.UsageError(
                 "give a query (words, or * for everything) or a filter such as --author"
             )
         query = "*"  # a search by filters alone lists what they let through
     compile_query(query)  # a malformed or costly query is a usage error before any work
     engine = reading_engine(config)  # no catalog, or an old schema: one line, before the index
-    filters = queries.resolve_filters(engine, Filters(content_type, topic, author, since, until))
+    filters = queries.resolve_filters(
+        engine,
+        Filters(
+            content_type=content_type,
+            topic=topic,
+            author=author,
+            since=since,
+            until=until,
+            publisher=publisher,
+        ),
+    )
     index = index_up_to_date(config, engine)
     found = queries.search_catalog(
         engine, index, query, filters=filters, facets=with_facets, sort=sort, limit=limit

@@ -16,12 +16,12 @@ from catalog.errors import CatalogError, QueryError
 
 # Bump when what an index holds or how it is analysed changes: an index of another version
 # is rebuilt from the catalog, never misread.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 SORTS = ("relevance", "newest", "oldest")
 MAX_LIMIT = 100_000  # results per search: more than a catalog holds, less than overflows
 FACET_TOP = 10
 # --facets: the facets a search counts, in the order they are shown.
-FACETS = ("type", "year", "topic", "author")
+FACETS = ("type", "year", "topic", "author", "publisher")
 # The publication page's text: every part of it a publication has, in this order.
 PAGE_TEXT_FIELDS = (
     "abstract",
@@ -70,6 +70,8 @@ class IndexDocument:
     topics: str  # names, one a line
     author: str  # names as written, one a line
     author_names: tuple[str, ...]  # whole names, each once: the author facet counts these
+    publisher: str = ""  # as written ("RAND Corporation"), "" when unknown: the facet's values
+    publisher_key: str = ""  # lower-cased, what --publisher filters on
 
     @property
     def spelling(self) -> str:
@@ -88,6 +90,7 @@ class IndexDocument:
         published = get("published_on")
         dated = isinstance(published, date)
         names = [" ".join(a.split()) for a in get("authors") or ()]
+        publisher = " ".join((get("publisher") or "").split())
         return cls(
             int(doc["id"]),
             int(get("revision") or 0),
@@ -103,17 +106,19 @@ class IndexDocument:
             "\n".join(get("topic_names") or ()),
             "\n".join(names),
             tuple(dict.fromkeys(n for n in names if n)),
+            publisher,
+            publisher.lower(),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What a search is narrowed to besides its query: type, topic, author, dates.
+    """What a search is narrowed to besides its query: type, topic, author, dates, publisher.
 
     One value for the hits, their facets and a suggestion's check, so the three can never
     disagree about what was asked. Filters never change scores: engines apply them as masks.
-    ``content_type`` is matched without regard to case; :data:`UNTYPED` asks for untyped
-    publications.
+    ``content_type`` and ``publisher`` are matched whole, without regard to case;
+    :data:`UNTYPED` asks for untyped publications.
     """
 
     content_type: str | None = None
@@ -121,11 +126,17 @@ class Filters:
     author: str | None = None  # a name or part of one (its words, in order)
     since: date | None = None
     until: date | None = None
+    publisher: str | None = None  # a publisher's whole name
 
     def __bool__(self) -> bool:
-        return any(v is not None for v in (self.content_type, self.topic, self.author)) or bool(
-            self.since or self.until
-        )
+        named = (self.content_type, self.topic, self.author, self.publisher)
+        return any(v is not None for v in named) or bool(self.since or self.until)
+
+    @property
+    def publisher_key(self) -> str | None:
+        if self.publisher is None:
+            return None
+        return " ".join(self.publisher.split()).lower()
 
     @property
     def type_key(self) -> str | None:
@@ -177,7 +188,8 @@ class HitText:
 
 @dataclass(frozen=True, slots=True)
 class FacetCount:
-    """One value of a facet (a type, a year, a topic slug, an author) and its matches."""
+    """One value of a facet (a type, a year, a topic slug, an author, a publisher) and its
+    matches."""
 
     value: str
     count: int

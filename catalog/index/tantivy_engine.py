@@ -36,7 +36,13 @@ from catalog.index.ordering import complete_group, exact_top
 WRITER_HEAP = 128_000_000
 WRITER_THREADS = 2  # two cores: Python reads the catalog while tantivy indexes
 FACET_SIZE = 1_000_000  # more distinct values than a catalog holds: counts are exact
-FACET_FIELDS = {"type": "type_name", "year": "year", "topic": "topic", "author": "author_name"}
+FACET_FIELDS = {
+    "type": "type_name",
+    "year": "year",
+    "topic": "topic",
+    "author": "author_name",
+    "publisher": "publisher_name",
+}
 _KIND = f"catalog-tantivy-v{SCHEMA_VERSION}"  # written beside the index: what built it
 _REGEX_META = set(r"\.+*?()|[]{}^$#&-~")
 
@@ -56,6 +62,9 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("type", tokenizer_name=analysis.PLAIN)
     builder.add_text_field("type_key", tokenizer_name="raw")
     builder.add_text_field("type_name", tokenizer_name="raw", fast=True)
+    builder.add_text_field("publisher", tokenizer_name=analysis.PLAIN)
+    builder.add_text_field("publisher_key", tokenizer_name="raw")
+    builder.add_text_field("publisher_name", tokenizer_name="raw", fast=True)
     builder.add_text_field("year", tokenizer_name="raw", fast=True)
     builder.add_integer_field("day", indexed=True, fast=True)
     builder.add_text_field("topic", tokenizer_name="raw", fast=True)
@@ -88,12 +97,16 @@ def _document(doc: IndexDocument) -> tantivy.Document:
         "author": normal(doc.author),
         "type": normal(doc.type),
         "type_key": doc.type_key,
+        "publisher": normal(doc.publisher),
         "topic": list(doc.topic),
         "author_name": list(doc.author_names),
         "spell": normal(doc.spelling),
     }
     if doc.type:
         fields["type_name"] = doc.type
+    if doc.publisher:
+        fields["publisher_key"] = doc.publisher_key
+        fields["publisher_name"] = doc.publisher
     if doc.day is not None:
         fields["day"] = doc.day
         fields["year"] = doc.year
@@ -238,6 +251,8 @@ class TantivySearcher:
         narrowing: list[Query] = []
         if filters.type_key is not None:
             narrowing.append(Query.term_query(SCHEMA, "type_key", filters.type_key))
+        if filters.publisher_key is not None:
+            narrowing.append(Query.term_query(SCHEMA, "publisher_key", filters.publisher_key))
         if filters.topic:
             narrowing.append(Query.term_query(SCHEMA, "topic", filters.topic.strip().lower()))
         if filters.author is not None:

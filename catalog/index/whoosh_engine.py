@@ -172,6 +172,9 @@ SCHEMA = Schema(
     type=_text_field(PLAIN),
     type_key=ID(),  # lower-cased whole type: --type
     type_name=ID(sortable=True),  # as written: the type facet
+    publisher=_text_field(PLAIN),  # the publisher's name, for publisher:word queries
+    publisher_key=ID(),  # lower-cased whole name: --publisher
+    publisher_name=ID(sortable=True),  # as written: the publisher facet
     year=ID(sortable=True),  # the year facet; whole years of date filters
     day=NUMERIC(numtype=int, bits=32, signed=False, sortable=True, default=0),  # + DAY_BIAS
     topic=ListKeyword(lowercase=True, commas=True, scorable=True),  # slugs
@@ -180,7 +183,13 @@ SCHEMA = Schema(
     # "Did you mean": the words of titles and summaries as written (lower case), counted.
     spell=TEXT(analyzer=PLAIN, phrase=False),
 )
-FACET_COLUMNS = {"type": "type_name", "year": "year", "topic": "topic", "author": "author_name"}
+FACET_COLUMNS = {
+    "type": "type_name",
+    "year": "year",
+    "topic": "topic",
+    "author": "author_name",
+    "publisher": "publisher_name",
+}
 
 
 def _fields(doc: IndexDocument) -> dict[str, Any]:
@@ -196,12 +205,16 @@ def _fields(doc: IndexDocument) -> dict[str, Any]:
         "author": doc.author,
         "type": doc.type,
         "type_key": doc.type_key,
+        "publisher": doc.publisher,
         "topic": ",".join(doc.topic),
         "author_name": "\n".join(doc.author_names),
         "spell": doc.spelling,
     }
     if doc.type:
         fields["type_name"] = doc.type
+    if doc.publisher:
+        fields["publisher_key"] = doc.publisher_key
+        fields["publisher_name"] = doc.publisher
     if doc.day is not None:
         fields["day"] = doc.day + DAY_BIAS
         fields["year"] = doc.year
@@ -527,6 +540,8 @@ def filter_plans(filters: Filters) -> list[query.Plan] | None:
     plans: list[query.Plan] = []
     if filters.type_key is not None:
         plans.append(query.Term("type_key", filters.type_key))
+    if filters.publisher_key is not None:
+        plans.append(query.Term("publisher_key", filters.publisher_key))
     if filters.topic:
         plans.append(query.Term("topic", filters.topic.strip().lower()))
     if filters.author is not None:

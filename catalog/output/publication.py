@@ -51,6 +51,7 @@ def render_publication(record: dict[str, Any], width: int | None = None) -> str:
         lines += wrap("by " + ", ".join(record["authors"]), width)
     lines += [record["url"], ""]
     identifiers = [
+        ("Publisher", record.get("publisher")),
         ("Document number", record.get("document_number")),
         ("DOI", record.get("doi")),
         ("ISBN", record.get("isbn")),

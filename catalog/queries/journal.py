@@ -21,10 +21,15 @@ if TYPE_CHECKING:
 
 
 def stats(engine: Engine) -> dict[str, Any]:
-    """Counts by type, by year and by topic, and the last crawl run."""
+    """Counts by publisher, by type, by year and by topic, and the last crawl run."""
     year = func.substr(cast(PUBLICATIONS.c.published_on, String), 1, 4)
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(PUBLICATIONS)).scalar_one()
+        by_publisher = conn.execute(
+            select(PUBLICATIONS.c.publisher, func.count().label("n"))
+            .group_by(PUBLICATIONS.c.publisher)
+            .order_by(func.count().desc(), PUBLICATIONS.c.publisher)
+        ).all()
         by_type = conn.execute(
             select(PUBLICATIONS.c.content_type, func.count().label("n"))
             .group_by(PUBLICATIONS.c.content_type)
@@ -42,7 +47,9 @@ def stats(engine: Engine) -> dict[str, Any]:
         last_run = conn.execute(select(RUNS).order_by(RUNS.c.id.desc()).limit(1)).mappings().first()
     return {
         "publications": total,
-        # None for "no type" and "no date": JSON readers get null, the text table a label.
+        # None for "no publisher", "no type" and "no date": JSON readers get null, the text
+        # table a label.
+        "by_publisher": [{"publisher": p or None, "count": n} for p, n in by_publisher],
         "by_type": [{"content_type": t or None, "count": n} for t, n in by_type],
         "by_year": [{"year": y or None, "count": n} for y, n in by_year],
         "by_topic": [{"topic": s, "count": n} for s, n in by_topic],

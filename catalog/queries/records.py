@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     pass
 
 
-PUBLICATION_COLUMNS = ("id", "url", *LISTING_FIELDS, "first_seen_at", "last_seen_at")
+PUBLICATION_COLUMNS = ("id", "url", *LISTING_FIELDS, "publisher", "first_seen_at", "last_seen_at")
 
 ALL_COLUMNS = PUBLICATION_COLUMNS + DETAIL_COLUMNS
 
@@ -98,7 +98,16 @@ STREAM_CHUNK = 2_000
 
 # What the search index reads of a publication: fewer columns than an export, and none of the
 # timestamps (whose conversion cost more than reading the rows).
-INDEX_COLUMNS = ("id", "url", "title", "summary", "content_type", "published_on", "revision")
+INDEX_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "summary",
+    "content_type",
+    "publisher",
+    "published_on",
+    "revision",
+)
 
 
 def index_documents(

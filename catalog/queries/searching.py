@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -231,8 +232,10 @@ def resolve_filters(engine: Engine, filters: Filters) -> Filters:
     """Search filters as the index takes them, checked against the catalog.
 
     A type is matched without regard to case (``none``: untyped publications); a topic may be
-    given by its slug, its name or its listing's URL. A type or topic the catalog does not
-    have, or dates the wrong way round, are a :class:`UsageError` naming what there is.
+    given by its slug, its name or its listing's URL; a publisher by its name, or by words of
+    it that name one publisher only (``rand``, ``atlantic council``). A type, topic or
+    publisher the catalog does not have, or dates the wrong way round, are a
+    :class:`UsageError` naming what there is.
     """
     from dataclasses import replace
 
@@ -245,7 +248,32 @@ def resolve_filters(engine: Engine, filters: Filters) -> Filters:
         content_type = _known_type(engine, content_type)
     if topic is not None:
         topic = _known_topic(engine, topic)
-    return replace(filters, content_type=content_type, topic=topic)
+    publisher = filters.publisher
+    if publisher is not None:
+        publisher = _known_publisher(engine, publisher)
+    return replace(filters, content_type=content_type, topic=topic, publisher=publisher)
+
+
+def _known_publisher(engine: Engine, wanted: str) -> str:
+    """The catalog's publisher named by ``wanted``: its whole name in any case, or words of it
+    (in order) that only one publisher's name holds."""
+    given = " ".join(wanted.split()).lower()
+    with engine.connect() as conn:
+        names = conn.execute(select(PUBLICATIONS.c.publisher).distinct()).scalars().all()
+    named = {" ".join(n.split()).lower(): n for n in names if n and n.strip()}
+    if given in named:
+        return named[given]
+    words = re.compile(rf"(?<!\w){re.escape(given)}(?!\w)") if given else None
+    partial = sorted(n for key, n in named.items() if words and words.search(key))
+    if len(partial) == 1:
+        return partial[0]
+    if partial:
+        raise UsageError(
+            f"--publisher {wanted!r} names several publishers ({'; '.join(partial)}): "
+            "give one whole name"
+        )
+    known = "; ".join(sorted(named.values())) or "none yet"
+    raise UsageError(f"no publisher {wanted!r} in the catalog (publishers: {known})")
 
 
 def _known_type(engine: Engine, wanted: str) -> str:

@@ -52,8 +52,24 @@ Record = ListingEntry | ListingPageSeen | TopicWalk | PublicationDetails | Detai
 # serves every chunk size. Results are read with .all() (one fetchall): iterating a result
 # fetches row by row.
 EXISTING = select(
-    PUBLICATIONS.c.id, PUBLICATIONS.c.url, *[PUBLICATIONS.c[n] for n in LISTING_FIELDS]
+    PUBLICATIONS.c.id,
+    PUBLICATIONS.c.url,
+    *[PUBLICATIONS.c[n] for n in LISTING_FIELDS],
+    PUBLICATIONS.c.publisher,
 ).where(PUBLICATIONS.c.url.in_(bindparam("urls", expanding=True)))
+# Where the listing fields sit in an EXISTING row, and the publisher after them.
+LISTED_SLICE = slice(2, 2 + len(LISTING_FIELDS))
+STORED_PUBLISHER = 2 + len(LISTING_FIELDS)
+
+PUBLISHERS_BY_URL = select(PUBLICATIONS.c.url, PUBLICATIONS.c.id, PUBLICATIONS.c.publisher).where(
+    PUBLICATIONS.c.url.in_(bindparam("urls", expanding=True))
+)
+
+SET_PUBLISHER = (
+    update(PUBLICATIONS)
+    .where(PUBLICATIONS.c.id == bindparam("b_id"))
+    .values(publisher=bindparam("b_publisher"))
+)
 
 IDS_BY_URL = select(PUBLICATIONS.c.url, PUBLICATIONS.c.id).where(
     PUBLICATIONS.c.url.in_(bindparam("urls", expanding=True))
@@ -152,7 +168,8 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def existing_publications(conn: Connection, urls: list[str]) -> dict[str, Sequence[Any]]:
-    """Stored rows by URL: (id, url, *LISTING_FIELDS) as rows, no mapping built per row."""
+    """Stored rows by URL: (id, url, *LISTING_FIELDS, publisher) as rows, no mapping built per
+    row (``LISTED_SLICE`` and ``STORED_PUBLISHER`` pick the parts)."""
     found: dict[str, Sequence[Any]] = {}
     for chunk in chunks(urls):
         for row in conn.execute(EXISTING, {"urls": chunk}).all():
@@ -165,6 +182,15 @@ def publication_ids(conn: Connection, urls: list[str]) -> dict[str, int]:
     for chunk in chunks(urls):
         ids.update(conn.execute(IDS_BY_URL, {"urls": chunk}).all())
     return ids
+
+
+def stored_publishers(conn: Connection, urls: list[str]) -> dict[str, tuple[int, str]]:
+    """(id, publisher) of the stored publications among ``urls``, by URL."""
+    found: dict[str, tuple[int, str]] = {}
+    for chunk in chunks(urls):
+        for url, pub_id, publisher in conn.execute(PUBLISHERS_BY_URL, {"urls": chunk}).all():
+            found[url] = (pub_id, publisher or "")
+    return found
 
 
 def listed_pairs(

@@ -203,7 +203,7 @@ class CatalogStore:
                 apply_walk(conn, walk, topic_ids[walk.topic.slug], run_id, now, result)
             # After the entries: a detail record may follow its listing entry in one batch.
             if details:
-                write_details(conn, details, topic_ids, now, result)
+                write_details(conn, details, topic_ids, run_id, now, result)
             if failures:
                 write_detail_failures(conn, failures, result)
             # Last, in the same transaction: everything the index must refresh gets one revision.

@@ -33,8 +33,11 @@ from catalog.store.statements import (
     CLEAR_RELATED,
     DETAIL_FAILURE,
     DETAILS,
+    LISTED_SLICE,
     PAGE_DATE,
     SECTION_RELATED,
+    SET_PUBLISHER,
+    STORED_PUBLISHER,
     TOPIC_IDS,
     TOPIC_PUBLICATIONS,
     TOPICS_BY_SLUG,
@@ -45,6 +48,7 @@ from catalog.store.statements import (
     insert,
     listed_pairs,
     publication_ids,
+    stored_publishers,
     text,
     upsert,
 )
@@ -113,12 +117,18 @@ def write_entries(
     # Listing fields by URL, in LISTING_FIELDS order; sightings of one publication merge (the
     # first non-empty value wins). Plain dicts: the entries themselves are left as they came.
     latest: dict[str, dict[str, Any]] = {}
+    # The publisher as the listing names it (the first sighting that names one). It is not a
+    # listing field: it fills a publication's publisher only while that is unknown, since the
+    # publication page's word is better and replaces it (see ``write_details``).
+    publishers: dict[str, str] = {}
     for entry in entries:
         listed = dict(zip(LISTING_FIELDS, LISTED(entry), strict=True))
         if entry.url in latest:
             merge_fields(latest[entry.url], listed)
         else:
             latest[entry.url] = listed
+        if entry.publisher and not publishers.get(entry.url):
+            publishers[entry.url] = entry.publisher
     urls = list(latest)
     existing = existing_publications(conn, urls)
 
@@ -128,7 +138,7 @@ def write_entries(
         if before is None:
             result.outcomes[url] = NEW
             continue
-        stored = before[2:]
+        stored = before[LISTED_SLICE]
         diffs = field_diffs(stored, as_listed(latest[url], stored))
         if diffs:
             result.outcomes[url] = UPDATED
@@ -149,6 +159,8 @@ def write_entries(
             {
                 "url": u,
                 **latest[u],
+                # New rows only: an existing row's publisher is not in the update list.
+                "publisher": publishers.get(u, ""),
                 "first_seen_at": now,
                 "last_seen_at": now,
                 "revision": revision.value,
@@ -165,6 +177,14 @@ def write_entries(
     ids.update(publication_ids(conn, [u for u in urls if u not in existing]))
     added = [ids[u] for u in urls if u not in existing]
     result.reindex_ids.update(added)
+    filled = {
+        url: publishers[url]
+        for url in urls
+        if url in existing and not existing[url][STORED_PUBLISHER] and publishers.get(url)
+    }
+    if filled:
+        conn.execute(SET_PUBLISHER, [{"b_id": ids[u], "b_publisher": p} for u, p in filled.items()])
+        result.reindex_ids.update(ids[u] for u in filled)
 
     history = [
         {"crawl_run_id": run_id, "publication_id": pub_id, "kind": "added", "changed_at": now}
@@ -182,6 +202,7 @@ def write_entries(
         for url, diffs in changed.items()
         for name, old, new in diffs
     ]
+    history += [publisher_change(run_id, ids[u], "", p, now) for u, p in filled.items()]
     insert(conn, CHANGES, [history_row(row) for row in history])
 
     links: dict[tuple[int, int, str], dict[str, Any]] = {}
@@ -264,19 +285,50 @@ def apply_walk(
     )
 
 
+def publisher_change(run_id: int, pub_id: int, old: str, new: str, now: datetime) -> dict[str, Any]:
+    """The history row of a publication whose publisher changed (or became known)."""
+    return {
+        "crawl_run_id": run_id,
+        "publication_id": pub_id,
+        "kind": "changed",
+        "field": "publisher",
+        "old_value": old,
+        "new_value": new,
+        "changed_at": now,
+    }
+
+
 def write_details(
     conn: Connection,
     details: list[PublicationDetails],
     topic_ids: dict[str, int],
+    run_id: int,
     now: datetime,
     result: BatchResult,
 ) -> None:
-    """Detail columns, authors in order and related topics of publications already stored."""
+    """Detail columns, authors in order and related topics of publications already stored.
+
+    The page's publisher, when it names one, replaces the listing's; a change goes to the
+    history like a listing field's.
+    """
     latest = {d.url: d for d in details}
-    ids = publication_ids(conn, list(latest))
+    stored = stored_publishers(conn, list(latest))
+    ids = {url: pub_id for url, (pub_id, _) in stored.items()}
     found = [d for url, d in latest.items() if url in ids]
     if not found:
         return
+    renamed = [
+        (ids[d.url], stored[d.url][1], d.publisher)
+        for d in found
+        if d.publisher and d.publisher != stored[d.url][1]
+    ]
+    if renamed:
+        conn.execute(SET_PUBLISHER, [{"b_id": i, "b_publisher": new} for i, _, new in renamed])
+        insert(
+            conn,
+            CHANGES,
+            [history_row(publisher_change(run_id, *change, now)) for change in renamed],
+        )
     rows = [
         {
             "b_id": ids[d.url],

@@ -221,3 +221,63 @@ def person_name(citation_author: str) -> str:
         return clean_text(citation_author)
     last, first = citation_author.split(",", 1)
     return clean_text(f"{first} {last}")
+
+
+def first_match(node: Selector, selectors: tuple[str, ...]) -> Selector | None:
+    """The first element the first matching selector finds: selectors are tried in order,
+    the page's own markup first, fallbacks after."""
+    for css in selectors:
+        found = node.css(css)
+        if found:
+            return found[0]
+    return None
+
+
+def text_in(node: Selector, selectors: tuple[str, ...]) -> str:
+    """The clean text of ``first_match``, "" when nothing matches."""
+    found = first_match(node, selectors)
+    return text_of(found) if found is not None else ""
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def html_selector(html: str | bytes | None) -> Selector:
+    """A parsel Selector for whatever a server sent: bytes, control characters, nothing at all."""
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", errors="replace")
+    text = _CONTROL_CHARS.sub("", html or "")
+    try:
+        return Selector(text=text or "<html></html>")
+    except Exception:  # noqa: BLE001 - lxml refuses some input outright; treat it as empty
+        return Selector(text="<html></html>")
+
+
+_NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "phd", "ph.d."})
+_NAME_BREAKS = re.compile(r"\s*[;,]\s*(?:and\s+|&\s*)?|\s+and\s+|\s*&\s*", re.IGNORECASE)
+
+
+def person_names(text: str | None) -> list[str]:
+    """The names one string holds, in order: ``Jane Doe and John Roe, Jr.`` -> two names.
+
+    It is split at commas, semicolons, "and" and "&" only when every piece is a whole name
+    (two words or more; "Jr." and "III" stay with the name before them): ``Doe, Jane`` is one
+    name, written family name first, and comes back as ``Jane Doe``.
+    """
+    text = clean_text(text)
+    if not text:
+        return []
+    names: list[str] = []
+    for piece in _NAME_BREAKS.split(text):
+        piece = clean_text(piece)
+        if not piece:
+            continue
+        if piece.lower() in _NAME_SUFFIXES and names:
+            names[-1] = f"{names[-1]}, {piece}"
+        else:
+            names.append(piece)
+    if len(names) > 1 and all(len(name.split()) >= 2 for name in names):
+        return names
+    if text.count(",") == 1 and text.split(",")[1].strip().lower() not in _NAME_SUFFIXES:
+        return [person_name(text)]
+    return [text]

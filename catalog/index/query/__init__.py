@@ -8,6 +8,7 @@ What people type after ``catalog search`` (and in the web view's search box)::
     japan OR korea, NOT taiwan      operators, upper case; AND binds before OR
     (japan OR korea) AND alliance   groups
     title:yemen  author:"Derek Grossman"  topic:security-cooperation   fields
+    publisher:rand  publisher:"atlantic council"                        the publisher's words
     allian*  de?er*                 prefixes and wildcards (never first in a word)
     date:2021  date:2021-06  date:[2019 to 2021]  year:2020   dates
     deterrence^2                    a boost

@@ -11,6 +11,7 @@ FIELDS = {
     "text": STEMMED,  # the publication page's text: abstract, questions, findings, body
     "author": PLAIN,  # names, never stemmed
     "type": PLAIN,
+    "publisher": PLAIN,  # words of the publisher's name
     # A topic by its slug (topic:security-cooperation) or the words of its name
     # (topic:"security cooperation"): the index keeps the slugs in `topic` and the names,
     # stemmed, in `topics`.
