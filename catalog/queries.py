@@ -469,6 +469,82 @@ def publication(engine: Engine, key: str) -> dict[str, Any] | None:
     return record
 
 
+# What a citation key is made of (``citations.base_key``): fewer columns than a whole record.
+CITATION_KEY_COLUMNS = ("id", "title", "published_on", "date_text")
+
+
+def citation_keys(engine: Engine) -> dict[int, str]:
+    """Every publication's BibTeX/CSL key, computed over the whole catalog.
+
+    A subset (a search, one publication) then gets the keys a full export gives it; see
+    ``citations.citation_keys``.
+    """
+    from catalog import citations  # the command line imports it only for citation formats
+
+    return citations.citation_keys(index_documents(engine, columns=CITATION_KEY_COLUMNS))
+
+
+def catalog_version(engine: Engine) -> tuple[int, int, int, str]:
+    """What anything read from the catalog depends on, in one statement: the catalog's id,
+    its newest publication revision, and the newest crawl run's id and status.
+
+    A web server derives its ``ETag`` from it: revisions move with every change to a
+    publication, and the run with every crawl (which updates ``last_seen_at`` and the
+    journal without touching a revision).
+    """
+    last_run = select(R.c.id, R.c.status).order_by(R.c.id.desc()).limit(1).subquery()
+    query = select(
+        select(S.c.value).where(S.c.key == "catalog_id").scalar_subquery(),
+        select(func.max(P.c.revision)).scalar_subquery(),
+        select(func.max(DP.c.revision)).scalar_subquery(),
+        select(last_run.c.id).scalar_subquery(),
+        select(last_run.c.status).scalar_subquery(),
+    )
+    with engine.connect() as conn:
+        catalog_id, published, deleted, run_id, status = conn.execute(query).one()
+    revision = max(int(published or 0), int(deleted or 0))
+    return int(catalog_id or 0), revision, int(run_id or 0), status or ""
+
+
+def topics_with_counts(engine: Engine) -> list[dict[str, Any]]:
+    """Every topic with its name, listing URL and how many publications it lists now."""
+    count = func.count(func.distinct(L.c.publication_id))
+    query = (
+        select(T.c.slug, T.c.name, T.c.url, count.label("count"))
+        .outerjoin(L, and_(L.c.topic_id == T.c.id, L.c.delisted_at.is_(None)))
+        .group_by(T.c.slug, T.c.name, T.c.url)
+        .order_by(T.c.slug)
+    )
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def catalogued_times(engine: Engine, ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
+    """Per publication, when the catalog first saw it and when it last changed (its latest
+    recorded change, else its first sighting): what a feed dates its entries by."""
+    found: dict[int, tuple[Any, Any]] = {}
+    latest = select(func.max(C.c.changed_at)).where(C.c.publication_id == P.c.id).scalar_subquery()
+    with engine.connect() as conn:
+        for start in range(0, len(ids), CHUNK):
+            query = select(P.c.id, P.c.first_seen_at, latest).where(
+                P.c.id.in_(ids[start : start + CHUNK])
+            )
+            for pub_id, first_seen, changed in conn.execute(query):
+                found[pub_id] = (first_seen, max(x for x in (first_seen, changed) if x))
+    return found
+
+
+def ids_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, int]:
+    """Publication ids by their URLs (as stored), for those the catalog has."""
+    found: dict[str, int] = {}
+    wanted = sorted(set(urls))
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), CHUNK):
+            query = select(P.c.url, P.c.id).where(P.c.url.in_(wanted[start : start + CHUNK]))
+            found.update({url: pub_id for url, pub_id in conn.execute(query)})
+    return found
+
+
 def publication_count(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(P)).scalar_one())
