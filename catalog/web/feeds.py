@@ -50,6 +50,28 @@ def search_id(catalog_id: int, values: dict[str, str]) -> str:
     return feed_id(catalog_id, "search?" + urlencode(sorted(values.items()), quote_via=quote))
 
 
+def _entry_class() -> type:
+    """feedgen's entry, with its links' ``rel`` and ``type`` written.
+
+    feedgen 1.0.0 drops both from entry links (its writer reads them from the new XML
+    element instead of the link it was given), which leaves an entry with two links that
+    both count as ``alternate``: invalid Atom. This puts them back on the elements it wrote.
+    """
+    from feedgen.entry import FeedEntry
+
+    class Entry(FeedEntry):
+        def atom_entry(self, extensions: bool = True) -> Any:
+            element = super().atom_entry(extensions)
+            written = [e for e in element if str(e.tag).rpartition("}")[2] == "link"]
+            for link, given in zip(written, self.link() or [], strict=False):
+                for key in ("rel", "type"):
+                    if given.get(key):
+                        link.set(key, given[key])
+            return element
+
+    return Entry
+
+
 def atom(
     *,
     id: str,
@@ -75,8 +97,9 @@ def atom(
     feed.generator("thinktank-catalog", generator_version)
     newest = max((utc(e["changed_at"]) for e in entries), default=None)
     feed.updated(newest or utc(fallback_updated) or EPOCH)
+    Entry = _entry_class()
     for row in entries:
-        entry = feed.add_entry(order="append")
+        entry = feed.add_entry(Entry(), order="append")
         entry.id(clean(row["url"]))
         entry.title(clean(row["title"]) or clean(row["url"]))
         entry.link(href=row["page_url"], rel="alternate", type="text/html")

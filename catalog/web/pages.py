@@ -19,7 +19,7 @@ from catalog import queries
 from catalog.errors import CatalogError
 from catalog.index import Filters, NotIndexed
 from catalog.index.query import compile_query
-from catalog.web import feeds
+from catalog.web import feeds, render
 from catalog.web.app import VERSION, answer, page, web
 from catalog.web.params import (
     NotFound,
@@ -190,6 +190,7 @@ async def search_page(request: Request) -> Response:
             topics=topics,
             warning=service.warning,
             feed=f"/search.atom{params.link()}",
+            is_mark=render.mark_test(params.text),
         )
 
     return await answer(request, work)

@@ -9,8 +9,9 @@ an absolute http(s) URL: ``javascript:``, ``data:`` and the like stay text.
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,9 +24,34 @@ _MARK = re.compile(r"\[([^\[\]\s]+)\]")
 _UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f\\<>\"']")
 
 
-def marked(snippet: str | None) -> Markup:
-    """A snippet with its ``[marks]`` as ``<mark>``: escaped first, then marked."""
-    return Markup(_MARK.sub(r"<mark>\1</mark>", str(escape(snippet or ""))))
+def mark_test(text: str) -> Callable[[str], bool]:
+    """Whether a bracketed word of a snippet of the search ``text`` is one of its marks.
+
+    Snippets mark matched words ``[like this]``, but the text they are cut from may hold
+    brackets of its own (``[sic]``): a bracketed word is a mark only when it is a word the
+    query looks for, as the snippet's maker (``catalog.index.highlight``) decided.
+    """
+    from catalog.index import analysis, highlight, query
+
+    want = highlight.wanted(query.compile_query(text))
+    fields = [want[name] for name in ("summary", "title", "text") if name in want]
+
+    def is_mark(word: str) -> bool:
+        return any(w.matches(t.term) for t in analysis.tokens(word) for w in fields)
+
+    return is_mark
+
+
+def marked(snippet: str | None, is_mark: Callable[[str], bool] | None = None) -> Markup:
+    """A snippet with its ``[marks]`` as ``<mark>``: escaped first, then marked (only the
+    brackets ``is_mark`` accepts, when given)."""
+
+    def mark(match: re.Match[str]) -> str:
+        if is_mark is None or is_mark(html.unescape(match.group(1))):
+            return f"<mark>{match.group(1)}</mark>"
+        return match.group(0)
+
+    return Markup(_MARK.sub(mark, str(escape(snippet or ""))))
 
 
 def http_url(url: Any) -> str | None:
