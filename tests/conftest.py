@@ -443,7 +443,7 @@ class Served:
 
 
 @contextmanager
-def served(command: list[str], *, env: dict[str, str] | None = None, timeout: float = 60):
+def served(command: list[str], *, env: dict[str, str] | None = None, timeout: float = 60, **popen):
     """Start ``command`` (a `catalog ... serve --port 0`), wait for its readiness line
     (``serving HOME at URL``, never a sleep), yield it, and stop it with SIGTERM."""
     import queue
@@ -457,6 +457,7 @@ def served(command: list[str], *, env: dict[str, str] | None = None, timeout: fl
         text=True,
         env=clean_env(**(env or {})),
         cwd=REPO,
+        **popen,
     )
     lines: queue.Queue[str | None] = queue.Queue()
     log: list[str] = []

@@ -29,6 +29,13 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+def how_many(total: int) -> str:
+    """``3 match`` or ``1,200 match; the 50 catalogued last are listed``."""
+    if total <= FEED_SIZE:
+        return f"{total:,} match"
+    return f"{total:,} match; the {FEED_SIZE} catalogued last are listed"
+
+
 def clean(text: Any) -> str:
     """Text XML can carry: characters XML 1.0 forbids (crawled pages can hold them) dropped."""
     return _NOT_XML.sub("", str(text or ""))

@@ -463,10 +463,7 @@ async def search_feed(request: Request) -> Response:
         body = feeds.atom(
             id=feeds.search_id(version.catalog_id, values),
             title=f"Catalog search: {described}",
-            subtitle=(
-                f"New publications matching {described} ({total:,} match; the "
-                f"{feeds.FEED_SIZE} newest in the catalog are here)"
-            ),
+            subtitle=f"New publications matching {described} ({feeds.how_many(total)})",
             self_url=absolute(request, "/search.atom" + params.link(sort=None)),
             page_url=absolute(request, "/search" + params.link(sort="newest")),
             entries=rows,

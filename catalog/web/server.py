@@ -79,9 +79,14 @@ def serve(
         if workers == 1:
             uvicorn.Server(settings).run(sockets=[sock])
         else:
+            import inspect
+
             from uvicorn.supervisors import Multiprocess
 
-            server = uvicorn.Server(settings)
-            Multiprocess(settings, target=server.run, sockets=[sock]).run()
+            if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn before 0.55
+                target = uvicorn.Server(settings).run
+                Multiprocess(settings, target=target, sockets=[sock]).run()
+            else:
+                Multiprocess(settings, sockets=[sock]).run()
     finally:
         sock.close()
