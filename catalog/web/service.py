@@ -107,12 +107,14 @@ class HeldIndex:
 class CatalogService:
     """One catalog opened read-only for a server process, and its search index kept open."""
 
-    def __init__(self, config: CatalogConfig, *, sync_wait: float = SYNC_WAIT) -> None:
+    def __init__(
+        self, config: CatalogConfig, *, engine: str | None = None, sync_wait: float = SYNC_WAIT
+    ) -> None:
         self.config = config
         self.sync_wait = sync_wait
         self.engine: Engine = make_engine(config.db_url, read_only=True)
         check_schema(self.engine)
-        self.index: SearchIndex = config.search_index()
+        self.index: SearchIndex = config.search_index(engine)  # default: the home's engine
         self.source = queries.CatalogIndexSource(self.engine)
         self.warning: str | None = None  # the index may be behind: said on search pages
         self._lock = threading.Lock()
