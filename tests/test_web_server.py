@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import signal
+from datetime import datetime
 
 import feedparser
 import httpx
@@ -108,6 +109,7 @@ def test_a_crawl_is_served_without_a_restart(backend: Catalog, long_site: Site, 
             assert hits(server, "zanzibar") == []
             assert len(hits(server, "*")) == 50
         etag = one.get("/api/stats").headers["etag"]
+        feed_before = feedparser.parse(one.get(f"/topics/{TOPIC}/feed.atom").content)
         rename_a_title(long_site)
         again = backend.run("crawl", "--start-url", url)
         assert again.returncode == 0, again.stderr
@@ -118,8 +120,15 @@ def test_a_crawl_is_served_without_a_restart(backend: Catalog, long_site: Site, 
                     "Partners and Security in the Sahel, Part 2 Zanzibar"
                 ]
         assert one.get("/api/stats").headers["etag"] != etag
-        changes = feedparser.parse(one.get(f"/topics/{TOPIC}/feed.atom").content)
-        assert not changes.bozo and len(changes.entries) == 50
+        feed = feedparser.parse(one.get(f"/topics/{TOPIC}/feed.atom").content)
+        assert not feed.bozo and len(feed.entries) == 50
+        # ids stay put across runs; the retitled entry says so by its title and update time
+        assert feed.feed.id == feed_before.feed.id
+        assert {e.id for e in feed.entries} == {e.id for e in feed_before.entries}
+        [retitled] = [e for e in feed.entries if e.title.endswith("Zanzibar")]
+        [was] = [e for e in feed_before.entries if e.id == retitled.id]
+        assert datetime.fromisoformat(retitled.updated) > datetime.fromisoformat(was.updated)
+        assert retitled.published == was.published
     assert not [line for line in one.log + two.log if "Traceback" in line]
 
 
