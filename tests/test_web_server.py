@@ -44,6 +44,17 @@ def test_serve_answers_on_loopback_and_stops_on_sigterm(crawled_home):
     assert "Traceback" not in log and "warning" not in log.lower()
 
 
+def test_the_demos_browse_command_serves(crawled_home):
+    """What `catalog demo` ends by printing runs as printed (on a free port here)."""
+    from catalog.config import resolve
+    from catalog.demo import serve_command
+
+    command = shlex.split(serve_command(resolve(crawled_home)))
+    assert command[-1] == "serve"
+    with served([*command, "--port", "0"]) as server:
+        assert "Think-tank publications" in server.get("/").text
+
+
 def test_a_public_host_is_warned_of_and_a_bad_address_is_one_line(crawled_home):
     # 192.0.2.1 (TEST-NET-1) is on no machine: the warning comes, then binding fails.
     result = invoke(crawled_home, "serve", "--host", "192.0.2.1", "--port", "0")
@@ -93,7 +104,9 @@ def rename_a_title(site: Site) -> None:
     page.write_text(text.replace("Part 2\n", "Part 2 Zanzibar\n"))
 
 
-def test_a_crawl_is_served_without_a_restart(backend: Catalog, long_site: Site, tmp_path):
+def test_a_crawl_is_served_without_a_restart(
+    backend: Catalog, long_site: Site, tmp_path, search_engine: str
+):
     """Servers notice the catalog's new revision and search the caught-up index. On
     PostgreSQL two servers with homes of their own, one with two workers, see the same."""
     url = long_site.topic_url(TOPIC)

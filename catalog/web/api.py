@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from catalog import queries
+from catalog.errors import UsageError
 from catalog.output import to_json
 from catalog.web.app import answer, json_response, web
 from catalog.web.pages import MAX_RUNS, RUNS, SIMILAR, changes_rows, run_search
@@ -84,8 +85,6 @@ async def api_search(
     def work(version: Version) -> Response:
         params = search_params(request.query_params, per_page_name="limit")
         if not params.asked:
-            from catalog.errors import UsageError
-
             raise UsageError("give a query (q=words, or * for everything) or a filter")
         found = run_search(state.service, version, params)
         document = {

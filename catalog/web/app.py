@@ -30,8 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from catalog.config import CatalogConfig
-from catalog.errors import CatalogError, DatabaseError, UsageError
-from catalog.index import IndexDamaged, IndexUnavailable
+from catalog.errors import CatalogError, UsageError
 from catalog.web import render
 from catalog.web.params import NotFound
 from catalog.web.service import CatalogService, Version
@@ -246,9 +245,9 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(CatalogError)
     async def unavailable(request: Request, exc: CatalogError) -> Response:
-        if isinstance(exc, (DatabaseError, IndexUnavailable, IndexDamaged, TooSlow)):
-            log.warning("%s: %s", route_path(request), exc)
-            return error_response(request, 503, str(exc))
+        # The catalog or its index cannot be read now (no catalog, another schema, no index
+        # yet, a damaged one that cannot be rebuilt here), or the request ran too long: the
+        # request was fine, so it is worth trying again (503), and the message says why.
         log.warning("%s: %s", route_path(request), exc)
         return error_response(request, 503, str(exc))
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from catalog import queries
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, UsageError
 from catalog.index import Filters, NotIndexed
 from catalog.index.query import compile_query
 from catalog.web import feeds, render
@@ -172,11 +172,7 @@ async def search_page(request: Request) -> Response:
             return page(request, "search.html", p=params, found=None)
         try:
             found = run_search(service, version, params)
-        except NotFound:
-            raise
-        except CatalogError as exc:
-            if exc.exit_code != 2:
-                raise
+        except UsageError as exc:  # a malformed query, an unknown type or topic
             return page(request, "search.html", 400, p=params, error=str(exc), found=None)
         topics = topic_names(service, version)
         return page(
@@ -336,8 +332,6 @@ def changes_rows(
     since = date_bound(params, "since", end=False)
     run_id = whole_number(params, "run", 0, 1, 2**63 - 1) if text(params, "run") else None
     if since is not None and run_id is not None:
-        from catalog.errors import UsageError
-
         raise UsageError("choose one of since and run")
     if since is not None:
         rows = queries.changes(service.engine, since=datetime.combine(since, time()))
@@ -450,8 +444,6 @@ async def search_feed(request: Request) -> Response:
     def work(version: Version) -> Response:
         params = search_params(request.query_params)
         if not params.asked:
-            from catalog.errors import UsageError
-
             raise UsageError("a feed needs a query (q=words, or * for everything) or a filter")
         filters = queries.resolve_filters(service.engine, params.filters)
         rows, total = feed_rows(service, version, params.text, filters)
