@@ -14,7 +14,8 @@ Two parts, each engine side by side:
   concurrent clients (threads, each with a keep-alive connection) asking the same mix of
   API searches and search pages for a fixed time, then stopping: requests per second, the
   latency percentiles, errors (any answer but 200; the target is none), and the server's
-  resident memory (VmRSS) after warm-up and at the end, which should not grow.
+  resident memory (VmRSS) after warm-up, halfway and at the end: the first half fills the
+  server's threads, connections and caches; the second half should add nothing.
 
 Only 127.0.0.1 is ever sent a request; the load is bounded in time and stops by itself.
 """
@@ -143,6 +144,12 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def watch(pid: int, done: threading.Event, series: list[float]) -> None:
+    """The server's resident memory, twice a second, until ``done``."""
+    while not done.wait(0.5):
+        series.append(rss_mib(pid))
+
+
 def load(url: str, seconds: float, clients: int) -> tuple[Samples, int, int, float]:
     """``clients`` threads asking the mix for ``seconds``: (latencies, answers, errors,
     elapsed). Each request is bounded by its timeout; the run stops at its deadline."""
@@ -198,14 +205,31 @@ def load_run(built: corpus.BuiltCorpus, seconds: float, clients: int, report: Re
                 for path, params in requests_of_mix():
                     http.get(path, params=params)
             before = rss_mib(pid)
-            samples, answers, errors, elapsed = load(url, seconds, clients)
+            done = threading.Event()
+            series: list[float] = []
+
+            watcher = threading.Thread(target=watch, args=(pid, done, series), daemon=True)
+            watcher.start()
+            try:
+                samples, answers, errors, elapsed = load(url, seconds, clients)
+            finally:
+                done.set()
+                watcher.join()
             after = rss_mib(pid)
+        halfway = series[len(series) // 2] if series else before
         report.add(f"{name} load: requests/s", answers / elapsed, "req/s", f"{answers} answers")
         report.latency(f"{name} load latency", samples)
         report.add(f"{name} load: errors", errors, "")
         report.add(f"{name} load: server RSS after warm-up", before, "MiB")
+        report.add(f"{name} load: server RSS halfway", halfway, "MiB")
         report.add(f"{name} load: server RSS at the end", after, "MiB")
         report.add(f"{name} load: server RSS growth", after - before, "MiB")
+        report.add(
+            f"{name} load: server RSS growth, second half",
+            after - halfway,
+            "MiB",
+            "flat memory: about 0",
+        )
 
 
 def run(
@@ -229,6 +253,7 @@ FIGURES = [
     *(f"{n} load latency p{q}" for n in ENGINES for q in (50, 95, 99)),
     *(f"{n} load: errors" for n in ENGINES),
     *(f"{n} load: server RSS growth" for n in ENGINES),
+    *(f"{n} load: server RSS growth, second half" for n in ENGINES),
 ]
 
 
