@@ -14,6 +14,7 @@ figures for later comparison (ratios, never absolute times, across machines or r
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +24,13 @@ from benchmarks import (
     bench_search,
     bench_startup,
     bench_store,
+    bench_web,
     corpus,
     targets,
 )
 from benchmarks.harness import Report, machine_line, write_json
 
-ALL = ("search", "index", "store", "crawl", "startup")
+ALL = ("search", "index", "store", "crawl", "startup", "web")
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,13 @@ class Settings:
     crawl_pages: int = 100
     crawl_runs: int = 5
     startup_runs: int = 10
+    web_rounds: int = 5  # passes over the query mix, in-process
+    load_seconds: float = bench_web.LOAD_SECONDS  # the load run, per engine
+    load_clients: int = bench_web.LOAD_CLIENTS
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(1, 1, 1, 1, 3, 1, 1)
+        return cls(1, 1, 1, 1, 3, 1, 1, web_rounds=1, load_seconds=2.0, load_clients=4)
 
 
 def run_all(
@@ -84,10 +89,21 @@ def run_all(
         report = Report("CLI start-up", quiet=quiet)
         bench_startup.run(small, runs=s.startup_runs, report=report)
         results.append((report, bench_startup.FIGURES))
+    if "web" in only:
+        report = Report(f"web: catalog serve, {size:,} publications", quiet=quiet)
+        bench_web.run(
+            built,
+            rounds=s.web_rounds,
+            load_seconds=s.load_seconds,
+            clients=s.load_clients,
+            report=report,
+        )
+        results.append((report, bench_web.FIGURES))
     return results
 
 
 def main() -> None:
+    os.environ.pop("CATALOG_SEARCH_ENGINE", None)  # each engine's home says which it uses
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="10k", help="1k, 10k, 100k or a number")
     parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED)

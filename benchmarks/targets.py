@@ -46,6 +46,29 @@ class Target:
 # bulk insert of 100k at 4,545 docs/s: the ratio bounds below are its absolute bounds over
 # those references.
 TARGETS = (
+    # --- issue 18: `catalog serve` ------------------------------------------------------------
+    Target(
+        "tantivy API search, index open p50",
+        20,
+        True,
+        "web API search p50, index open (tantivy)",
+        18,
+        "10k",
+        "ms",
+    ),
+    Target(
+        "whoosh API search, index open p50",
+        60,
+        True,
+        "web API search p50, index open (Whoosh)",
+        18,
+        "10k",
+        "ms",
+    ),
+    *(
+        Target(f"{engine} load: errors", 0, True, f"errors under load ({engine})", 18, unit="")
+        for engine in ("whoosh", "tantivy")
+    ),
     # --- issue 15 ---------------------------------------------------------------------------
     Target(
         "ratio whoosh engine / fts5, index open, p50",
@@ -191,7 +214,7 @@ def render(checked: list[Checked], size_label: str) -> list[str]:
     """The targets table: target, measured value, bound, verdict, and beside a judged ratio
     the absolute figure and the issue's absolute bound."""
     lines = [
-        f"targets at {size_label} (issue 15, and issue 11's that still apply); ratios are "
+        f"targets at {size_label} (issues 15 and 18, and issue 11's that still apply); ratios are "
         "judged, absolute figures shown beside",
         f"  {'issue':<5} {'target':<44} {'for':>4} {'measured':>12} {'bound':>12}  "
         f"{'verdict':<9} {'this run (absolute)':>22}  issue's bound",

@@ -136,10 +136,7 @@ def next_commands(
     They name the demo's home (and database, when it is not the home's own), quoted for a
     POSIX shell, so that they reach the catalog the demo just built from any folder.
     """
-    base = [*program_words(argv0), "--home", str(config.home)]
-    if config.db_url != f"sqlite:///{(config.home / 'catalog.db').resolve()}":
-        # Never a password on the screen: masked as everywhere else (or give CATALOG_DB).
-        base += ["--db", make_url(config.db_url).render_as_string(hide_password=True)]
+    base = _base_words(config, argv0)
     commands = [
         [*base, "search", query],
         [*base, "search", '"security cooperation"'],
@@ -148,3 +145,17 @@ def next_commands(
         commands.append([*base, "show", str(hits[0]["id"])])
     commands.append([*base, "export", "--format", "bibtex", "--output", "demo.bib"])
     return [shlex.join(c) for c in commands]
+
+
+def _base_words(config: CatalogConfig, argv0: str | None = None) -> list[str]:
+    """``catalog --home HOME [--db URL]``: the demo's catalog, from any folder."""
+    base = [*program_words(argv0), "--home", str(config.home)]
+    if config.db_url != f"sqlite:///{(config.home / 'catalog.db').resolve()}":
+        # Never a password on the screen: masked as everywhere else (or give CATALOG_DB).
+        base += ["--db", make_url(config.db_url).render_as_string(hide_password=True)]
+    return base
+
+
+def serve_command(config: CatalogConfig, argv0: str | None = None) -> str:
+    """How to browse the demo's catalog: `catalog --home HOME serve`."""
+    return shlex.join([*_base_words(config, argv0), "serve"])

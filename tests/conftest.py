@@ -423,3 +423,69 @@ def crawled_copy(crawled_backend: Catalog, tmp_path: Path) -> Catalog:
     target = tmp_path / "home"
     shutil.copytree(crawled_backend.home, target)
     return Catalog(crawled_backend.backend, target, crawled_backend.db)
+
+
+# --- `catalog serve` in a process of its own ----------------------------------------------------
+
+
+@dataclass
+class Served:
+    """A running `catalog serve`: its base URL, process and every line it wrote to stderr."""
+
+    url: str
+    process: subprocess.Popen
+    log: list[str]
+
+    def get(self, path: str, **kwargs):
+        import httpx
+
+        return httpx.get(self.url.rstrip("/") + path, timeout=60, **kwargs)
+
+
+@contextmanager
+def served(command: list[str], *, env: dict[str, str] | None = None, timeout: float = 60, **popen):
+    """Start ``command`` (a `catalog ... serve --port 0`), wait for its readiness line
+    (``serving HOME at URL``, never a sleep), yield it, and stop it with SIGTERM."""
+    import queue
+    import threading
+    import time
+
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(**(env or {})),
+        cwd=REPO,
+        **popen,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+    log: list[str] = []
+
+    def drain() -> None:
+        for line in process.stderr:
+            log.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    url = None
+    try:
+        while url is None:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            if line is None:
+                process.wait(timeout=30)
+                raise AssertionError(f"catalog serve exited {process.returncode}: {''.join(log)}")
+            match = re.search(r"^serving .* at (http://\S+) ", line)
+            if match:
+                url = match.group(1)
+        yield Served(url, process, log)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)

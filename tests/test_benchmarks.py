@@ -31,6 +31,7 @@ def test_harness_reports_every_figure_on_a_1k_corpus(tmp_path) -> None:
         "store",
         "crawl",
         "CLI start-up",
+        "web",
     }
     for report, expected in results:
         assert report.missing(expected) == [], report.title

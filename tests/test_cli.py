@@ -284,7 +284,12 @@ def test_demo_runs_offline(tmp_path):
     assert "new 0, updated 0" in again.stdout
     # The closing hint's commands work as printed, from another folder, in a shell.
     tried = result.stdout.split("try next:\n", 1)[1].splitlines()
-    commands = [line.strip() for line in tried if line.strip()]
+    commands = [line.strip() for line in tried if line.startswith("  ")]
+    # ...and it ends by saying how to browse the catalog (`catalog serve`: tests/test_web_server)
+    browse = tried[-1]
+    assert browse.startswith("browse it: ") and browse.endswith(
+        f"--home {shlex.quote(str(home.resolve()))} serve, then open http://127.0.0.1:8000/"
+    )
     assert any(" search " in c for c in commands)
     assert shlex.quote(str(home.resolve())) in commands[0]
     elsewhere = tmp_path / "elsewhere"

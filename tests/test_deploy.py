@@ -108,6 +108,8 @@ def test_systemd_units(long_site: Site, tmp_path):
     assert publications(home) == 50
 
 
-@pytest.mark.parametrize("name", ["catalog-crawl.service", "catalog-crawl.timer"])
+@pytest.mark.parametrize(
+    "name", ["catalog-crawl.service", "catalog-crawl.timer", "catalog-web.service"]
+)
 def test_unit_files_parse(name):
     assert unit(DEPLOY / "systemd" / name).sections()

@@ -15,7 +15,21 @@ import pytest
 from tests.conftest import REPO, catalog_command, clean_env
 
 # Loaded only by the commands that need them: migrations, crawls, citation formats.
-NOT_ON_THE_READ_PATH = ("alembic", "sqlalchemy.orm", "scrapy", "twisted", "rispy", "bibtexparser")
+NOT_ON_THE_READ_PATH = (
+    "alembic",
+    "sqlalchemy.orm",
+    "scrapy",
+    "twisted",
+    "rispy",
+    "bibtexparser",
+    # the web stack: `catalog serve` alone
+    "catalog.web",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "feedgen",
+)
 
 
 def imported_modules(args: list[str]) -> set[str]:

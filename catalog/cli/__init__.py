@@ -4,7 +4,7 @@ The group and what every command shares live in :mod:`catalog.cli.base`; each mo
 one family of commands, registered on the group when the package is imported.
 """
 
-from catalog.cli import crawling, reading, searching, sql, upkeep  # noqa: F401  (registers)
+from catalog.cli import crawling, reading, searching, serving, sql, upkeep  # noqa: F401
 from catalog.cli.base import MAX_ID, MAX_LIMIT, SORTS, SQL_TIMEOUT, CliError, DateBound, cli
 
 __all__ = ["MAX_ID", "MAX_LIMIT", "SORTS", "SQL_TIMEOUT", "CliError", "DateBound", "cli"]

@@ -356,11 +356,11 @@ def pick_format(fmt: str | None, as_json: bool, default: str, bom: bool = False)
 
 def citation_keys_for(engine, fmt: str) -> dict[int, str] | None:
     """BibTeX/CSL keys from the whole catalog, so a subset gets the keys a full export gives."""
-    from catalog import citations, queries
+    from catalog import queries
 
     if fmt not in ("bibtex", "csl-json"):
         return None
-    return citations.citation_keys(queries.index_documents(engine))
+    return queries.citation_keys(engine)
 
 
 @click.group(cls=CatalogGroup, context_settings={"help_option_names": ["-h", "--help"]})

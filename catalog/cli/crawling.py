@@ -262,7 +262,7 @@ def demo(config: CatalogConfig, query: str) -> None:
     Example:
         catalog --home ./demo-home demo
     """
-    from catalog.demo import next_commands, run_demo
+    from catalog.demo import next_commands, run_demo, serve_command
 
     summary, hits = run_demo(config, query)
     commands = next_commands(config, query, hits)
@@ -280,3 +280,4 @@ def demo(config: CatalogConfig, query: str) -> None:
     click.echo("\ntry next:")
     for command in commands[1:]:
         click.echo(f"  {command}")
+    click.echo(f"\nbrowse it: {serve_command(config)}, then open http://127.0.0.1:8000/")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, String, cast, func, select
+from sqlalchemy import Engine, String, and_, cast, func, select
 
 from catalog.tables import (
     CHANGES,
@@ -141,3 +142,57 @@ def changes(
         query = query.where(CHANGES.c.changed_at >= since)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def catalog_version(engine: Engine) -> tuple[int, int, int, str]:
+    """What anything read from the catalog depends on, in one statement: the catalog's id,
+    its newest publication revision, and the newest crawl run's id and status.
+
+    A web server derives its ``ETag`` from it: revisions move with every change to a
+    publication, and the run with every crawl (which updates ``last_seen_at`` and the
+    journal without touching a revision).
+    """
+    last_run = select(RUNS.c.id, RUNS.c.status).order_by(RUNS.c.id.desc()).limit(1).subquery()
+    query = select(
+        select(STATE.c.value).where(STATE.c.key == "catalog_id").scalar_subquery(),
+        select(func.max(PUBLICATIONS.c.revision)).scalar_subquery(),
+        select(func.max(TOMBSTONES.c.revision)).scalar_subquery(),
+        select(last_run.c.id).scalar_subquery(),
+        select(last_run.c.status).scalar_subquery(),
+    )
+    with engine.connect() as conn:
+        catalog_id, published, deleted, run_id, status = conn.execute(query).one()
+    revision = max(int(published or 0), int(deleted or 0))
+    return int(catalog_id or 0), revision, int(run_id or 0), status or ""
+
+
+def topics_with_counts(engine: Engine) -> list[dict[str, Any]]:
+    """Every topic with its name, listing URL and how many publications it lists now."""
+    count = func.count(func.distinct(LINKS.c.publication_id))
+    query = (
+        select(TOPICS.c.slug, TOPICS.c.name, TOPICS.c.url, count.label("count"))
+        .outerjoin(LINKS, and_(LINKS.c.topic_id == TOPICS.c.id, LINKS.c.delisted_at.is_(None)))
+        .group_by(TOPICS.c.slug, TOPICS.c.name, TOPICS.c.url)
+        .order_by(TOPICS.c.slug)
+    )
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def catalogued_times(engine: Engine, ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
+    """Per publication, when the catalog first saw it and when it last changed (its latest
+    recorded change, else its first sighting): what a feed dates its entries by."""
+    found: dict[int, tuple[Any, Any]] = {}
+    latest = (
+        select(func.max(CHANGES.c.changed_at))
+        .where(CHANGES.c.publication_id == PUBLICATIONS.c.id)
+        .scalar_subquery()
+    )
+    with engine.connect() as conn:
+        for start in range(0, len(ids), CHUNK):
+            query = select(PUBLICATIONS.c.id, PUBLICATIONS.c.first_seen_at, latest).where(
+                PUBLICATIONS.c.id.in_(ids[start : start + CHUNK])
+            )
+            for pub_id, first_seen, changed in conn.execute(query):
+                found[pub_id] = (first_seen, max(x for x in (first_seen, changed) if x))
+    return found

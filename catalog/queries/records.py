@@ -292,3 +292,31 @@ def publication(engine: Engine, key: str) -> dict[str, Any] | None:
 def publication_count(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(PUBLICATIONS)).scalar_one())
+
+
+# What a citation key is made of (``citations.base_key``): fewer columns than a whole record.
+CITATION_KEY_COLUMNS = ("id", "title", "published_on", "date_text")
+
+
+def citation_keys(engine: Engine) -> dict[int, str]:
+    """Every publication's BibTeX/CSL key, computed over the whole catalog.
+
+    A subset (a search, one publication) then gets the keys a full export gives it; see
+    ``citations.citation_keys``.
+    """
+    from catalog import citations  # the command line imports it only for citation formats
+
+    return citations.citation_keys(index_documents(engine, columns=CITATION_KEY_COLUMNS))
+
+
+def ids_by_url(engine: Engine, urls: Sequence[str]) -> dict[str, int]:
+    """Publication ids by their URLs (as stored), for those the catalog has."""
+    found: dict[str, int] = {}
+    wanted = sorted(set(urls))
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), CHUNK):
+            query = select(PUBLICATIONS.c.url, PUBLICATIONS.c.id).where(
+                PUBLICATIONS.c.url.in_(wanted[start : start + CHUNK])
+            )
+            found.update({url: pub_id for url, pub_id in conn.execute(query)})
+    return found
