@@ -10,10 +10,13 @@ from sqlalchemy import Engine, String, and_, cast, func, select
 
 from catalog.tables import (
     CHANGES,
+    CHUNK,
     LINKS,
     PUBLICATIONS,
     RUN_COUNT_COLUMNS,
     RUNS,
+    STATE,
+    TOMBSTONES,
     TOPICS,
 )
 
