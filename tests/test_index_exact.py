@@ -27,7 +27,8 @@ from catalog.db import make_engine, upgrade
 from catalog.index import Filters, open_index
 from catalog.index import query as plans
 from catalog.index.ordering import full_key
-from catalog.index.whoosh_engine import DAY_BIAS, filter_plans
+from catalog.index.whoosh_schema import DAY_BIAS
+from catalog.index.whoosh_searcher import filter_plans
 from catalog.store import CatalogStore
 
 SIZE = 400

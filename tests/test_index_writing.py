@@ -2,7 +2,7 @@
 updates by id on both engines, and the analysis both engines share.
 
 A Whoosh rebuild larger than the writer's pool spills sorted runs to disk
-(``whoosh_engine._CompactPool``); the index it builds must be the very same as one built in
+(``whoosh_engine.CompactPool``); the index it builds must be the very same as one built in
 memory, term by term and posting by posting, and must leave no run behind.
 """
 
@@ -113,13 +113,13 @@ def test_a_rebuild_that_spills_runs_builds_the_same_index_as_one_in_memory(
     assert open_index(tmp_path / "memory", "whoosh").rebuild_documents(docs, state) == 400
 
     runs: list[int] = []
-    write_run = search._CompactPool._write_run
+    write_run = search.CompactPool._write_run
 
-    def counting(self: search._CompactPool, f: Any, items: Any) -> None:
+    def counting(self: search.CompactPool, f: Any, items: Any) -> None:
         runs.append(1)
         write_run(self, f, items)
 
-    monkeypatch.setattr(search._CompactPool, "_write_run", counting)
+    monkeypatch.setattr(search.CompactPool, "_write_run", counting)
     monkeypatch.setattr(search, "WRITER_LIMIT_MB", 1)  # about 5,000 postings a run
     monkeypatch.setattr(search, "RUN_BLOCK", 100)  # several blocks a run
     spilled_index = open_index(tmp_path / "spilled", "whoosh")

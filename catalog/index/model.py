@@ -16,7 +16,7 @@ from catalog.errors import CatalogError, QueryError
 
 # Bump when what an index holds or how it is analysed changes: an index of another version
 # is rebuilt from the catalog, never misread.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 SORTS = ("relevance", "newest", "oldest")
 MAX_LIMIT = 100_000  # results per search: more than a catalog holds, less than overflows
 FACET_TOP = 10
