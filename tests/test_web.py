@@ -115,7 +115,18 @@ def test_the_api_is_described_by_openapi(client):
     }
     assert all(set(methods) == {"get"} for methods in schema["paths"].values())
     params = {p["name"] for p in schema["paths"]["/api/search"]["get"]["parameters"]}
-    assert params == {"q", "type", "since", "until", "topic", "author", "sort", "page", "limit"}
+    assert params == {
+        "q",
+        "type",
+        "since",
+        "until",
+        "topic",
+        "author",
+        "publisher",
+        "sort",
+        "page",
+        "limit",
+    }
     listed = page(client.get("/api"))
     assert "GET /api/search" in text_of(listed)
 
@@ -133,7 +144,15 @@ def test_search_page_shows_hits_facets_pages_and_marks(client, searched_backend)
     marks = {text_of(m).lower() for m in doc.cssselect("ol.hits .snippet mark")}
     assert all(m.startswith("allian") for m in marks)
     facet_groups = [text_of(h) for h in doc.cssselect("aside.facets h3")]
-    assert facet_groups == ["Type", "Year", "Topic", "Author"]
+    assert facet_groups == ["Type", "Year", "Topic", "Author", "Publisher"]
+    # the publisher facet counts what the CLI counts and its link filters by it
+    publishers = {f["value"]: f["count"] for f in expected["facets"]["publisher"]}
+    publisher = next(a for a in doc.cssselect("aside.facets a") if text_of(a) in publishers)
+    by_publisher = page(client.get(publisher.get("href")))
+    total = publishers[text_of(publisher)]
+    assert f"{total} publications match" in text_of(by_publisher.cssselect(".total")[0])
+    chips = [text_of(c) for c in by_publisher.cssselect(".chips a")]
+    assert chips == [f"Publisher: {text_of(publisher)}"]
     # a facet's link narrows the search to its count
     report = next(a for a in doc.cssselect("aside.facets a") if text_of(a) == "Report")
     count = int(text_of(report.getnext()).strip("()"))

@@ -29,21 +29,6 @@ from catalog.config import CatalogConfig
 # --- search --------------------------------------------------------------------------------
 
 SEARCH_COLUMNS = ("published_on", "content_type", "title", "url", "snippet")
-SEARCH_JSON_COLUMNS = (
-    "url",
-    "title",
-    "content_type",
-    "publisher",
-    "published_on",
-    "summary",
-    "topics",
-    "authors",
-    "subtitle",
-    "document_number",
-    "pdf_url",
-    "score",
-    "snippet",
-)
 
 
 @cli.command("search")
@@ -154,10 +139,16 @@ def search_command(
     rows = found.rows
     if with_facets and fmt == "json":
         output.render_search_json(
-            rows, SEARCH_JSON_COLUMNS, found.facets.as_dict(), found.facets.total, found.suggestion
+            rows,
+            output.HIT_JSON_COLUMNS,
+            found.facets.as_dict(),
+            found.facets.total,
+            found.suggestion,
         )
     elif fmt != "table":
-        output.render(rows, SEARCH_JSON_COLUMNS, fmt, keys=citation_keys_for(engine, fmt), bom=bom)
+        output.render(
+            rows, output.HIT_JSON_COLUMNS, fmt, keys=citation_keys_for(engine, fmt), bom=bom
+        )
     elif rows:
         output.render_hits(rows, SEARCH_COLUMNS)
     if fmt == "table" and found.facets is not None:
@@ -173,7 +164,6 @@ def search_command(
 
 
 SIMILAR_COLUMNS = ("published_on", "content_type", "title", "url", "score")
-SIMILAR_JSON_COLUMNS = tuple(c for c in SEARCH_JSON_COLUMNS if c != "snippet")
 
 
 @cli.command()
@@ -210,7 +200,9 @@ def similar(
     if rows is None:
         raise CliError(f"no publication {publication!r} in the catalog (try `catalog search`)")
     if fmt != "table":
-        output.render(rows, SIMILAR_JSON_COLUMNS, fmt, keys=citation_keys_for(engine, fmt), bom=bom)
+        output.render(
+            rows, output.SIMILAR_JSON_COLUMNS, fmt, keys=citation_keys_for(engine, fmt), bom=bom
+        )
     elif rows:
         output.render_hits(rows, SIMILAR_COLUMNS)
     if not rows:

@@ -28,6 +28,25 @@ FORMATS = (*DATA_FORMATS, *CITATION_FORMATS)
 
 BOM = "\ufeff"
 
+# The keys of a search hit in JSON, wherever it is printed or served (`catalog search --json`,
+# the web API); a similar publication has the same keys but the snippet.
+HIT_JSON_COLUMNS = (
+    "url",
+    "title",
+    "content_type",
+    "publisher",
+    "published_on",
+    "summary",
+    "topics",
+    "authors",
+    "subtitle",
+    "document_number",
+    "pdf_url",
+    "score",
+    "snippet",
+)
+SIMILAR_JSON_COLUMNS = tuple(c for c in HIT_JSON_COLUMNS if c != "snippet")
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, (date, datetime)):

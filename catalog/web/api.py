@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from catalog import queries
 from catalog.errors import UsageError
-from catalog.output import to_json
+from catalog.output import HIT_JSON_COLUMNS, SIMILAR_JSON_COLUMNS, to_json
 from catalog.web.app import answer, json_response, web
 from catalog.web.pages import MAX_RUNS, RUNS, SIMILAR, changes_rows, run_search
 from catalog.web.params import (
@@ -33,23 +33,9 @@ DESCRIPTION = (
     '`{"error": "...", "status": N}`: 400 for a malformed parameter or query, 404 for an '
     "unknown id, 503 when the catalog or its search index cannot be read (retry)."
 )
-# `catalog search --json`'s columns, plus the id that /api/publications/{id} takes.
-SEARCH_COLUMNS = (
-    "id",
-    "url",
-    "title",
-    "content_type",
-    "published_on",
-    "summary",
-    "topics",
-    "authors",
-    "subtitle",
-    "document_number",
-    "pdf_url",
-    "score",
-    "snippet",
-)
-SIMILAR_COLUMNS = tuple(c for c in SEARCH_COLUMNS if c != "snippet")
+# `catalog search --json`'s keys, plus the id that /api/publications/{id} takes.
+SEARCH_COLUMNS = ("id", *HIT_JSON_COLUMNS)
+SIMILAR_COLUMNS = ("id", *SIMILAR_JSON_COLUMNS)
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -69,12 +55,14 @@ async def api_search(
     until: str | None = Query(None, description="Published on or before: YYYY[-MM[-DD]]."),
     topic: str | None = Query(None, description="A topic's slug, name or URL."),
     author: str | None = Query(None, description="An author's name or surname."),
+    publisher: str | None = Query(None, description="A publisher's whole name (any case)."),
     sort: str | None = Query(None, description="relevance (default), newest or oldest."),
     page: str | None = Query(None, description="Page number, from 1 (offset = (page-1)*limit)."),
     limit: str | None = Query(None, description=f"Hits a page, 1 to {MAX_PER_PAGE} (default 20)."),
 ) -> Response:
     """`{"hits": [...], "total": N, "facets": {"type": [{"value", "count"}], "year",
-    "topic", "author"}, "suggestion": null | "corrected query", "page": N, "limit": N}`.
+    "topic", "author", "publisher"}, "suggestion": null | "corrected query", "page": N,
+    "limit": N}`.
 
     Hits have `catalog search --json`'s keys plus `id`; snippets mark matched words
     `[like this]`. Facets count every match, not only the hits shown. Without `q`, the

@@ -45,7 +45,13 @@ CITATIONS = {
     "bib": ("bibtex", "application/x-bibtex; charset=utf-8"),
     "json": ("csl-json", "application/vnd.citationstyles.csl+json; charset=utf-8"),
 }
-FACET_LABELS = {"type": "Type", "year": "Year", "topic": "Topic", "author": "Author"}
+FACET_LABELS = {
+    "type": "Type",
+    "year": "Year",
+    "topic": "Topic",
+    "author": "Author",
+    "publisher": "Publisher",
+}
 
 
 # --- shared with the API and the feeds --------------------------------------------------------
@@ -232,6 +238,10 @@ def facet_links(
                 on = params.topic == value
                 change = {"topic": None if on else value}
                 label = (topics.get(value) or {}).get("name") or value
+            elif name == "publisher":
+                on = (params.publisher or "").lower() == value.lower()
+                change = {"publisher": None if on else value}
+                label = value
             else:
                 on = (params.author or "").lower() == value.lower()
                 change = {"author": None if on else value}
@@ -254,6 +264,10 @@ def active_filters(params: SearchParams, topics: dict[str, dict[str, Any]]) -> l
         chips.append({"label": f"Topic: {name}", "link": params.link(topic=None)})
     if params.author:
         chips.append({"label": f"Author: {params.author}", "link": params.link(author=None)})
+    if params.publisher:
+        chips.append(
+            {"label": f"Publisher: {params.publisher}", "link": params.link(publisher=None)}
+        )
     if params.since and params.since == params.until:
         chips.append(
             {"label": f"Year: {params.since}", "link": params.link(since=None, until=None)}

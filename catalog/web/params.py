@@ -23,7 +23,7 @@ MAX_HITS = 10_000  # how deep pages go: offset + limit at most this
 MAX_PARAM_CHARS = 1_000  # any parameter longer than this is refused (a query's own limit)
 MAX_ID = 2**63 - 1
 # The search's parameters, in the order links are built with.
-SEARCH_KEYS = ("q", "type", "since", "until", "topic", "author", "sort")
+SEARCH_KEYS = ("q", "type", "since", "until", "topic", "author", "publisher", "sort")
 
 
 class NotFound(UsageError):
@@ -86,6 +86,7 @@ class SearchParams:
     until: str | None = None
     topic: str | None = None
     author: str | None = None
+    publisher: str | None = None
     sort: str = "relevance"
     page: int = 1
     per_page: int = PER_PAGE
@@ -98,7 +99,7 @@ class SearchParams:
 
     @property
     def filtered(self) -> bool:
-        return any((self.type, self.since, self.until, self.topic, self.author))
+        return any((self.type, self.since, self.until, self.topic, self.author, self.publisher))
 
     @property
     def text(self) -> str:
@@ -111,7 +112,7 @@ class SearchParams:
 
     @property
     def filters(self) -> Filters:
-        return Filters(self.type, self.topic, self.author, *self.dates)
+        return Filters(self.type, self.topic, self.author, *self.dates, publisher=self.publisher)
 
     def values(self, **changes: Any) -> dict[str, str]:
         """The parameters (with ``changes``; None removes one), for a link."""
@@ -159,6 +160,7 @@ def search_params(params: Mapping[str, str], *, per_page_name: str | None = None
         until=text(params, "until"),
         topic=text(params, "topic"),
         author=text(params, "author"),
+        publisher=text(params, "publisher"),
         sort=sort,
         page=page,
         per_page=per_page,
