@@ -153,7 +153,7 @@ def watch(pid: int, done: threading.Event, series: list[float]) -> None:
 def load(url: str, seconds: float, clients: int) -> tuple[Samples, int, int, float]:
     """``clients`` threads asking the mix for ``seconds``: (latencies, answers, errors,
     elapsed). Each request is bounded by its timeout; the run stops at its deadline."""
-    import httpx
+    import httpx2 as httpx
 
     work = requests_of_mix()
     samples = Samples()
@@ -193,7 +193,7 @@ def load(url: str, seconds: float, clients: int) -> tuple[Samples, int, int, flo
 
 
 def load_run(built: corpus.BuiltCorpus, seconds: float, clients: int, report: Report) -> None:
-    import httpx
+    import httpx2 as httpx
 
     report.note(
         f"  load: a `catalog serve` process per engine (1 worker) on 127.0.0.1, {clients} "

@@ -437,7 +437,7 @@ class Served:
     log: list[str]
 
     def get(self, path: str, **kwargs):
-        import httpx
+        import httpx2 as httpx
 
         return httpx.get(self.url.rstrip("/") + path, timeout=60, **kwargs)
 

@@ -151,8 +151,8 @@ def test_search_page_shows_hits_facets_pages_and_marks(client, searched_backend)
     by_publisher = page(client.get(publisher.get("href")))
     total = publishers[text_of(publisher)]
     assert f"{total} publications match" in text_of(by_publisher.cssselect(".total")[0])
-    chips = [text_of(c) for c in by_publisher.cssselect(".chips a")]
-    assert chips == [f"Publisher: {text_of(publisher)}"]
+    chips = [c.get("aria-label") for c in by_publisher.cssselect(".chips a")]
+    assert chips == [f"Remove the filter Publisher: {text_of(publisher)}"]
     # a facet's link narrows the search to its count
     report = next(a for a in doc.cssselect("aside.facets a") if text_of(a) == "Report")
     count = int(text_of(report.getnext()).strip("()"))

@@ -14,7 +14,7 @@ import signal
 from datetime import datetime
 
 import feedparser
-import httpx
+import httpx2 as httpx
 from lxml import html as lxml_html
 
 from tests.conftest import Catalog, Site, catalog_command, invoke, served
