@@ -1,6 +1,7 @@
 """`catalog serve`: the catalog on web pages, Atom feeds and a JSON API, read-only.
 
 - :mod:`~catalog.web.app`: the ASGI application (FastAPI), its headers, limits and errors.
+- :mod:`~catalog.web.answers`: what every route answers with (ETags, pages, JSON, errors).
 - :mod:`~catalog.web.pages`: the HTML pages and the feeds; :mod:`~catalog.web.api`: the API.
 - :mod:`~catalog.web.service`: the catalog opened read-only and the search index kept open.
 - :mod:`~catalog.web.params`: query parameters checked as the command line checks options.

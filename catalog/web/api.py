@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from catalog import queries
 from catalog.errors import UsageError
 from catalog.output import HIT_JSON_COLUMNS, SIMILAR_JSON_COLUMNS, to_json
-from catalog.web.app import answer, json_response, web
+from catalog.web.answers import answer, json_response, web
 from catalog.web.pages import MAX_RUNS, RUNS, SIMILAR, changes_rows, run_search
 from catalog.web.params import (
     MAX_PER_PAGE,

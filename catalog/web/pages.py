@@ -1,7 +1,7 @@
 """The pages people read: home, search, publication, what changed, the run journal, feeds.
 
 Each route reads the catalog through the library the command line uses (``catalog.queries``
-and the index's reader), in a worker thread (see :func:`catalog.web.app.answer`).
+and the index's reader), in a worker thread (see :func:`catalog.web.answers.answer`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from catalog.errors import CatalogError, UsageError
 from catalog.index import Filters, NotIndexed
 from catalog.index.query import compile_query
 from catalog.web import feeds, render
-from catalog.web.app import VERSION, answer, page, web
+from catalog.web.answers import VERSION, answer, page, web
 from catalog.web.params import (
     NotFound,
     SearchParams,
