@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks import (
@@ -110,14 +110,23 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(ALL), help=f"comma-separated: {','.join(ALL)}")
     parser.add_argument("--store-sizes", default=None, help="e.g. 10k,100k (default: --size)")
     parser.add_argument("--quick", action="store_true", help="one sample of everything")
+    parser.add_argument(
+        "--index-repeat",
+        type=int,
+        default=None,
+        help="builds per engine (default 3; a Whoosh rebuild at 100k takes minutes)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
     print(machine_line())
+    settings = Settings.quick() if args.quick else Settings()
+    if args.index_repeat:
+        settings = replace(settings, index_repeat=args.index_repeat)
     results = run_all(
         corpus.parse_size(args.size),
         seed=args.seed,
         only=tuple(n.strip() for n in args.only.split(",")),
-        settings=Settings.quick() if args.quick else Settings(),
+        settings=settings,
         store_sizes=tuple(corpus.parse_size(s) for s in args.store_sizes.split(","))
         if args.store_sizes
         else None,
