@@ -349,14 +349,14 @@ class RandTopicSpider(scrapy.Spider):
         wanted = known.needs_details if self.details and known is not None else frozenset()
         yield from self._records(listing, response)
         yield from self._details_wanted(listing, wanted, response.url)
-        if unchanged:
+        if listing.next_page_url is None:  # the last page, new entries or none
+            yield from self._feed_ended(listing.topic, walk, complete=listing.complete)
+        elif unchanged:
             self.logger.info(
                 "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
             )
             self.open_walks.discard(walk)
             yield TopicWalk(listing.topic, WALK_COMPLETED, full=False)
-        elif listing.next_page_url is None:
-            yield from self._feed_ended(listing.topic, walk, complete=listing.complete)
         elif self.pages is not None and page_count >= self.pages:
             self.logger.info("stopping the walk of %s after %d pages", walk, page_count)
             self.open_walks.discard(walk)
