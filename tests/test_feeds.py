@@ -222,6 +222,27 @@ def test_an_entry_leaving_a_feed_is_delisted_only_by_a_full_walk_to_its_end(tmp_
     assert summary(full)["delisted"] == 1 and _delisted(home) == {oldest.url}
 
 
+def test_an_entry_pushed_out_of_a_newest_n_feed_is_not_delisted(tmp_path):
+    """A feed of the newest three: a new post pushes the oldest out. The crawl reads the whole
+    feed to its end, but not as a full walk, so the entry that left proves nothing."""
+    feeds = FeedSite(tmp_path / "newest", posts(3), per_page=3)
+    feeds.write()
+    home = tmp_path / "home"
+    with serve(feeds.root) as server:
+        assert crawl(home, server, "--start-url", FEED).returncode == 0
+        pushed_out = feeds.posts.pop()
+        feeds.posts.insert(0, posts(4)[0])
+        feeds.write()
+        seen = len(server.paths())
+        result = crawl(home, server, "--start-url", FEED)
+        assert result.returncode == 0, result.stderr
+        assert feed_requests(server, seen) == [FEED_PATH, FEED_PATH + "?paged=2"]  # to its end
+        assert summary(result)["delisted"] == 0 and _delisted(home) == set()
+        assert rows(home, "SELECT count(*) FROM publications WHERE url = ?", pushed_out.url) == [
+            (1,)
+        ]
+
+
 def test_a_feed_that_says_it_is_complete_delists_without_full(tmp_path):
     feeds = FeedSite(tmp_path / "complete", posts(4), complete=True)
     feeds.write()
