@@ -88,6 +88,7 @@ def test_one_crawl_catalogues_both_publishers_and_a_recrawl_reads_no_publication
     # Every page of the feed, to WordPress's 404 past the last; every post's page once.
     assert feed_requests(server) == EVERY_PAGE
     assert sorted(post_requests(server)) == sorted(p.path for p in feeds.posts)
+    assert server.paths()[0] == "/robots.txt"  # asked before anything else on the host
     [(state,)] = rows(home, "SELECT walk_state FROM topics WHERE slug = ?", SLUG)
     assert state == "complete"
     # The page's values (its abstract), read with the feed's entry (its summary).
@@ -241,6 +242,21 @@ def test_an_entry_pushed_out_of_a_newest_n_feed_is_not_delisted(tmp_path):
         assert rows(home, "SELECT count(*) FROM publications WHERE url = ?", pushed_out.url) == [
             (1,)
         ]
+
+
+def test_a_feed_that_suddenly_lists_nothing_delists_nothing(tmp_path):
+    """An empty feed (a site's glitch) is no proof, even to a full walk: warned, not delisted."""
+    feeds = FeedSite(tmp_path / "empty", posts(3))
+    feeds.write()
+    home = tmp_path / "home"
+    with serve(feeds.root) as server:
+        assert crawl(home, server, "--start-url", FEED).returncode == 0
+        feeds.posts = []
+        feeds.write()
+        result = crawl(home, server, "--start-url", FEED, "--full")
+    assert result.returncode == 0, result.stderr
+    assert summary(result)["delisted"] == 0 and _delisted(home) == set()
+    assert summary(result)["warnings"] == 1 and "lists no entries" in result.stderr
 
 
 def test_a_feed_that_says_it_is_complete_delists_without_full(tmp_path):

@@ -132,7 +132,13 @@ class FeedWalks:
         wanted = known.needs_details if self.details and known is not None else frozenset()
         yield from self._records(listing, response)
         yield from self._details_wanted(listing, wanted, response.url)
-        if listing.next_page_url is None:  # the last page, new entries or none
+        if topic is None and not listing.entries:
+            # A feed listing nothing: a new tag, or a site serving an empty feed by mistake.
+            # Either way it is no evidence that what the catalog lists has gone.
+            self.crawler.stats.inc_value(keys.WARNINGS)
+            self.logger.warning("the feed %s lists no entries", response.url)
+            yield from self._feed_ended(listing.topic, walk, complete=False, proof=False)
+        elif listing.next_page_url is None:  # the last page, new entries or none
             yield from self._feed_ended(listing.topic, walk, complete=listing.complete)
         elif unchanged:
             self.logger.info(
@@ -182,10 +188,13 @@ class FeedWalks:
         self.logger.info("%s links the feed %s: walking that", asked, feed)
         yield self._feed_request(feed, page_count=1, topic=None, walk=walk, discovered=True)
 
-    def _feed_ended(self, topic: TopicRef | None, walk: str, *, complete: bool) -> Iterator[Any]:
+    def _feed_ended(
+        self, topic: TopicRef | None, walk: str, *, complete: bool, proof: bool = True
+    ) -> Iterator[Any]:
         """The feed's pages were followed to the end. Only now may a full walk (or a feed that
         says it is complete) mark what it did not see as delisted: a feed shows its newest
-        entries only, so an entry that left it proves nothing unless every page was read."""
+        entries only, so an entry that left it proves nothing unless every page was read.
+        ``proof`` False: the end was reached, but it proves nothing (an empty feed)."""
         self.open_walks.discard(walk)
         if topic is not None:
-            yield TopicWalk(topic, WALK_COMPLETED, full=self.full or complete)
+            yield TopicWalk(topic, WALK_COMPLETED, full=proof and (self.full or complete))
