@@ -1,8 +1,11 @@
-"""`catalog demo`: serve the bundled sample site on 127.0.0.1, crawl it, search it.
+"""`catalog demo`: serve the bundled sample sites on 127.0.0.1, crawl them, search them.
 
-The demo's records are catalogued under a fixed origin, ``http://catalog-demo.invalid``, which
-the crawl fetches from the local server whatever its port (``CATALOG_HOST_MAP``): a second demo
-on another port finds every record already there. ``.invalid`` is reserved (RFC 2606), so no
+Two publishers, read in one crawl: a RAND-shaped site (RAND's own page objects) and a
+WordPress-like think tank (the generic reader: a paged tag feed, articles with embedded
+metadata). The demo's records are catalogued under fixed origins, ``http://catalog-demo.invalid``
+and ``http://meridian-institute.invalid``, which the crawl fetches from the local servers
+whatever their ports (``CATALOG_HOST_MAP``): a second demo on other ports finds every record
+already there. ``.invalid`` is reserved (RFC 2606), so no
 real site's URL can ever be one of the demo's.
 
 The demo writes only into a catalog of its own: an empty one, or one that holds nothing but
@@ -49,7 +52,10 @@ DEMO_TOPICS = ("security-cooperation", "alliances-and-partnerships")
 
 
 def demo_start_urls() -> list[str]:
-    return [f"{DEMO_ORIGIN}/topics/{slug}.html" for slug in DEMO_TOPICS]
+    """The RAND-shaped site's topics, then the institute's tag feed."""
+    return [f"{DEMO_ORIGIN}/topics/{slug}.html" for slug in DEMO_TOPICS] + list(
+        DEMO_INSTITUTE_FEEDS
+    )
 
 
 def check_demo_catalog(config: CatalogConfig) -> None:
@@ -106,7 +112,12 @@ def run_demo(config: CatalogConfig, query: str) -> tuple[CrawlSummary, list[dict
             if exc.errno != errno.EADDRINUSE:
                 raise
             site = stack.enter_context(serve(DEMO_SITE, port=0))
-        summary = run_crawl(config, start_urls=demo_start_urls(), host_map={DEMO_HOST: site.url})
+        institute = stack.enter_context(serve(DEMO_INSTITUTE_SITE, port=0))
+        summary = run_crawl(
+            config,
+            start_urls=demo_start_urls(),
+            host_map={DEMO_HOST: site.url, DEMO_INSTITUTE_HOST: institute.url},
+        )
     hits = queries.search_publications(
         make_engine(config.db_url), config.search_index(), query, limit=5
     )

@@ -4,6 +4,7 @@ prints a password. Each runs the command line in its own process, as a new user 
 from __future__ import annotations
 
 import errno
+import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,10 +12,12 @@ from contextlib import contextmanager
 from sqlalchemy.engine import make_url
 
 from catalog.config import resolve
-from catalog.demo import DEMO_ORIGIN, DEMO_PORT, next_commands
+from catalog.demo import DEMO_INSTITUTE_ORIGIN, DEMO_ORIGIN, DEMO_PORT, next_commands
 from tests.conftest import DEMO_PUBLICATIONS, Catalog, Site
 
-ALL_DEMO_PUBLICATIONS = DEMO_PUBLICATIONS  # the second topic lists only shared ones
+INSTITUTE_POSTS = 10  # the second publisher's tag feed, over three pages
+# The RAND-shaped site's second topic lists only shared ones; the institute is another publisher.
+ALL_DEMO_PUBLICATIONS = DEMO_PUBLICATIONS + INSTITUTE_POSTS
 REFUSED = "catalog demo writes only into an empty catalog or one of its own"
 
 
@@ -46,12 +49,36 @@ def test_a_second_demo_on_another_port_adds_nothing(tmp_path):
     assert first.returncode == 0, first.stderr
     before = publications(demo)
     assert len(before) == ALL_DEMO_PUBLICATIONS
-    assert all(url.startswith(DEMO_ORIGIN + "/") for _, url, _, _ in before)
+    rand = [url for _, url, _, _ in before if url.startswith(DEMO_ORIGIN + "/")]
+    institute = [url for _, url, _, _ in before if url.startswith(DEMO_INSTITUTE_ORIGIN + "/")]
+    assert (len(rand), len(institute)) == (DEMO_PUBLICATIONS, INSTITUTE_POSTS)
     with port_taken(DEMO_PORT):
         second = demo.run("demo")
     assert second.returncode == 0, second.stderr
     assert "new 0, updated 0" in second.stdout
     assert publications(demo) == before  # the same rows, URLs and revisions
+
+
+def test_the_demo_catalogues_both_publishers_and_facets_them(tmp_path):
+    """One crawl reads the RAND-shaped site with RAND's page objects and the institute's tag
+    feed with the generic reader; the publisher facet counts both."""
+    demo = Catalog("sqlite", tmp_path / "home")
+    result = demo.run("demo")
+    assert result.returncode == 0, result.stderr
+    counts = dict(demo.rows("SELECT publisher, count(*) FROM publications GROUP BY publisher"))
+    assert counts["RAND Corporation"] == DEMO_PUBLICATIONS
+    assert counts["Meridian Institute for Security Studies"] == INSTITUTE_POSTS - 1
+    # The post whose page is gone keeps the feed's word for its publisher.
+    assert counts["Meridian Institute"] == 1
+    [run] = demo.rows("SELECT details_failed FROM crawl_runs")
+    assert run == (1,)  # that post: its page answers 404
+    found = demo.invoke("search", "security", "--facets", "--json")
+    assert found.exit_code == 0, found.output
+    facet = {f["value"]: f["count"] for f in json.loads(found.stdout)["facets"]["publisher"]}
+    assert facet["RAND Corporation"] > 0 and facet["Meridian Institute for Security Studies"] > 0
+    stats = demo.invoke("stats")
+    assert "Meridian Institute for Security Studies" in stats.output
+    assert "RAND Corporation" in stats.output
 
 
 def crawl_a_real_topic(catalog: Catalog, site: Site) -> list[tuple]:

@@ -55,7 +55,8 @@ def _summary_line(summary) -> str:
     "start_urls",
     multiple=True,
     metavar="URL",
-    help="Listing page URL on any host (repeatable).",
+    help="A RAND listing page, or any publisher's RSS/Atom feed or HTML page linking one "
+    "(repeatable; see docs/feeds.md).",
 )
 @click.option(
     "--pages",
@@ -73,7 +74,8 @@ def _summary_line(summary) -> str:
     "--full",
     is_flag=True,
     help="Walk every listing page (default: stop at the first page with nothing new) "
-    "and mark publications no longer listed as delisted.",
+    "and mark publications no longer listed as delisted (a feed's entries only once its "
+    "pages were followed to the end).",
 )
 @click.option(
     "--no-details",
@@ -99,6 +101,8 @@ def crawl(
     With neither --topic nor --start-url, crawls the topics listed in <home>/catalog.toml
     (created with security-cooperation). New or changed publications' own pages are read
     for authors, abstracts and identifiers. Everything is logged to <home>/crawl.log.
+    A start URL on any host but RAND's is read as a feed (RSS or Atom) or as an HTML page
+    linking one (docs/feeds.md); a URL that is neither fails the run.
     Exit codes: 0 success, 1 the run failed or was interrupted (what it stored stays
     stored), 2 usage error, 3 another crawl is running on this home.
 
@@ -220,11 +224,14 @@ def topics_list(config: CatalogConfig) -> None:
 @click.argument("topic")
 @pass_config
 def topics_add(config: CatalogConfig, topic: str) -> None:
-    """Add a RAND topic slug or a listing URL.
+    """Add a RAND topic slug, a listing URL, or a feed URL (RSS or Atom, or an HTML page
+    linking one: any think tank's tag or topic page). A URL that turns out to be none of
+    these fails the next crawl with one line (exit 1).
 
     \b
     Example:
         catalog topics add national-security-and-terrorism
+        catalog topics add https://www.atlanticcouncil.org/tag/security-cooperation/feed/
     """
     edit = catalog_config.edit_topics(config.home, add=topic)
     where = catalog_config.config_path(config.home)
@@ -256,7 +263,8 @@ def topics_remove(config: CatalogConfig, topic: str) -> None:
 @click.option("--query", default="alliances", show_default=True, help="The sample search.")
 @pass_config
 def demo(config: CatalogConfig, query: str) -> None:
-    """Crawl a bundled RAND-shaped sample site served on 127.0.0.1; no network needed.
+    """Crawl two bundled sample publishers served on 127.0.0.1 (a RAND-shaped site and a
+    WordPress-like think tank's tag feed); no network needed.
 
     \b
     Example:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from catalog.records import ListingEntry
 from crawler.pages import generic, rand
 
 
@@ -39,11 +40,23 @@ class Publisher:
     hosts: tuple[str, ...]  # host names read (subdomains too); () for the generic publisher
     listing_page: type[PageObject]  # a topic: RAND's topic pages; a feed, or a page linking one
     publication_page: type[PageObject]  # a publication's own page
+    # Its publication page object takes the listing's entry (``listing=``), whose values stand
+    # where the page says nothing: a feed's entry says more than a teaser.
+    reads_listing: bool = False
 
     @property
     def page_objects(self) -> dict[str, type[PageObject]]:
         """Its page objects by class name, as fixture cases name them (``meta.json``)."""
         return {cls.__name__: cls for cls in (self.listing_page, self.publication_page)}
+
+    def publication(
+        self, url: str, html: str | bytes, listing: ListingEntry | None = None
+    ) -> PageObject:
+        """The publication page object for ``url``, given the listing's entry when it reads
+        one (the spider need not know which publishers do)."""
+        if self.reads_listing and listing is not None:
+            return self.publication_page(url, html, listing=listing)  # type: ignore[call-arg]
+        return self.publication_page(url, html)
 
     def reads(self, host: str) -> bool:
         """Whether ``host`` (a lower-case host name) is one of this publisher's sites."""
@@ -63,6 +76,7 @@ GENERIC = Publisher(
     hosts=(),
     listing_page=generic.GenericFeedPage,
     publication_page=generic.GenericPublicationPage,
+    reads_listing=True,
 )
 # Publishers with page objects of their own first; the generic one reads every other host.
 PUBLISHERS = (RAND, GENERIC)

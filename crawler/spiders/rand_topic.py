@@ -1,9 +1,19 @@
-"""RAND topic listings: start at a topic page, follow its pagination newest to oldest.
+"""Topic walks: a RAND topic page and its pagination, or any publisher's feed and its pages,
+newest to oldest.
+
+Which page objects read a start URL is the publisher registry's choice, by host
+(:func:`crawler.pages.registry.publisher_for`): RAND's hosts walk RAND's topic listing pages;
+every other host is read as a feed (RSS or Atom), or as an HTML page that links one, whose
+feed is then walked (RFC 5005 ``rel="next"``, WordPress ``?paged=N``; see ``docs/feeds.md``
+and :mod:`crawler.spiders.feed_walks`). A URL that is neither fails the run, in one line.
+This module navigates only: page objects parse, the pipeline stores.
 
 Incremental by default: once a whole listing page holds nothing new or changed (or the server
 answers 304 Not Modified), the rest of the listing is already in the catalog and the walk of
 that topic stops. ``full=1`` walks every page, which also lets the catalog mark publications
-that left the listing.
+that left the listing. A feed shows only its newest entries, so an entry missing from it is no
+proof of delisting: only a full walk that followed the feed's pages to its end, or a feed that
+declares itself complete (RFC 5005 ``<fh:complete/>``), marks entries gone.
 
 Each new or changed publication's own page is fetched too (``details=0`` turns that off), and
 pages that failed before are tried again at the start of the next crawl.
@@ -35,6 +45,7 @@ from catalog.records import (
     WALK_COMPLETED,
     WALK_STARTED,
     DetailFailure,
+    ListingEntry,
     ListingPageSeen,
     TopicRef,
     TopicWalk,
@@ -45,46 +56,34 @@ from crawler import stats as keys
 from crawler.catalog_run import catalog_view
 from crawler.logs import RESTATED
 from crawler.middlewares import META_ROLE, CrawlStopping, request_left_site
+from crawler.pages import registry
 from crawler.pages.common import date_problem, listing_page_url, page_number
-from crawler.pages.rand import RandProductPage, RandTopicPage, TopicListing, topic_slug_from_url
+from crawler.pages.generic import FeedListing
+from crawler.pages.rand import RandTopicPage, TopicListing, topic_slug_from_url
+from crawler.reading import (
+    DEFAULT_PAGE_CAP,
+    DEFAULT_TOPIC,
+    META_WALK,
+    ROLE_DETAILS,
+    ROLE_LISTING,
+    as_bool,
+    as_list,
+    conditional_headers,
+    feed_page_key,
+    first_url,
+    header,
+    sent_validators,
+    short_walk,
+)
+from crawler.spiders.feed_walks import FeedWalks
 
-DEFAULT_TOPIC = "security-cooperation"
-DEFAULT_PAGE_CAP = 500  # CATALOG_MAX_LISTING_PAGES: no real topic listing is this long
-ROLE_LISTING = "listing"
-ROLE_DETAILS = "details"
-META_WALK = "catalog_walk"  # the start URL of the walk a listing request belongs to
-VALIDATORS = ("If-None-Match", "If-Modified-Since")
-
-
-def short_walk(value: Any, name: str = "pages") -> int | None:
-    """The ``pages`` argument (listing pages per topic, a deliberate short walk) as a number;
-    None when not given. ValueError names the argument when it is not a whole number >= 1."""
-    if value in (None, ""):
-        return None
-    try:
-        pages = int(str(value).strip())
-    except ValueError:
-        pages = 0
-    if pages < 1:
-        raise ValueError(f"{name} must be a whole number of listing pages, not {value!r}")
-    return pages
+__all__ = ["RandTopicSpider", "short_walk", "topic_url"]
 
 
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return [str(v).strip() for v in value if str(v).strip()]
-
-
-def _as_bool(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-class RandTopicSpider(scrapy.Spider):
+class RandTopicSpider(FeedWalks, scrapy.Spider):
     """``-a topic=a,b`` (slugs), ``-a start_url=URL[,URL]``, ``-a pages=N``, ``-a full=1``,
-    ``-a details=0``.
+    ``-a details=0``. A start URL on a RAND host is a topic listing; on any other host, a feed
+    or an HTML page linking one.
 
     When its crawl starts, the spider asks the run (:func:`crawler.catalog_run.catalog_view`)
     for a read-only view of the catalog; without one (``scrapy shell``, a feed-only crawl)
@@ -109,7 +108,7 @@ class RandTopicSpider(scrapy.Spider):
     ) -> None:
         old = kwargs.pop("max_pages", None)  # the old name of `pages`
         super().__init__(**kwargs)
-        urls = [topic_url(slug) for slug in _as_list(topic)] + _as_list(start_url)
+        urls = [topic_url(slug) for slug in as_list(topic)] + as_list(start_url)
         # Each listing once, however it is spelt (tracking parameters, a fragment, ?page=1):
         # a second walk of one listing would be dropped as a duplicate request, a "loop".
         self.start_urls = list(dict.fromkeys(map(listing_key, urls))) or [topic_url(DEFAULT_TOPIC)]
@@ -120,8 +119,8 @@ class RandTopicSpider(scrapy.Spider):
             if pages in (None, ""):
                 pages = old
         self.pages = short_walk(pages)
-        self.full = _as_bool(full)
-        self.details = _as_bool(details)
+        self.full = as_bool(full)
+        self.details = as_bool(details)
         self.page_cap = DEFAULT_PAGE_CAP
         self.failures: list[str] = []
         self.open_walks: set[str] = set()  # start URLs of walks that have not ended yet
@@ -141,10 +140,15 @@ class RandTopicSpider(scrapy.Spider):
         self.page_cap = self.settings.getint("CATALOG_MAX_LISTING_PAGES", DEFAULT_PAGE_CAP)
         self.catalog = catalog_view(self.crawler)
         for url in self.start_urls:
-            slug = topic_slug_from_url(url)
-            known = self._walk_state(slug) == "complete" if slug else False
             self.open_walks.add(url)
-            yield self._listing_request(url, page_count=1, topic=None, incremental=known, walk=url)
+            if registry.publisher_for(url).listing_page is RandTopicPage:
+                slug = topic_slug_from_url(url)
+                known = self._walk_state(slug) == "complete" if slug else False
+                yield self._listing_request(
+                    url, page_count=1, topic=None, incremental=known, walk=url
+                )
+            else:
+                yield self._feed_request(url, page_count=1, topic=None, walk=url)
         if self.details and self.catalog is not None:
             limit = self.settings.getint("CATALOG_DETAILS_PER_RUN", 500)
             for url in self.catalog.pending_details(limit):
@@ -155,15 +159,16 @@ class RandTopicSpider(scrapy.Spider):
         host = urlsplit(url).hostname or ""
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
-    def _details_request(self, url: str) -> scrapy.Request:
-        # After the listing pages: details never hold up the walk that finds them.
+    def _details_request(self, url: str, entry: ListingEntry | None = None) -> scrapy.Request:
+        # After the listing pages: details never hold up the walk that finds them. The
+        # listing's entry goes along: a feed's values stand where the page says nothing.
         return scrapy.Request(
             url,
             callback=self.parse_details,
             errback=self.details_failed,
             priority=-10,
             meta={META_ROLE: ROLE_DETAILS},
-            cb_kwargs={"publication_url": url},
+            cb_kwargs={"publication_url": url, "entry": entry},
         )
 
     def _walk_state(self, slug: str) -> str | None:
@@ -174,13 +179,8 @@ class RandTopicSpider(scrapy.Spider):
     def _listing_request(
         self, url: str, page_count: int, topic: TopicRef | None, incremental: bool, walk: str
     ) -> scrapy.Request:
-        headers = {}
-        if incremental and self.catalog is not None:
-            etag, last_modified = self.catalog.validators(listing_page_url(url, page_number(url)))
-            if etag:
-                headers["If-None-Match"] = etag
-            if last_modified:
-                headers["If-Modified-Since"] = last_modified
+        key = listing_page_url(url, page_number(url))
+        headers = conditional_headers(self.catalog, key) if incremental else {}
         return scrapy.Request(
             url,
             headers=headers,
@@ -201,16 +201,7 @@ class RandTopicSpider(scrapy.Spider):
         walk = response.meta.get(META_WALK, response.url)
         self.crawler.stats.inc_value(keys.PAGES_FETCHED)
         if response.status == 304:
-            if not any(response.request.headers.get(name) for name in VALIDATORS):
-                # "Not modified" since when? Without validators a 304 is a broken server or
-                # proxy, and treating it as "the rest is known" would silently skip a topic.
-                self.fail(f"HTTP 304 to a request without validators: {response.url}", walk)
-                return
-            self.crawler.stats.inc_value(keys.PAGES_NOT_MODIFIED)
-            self.logger.info("%s not modified: the rest of its topic is known", response.url)
-            self.open_walks.discard(walk)
-            if topic is not None:  # page 1 changed earlier in this walk: close the walk
-                yield TopicWalk(topic, WALK_COMPLETED, full=False)
+            yield from self._not_modified(response, topic, walk)
             return
         if not isinstance(response, TextResponse):
             self.fail(f"{response.url} is not an HTML page", walk)
@@ -227,11 +218,7 @@ class RandTopicSpider(scrapy.Spider):
         if page_count == 1:
             yield TopicWalk(listing.topic, WALK_STARTED, full=self.full)
         yield from self._records(listing, response)
-        for url in sorted(wanted):
-            if self._allowed(url):
-                yield self._details_request(url)
-            else:
-                self._details_skipped(url, response.url)
+        yield from self._details_wanted(listing, wanted, response.url)
         if unchanged:
             self.logger.info(
                 "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
@@ -256,7 +243,33 @@ class RandTopicSpider(scrapy.Spider):
                 listing.next_page_url, page_count + 1, listing.topic, incremental, walk
             )
 
-    def _records(self, listing: TopicListing, response: Response) -> Iterator[Any]:
+    def _not_modified(
+        self, response: Response, topic: TopicRef | None, walk: str
+    ) -> Iterator[TopicWalk]:
+        """A 304 to a conditional request: the rest of the walk's listing is known."""
+        if not sent_validators(response.request):
+            # "Not modified" since when? Without validators a 304 is a broken server or
+            # proxy, and treating it as "the rest is known" would silently skip a topic.
+            self.fail(f"HTTP 304 to a request without validators: {response.url}", walk)
+            return
+        self.crawler.stats.inc_value(keys.PAGES_NOT_MODIFIED)
+        self.logger.info("%s not modified: the rest of its topic is known", response.url)
+        self.open_walks.discard(walk)
+        if topic is not None:  # page 1 changed earlier in this walk: close the walk
+            yield TopicWalk(topic, WALK_COMPLETED, full=False)
+
+    def _details_wanted(
+        self, listing: TopicListing | FeedListing, wanted: frozenset[str], listed_on: str
+    ) -> Iterator[scrapy.Request]:
+        """The publication pages to read: new or changed entries' (on the hosts visited)."""
+        entries = {entry.url: entry for entry in listing.entries}
+        for url in sorted(wanted):
+            if self._allowed(url):
+                yield self._details_request(url, entries.get(url))
+            else:
+                self._details_skipped(url, listed_on)
+
+    def _records(self, listing: TopicListing | FeedListing, response: Response) -> Iterator[Any]:
         for teaser in listing.skipped:
             self.crawler.stats.inc_value(keys.ITEMS_SKIPPED)
             self.logger.warning(
@@ -270,20 +283,29 @@ class RandTopicSpider(scrapy.Spider):
             if entry.date_text and entry.published_on is None:
                 self._date_warning(entry.date_text, entry.url)
             yield entry
+        is_feed = isinstance(listing, FeedListing)
         yield ListingPageSeen(
-            url=listing_page_url(response.url, listing.page),
+            # A feed's pages are known by their own URL (``?paged=N``, ``/page/N/``, ...).
+            url=feed_page_key(first_url(response.request))
+            if is_feed
+            else listing_page_url(response.url, listing.page),
             topic=listing.topic,
-            etag=_header(response, "ETag"),
-            last_modified=_header(response, "Last-Modified"),
+            etag=header(response, "ETag"),
+            last_modified=header(response, "Last-Modified"),
         )
 
-    def parse_details(self, response: Response, publication_url: str) -> Iterator[Any]:
-        """The publication's own page; stored under the listing's URL even after redirects."""
+    def parse_details(
+        self, response: Response, publication_url: str, entry: ListingEntry | None = None
+    ) -> Iterator[Any]:
+        """The publication's own page, read by its publisher's page object (with the feed's
+        entry, for a publisher that reads one); stored under the listing's URL even after
+        redirects."""
         self.crawler.stats.inc_value(keys.DETAIL_PAGES)
         if not isinstance(response, TextResponse):
             yield DetailFailure(publication_url, f"not an HTML page ({response.url})")
             return
-        record = RandProductPage(response.url, response.text).details()
+        publisher = registry.publisher_for(publication_url)
+        record = publisher.publication(response.url, response.text, listing=entry).parse()
         if isinstance(record, DetailFailure):
             self.logger.warning("publication page %s: %s", publication_url, record.reason)
             yield DetailFailure(publication_url, record.reason)
@@ -328,7 +350,7 @@ class RandTopicSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
         cause = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
-        first = _first_url(request)
+        first = first_url(request)
         self.fail(
             f"listing page {first} failed: {cause or failure.type.__name__}",
             request.meta.get(META_WALK),
@@ -347,7 +369,7 @@ class RandTopicSpider(scrapy.Spider):
 
     def request_left_site(self, request: Request) -> None:
         """A redirect led to a host the crawl does not visit; Scrapy dropped it silently."""
-        first = _first_url(request)
+        first = first_url(request)
         if request.meta.get(META_ROLE) == ROLE_LISTING:
             self.fail(
                 f"listing page {first} redirected off the site to {request.url}",
@@ -375,13 +397,3 @@ class RandTopicSpider(scrapy.Spider):
         self.failures.append(message)
         # The run's error restates it: `catalog crawl` prints it once, at the end.
         self.logger.error(message, extra={RESTATED: True})
-
-
-def _first_url(request: Request) -> str:
-    """The URL the spider asked for, before any redirect."""
-    return (request.meta.get("redirect_urls") or [request.url])[0]
-
-
-def _header(response: Response, name: str) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None

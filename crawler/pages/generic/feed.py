@@ -18,6 +18,10 @@ Where the feed goes next: an RFC 5005 ``<atom:link rel="next">`` (paged feeds) o
 ``paged`` parameter), ``?paged=N+1`` after any page that had entries. WordPress never says
 whether that page exists, so such a next page is ``next_page_guessed``: it answering 404 or
 holding no entries ends the walk, as the end of the feed.
+
+Whether the feed is whole: an RFC 5005 complete feed (``<fh:complete/>``) lists every entry
+it has, so an entry missing from it has left the listing; any other feed may show only its
+newest entries (see ``docs/feeds.md`` on delisting).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ from crawler.pages.generic.site import archive_name, feed_slug, site_of, split_s
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 FEED_LINKS = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')][@href]"
 NEXT_RELS = ("next", "prev-archive")
+# RFC 5005's namespace: a feed holding ``<fh:complete/>`` lists every entry it has.
+FEED_HISTORY = "http://purl.org/syndication/history/1.0"
 FIRST_RELS = ("first", "current")
 # WordPress (and Yoast) end each summary with a line naming the post and the site.
 _APPEARED_FIRST = re.compile(r"\n*The post .{0,500}? appeared first on .{0,300}?\.?\s*$", re.S)
@@ -80,6 +86,8 @@ class FeedListing:
     # The feed did not name its next page: WordPress's ?paged=N+1, tried after a page with
     # entries; a 404 or a page without entries there is the end of the feed, not a failure.
     next_page_guessed: bool = False
+    # RFC 5005 ``<fh:complete/>``: this document is the whole feed, every entry it has.
+    complete: bool = False
 
     @property
     def teaser_count(self) -> int:
@@ -96,6 +104,7 @@ class FeedListing:
             "skipped": [s.to_dict() for s in self.skipped],
             "next_page_url": self.next_page_url,
             "next_page_guessed": self.next_page_guessed,
+            "complete": self.complete,
         }
 
 
@@ -243,7 +252,11 @@ class GenericFeedPage:
             else:
                 by_url[record.url] = record
                 result.entries.append(record)
-        result.next_page_url, result.next_page_guessed = self._next_page(feed, result)
+        result.complete = _declares_complete(parsed)
+        if result.complete:  # a complete feed has no other pages (RFC 5005, section 2)
+            result.next_page_url, result.next_page_guessed = None, False
+        else:
+            result.next_page_url, result.next_page_guessed = self._next_page(feed, result)
         return result
 
     def _topic(self, feed: Any, name: str) -> TopicRef:
@@ -306,6 +319,14 @@ class GenericFeedPage:
 def _says(problem: Exception) -> str:
     text = clean_text(str(getattr(problem, "getMessage", lambda: problem)()))
     return text or type(problem).__name__
+
+
+def _declares_complete(parsed: Any) -> bool:
+    """Whether the feed holds RFC 5005's ``<fh:complete/>``, whatever prefix it gives the
+    namespace (feedparser names an element of an unknown namespace ``<prefix>_<name>``)."""
+    prefixes = [p for p, uri in (parsed.get("namespaces") or {}).items() if uri == FEED_HISTORY]
+    feed = parsed.get("feed", {})
+    return any(f"{prefix}_complete" in feed for prefix in prefixes or ["fh"])
 
 
 def _link(node: Any, rels: tuple[str, ...]) -> str:
