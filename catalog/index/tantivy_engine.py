@@ -291,7 +291,10 @@ class TantivySearcher:
                 _primary(sort, hits[limit - 1][0]) != _primary(sort, hits[-1][0])
             ):
                 break  # everything matched is here, or the group tied with the last is
-            asked = min(asked * 4, max(result.count, asked + 1))
+            # a page that is one tie group end to end (a prefix scoring most of the catalog
+            # alike) likely sits in a huge group: grow faster, each step rescans every match
+            step = 32 if _primary(sort, hits[0][0]) == _primary(sort, hits[-1][0]) else 4
+            asked = min(asked * step, max(result.count, asked + 1))
         if len(hits) > limit:
             # only the hits ranked at or above the limit-th can make the top (its whole tie
             # group, which may be most of the catalog for a prefix): read only those
