@@ -126,7 +126,7 @@ def test_query_from_stdin(catalog_args):
 
 
 def one_line_usage_error(result) -> str:
-    """The error of a usage mistake: exit code 2 and one line on stderr, as the README says."""
+    """The error of a usage mistake: exit code 2 and one line on stderr, as the docs say."""
     assert result.exit_code == 2, (result.exit_code, result.output)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr

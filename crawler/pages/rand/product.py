@@ -1,7 +1,7 @@
 """RAND's publication pages ("product" pages): a report, brief, commentary, news release, ...
 
 Blocks are found by what a reader sees (headings, column headers, labels), with RAND's class
-names as hints and fallbacks (see the README's "Read by what a reader sees").
+names as hints and fallbacks (see docs/crawling.md, "Read by what a reader sees").
 """
 
 from __future__ import annotations
