@@ -274,6 +274,7 @@ def test_every_command_has_help_with_an_example(name, command):
     assert command.help and "Example" in command.help, f"`catalog {name}` lacks an example"
 
 
+@pytest.mark.slow  # a whole demo: crawl and search
 def test_demo_runs_offline(tmp_path):
     home = tmp_path / "demo home"  # a space: the printed commands must quote it
     result = run_catalog(home, "demo")

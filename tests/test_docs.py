@@ -76,6 +76,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@pytest.mark.slow  # a demo, then every example in a shell
 @pytest.mark.parametrize("example", RUN, ids=lambda e: e.id)
 def test_example_runs(example: Example, demo_home: Path, tmp_path: Path) -> None:
     (tmp_path / "demo-home").symlink_to(demo_home)

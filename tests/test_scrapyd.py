@@ -50,6 +50,9 @@ from catalog.localsite import serve
 from catalog.lock import topic_locks
 from tests.conftest import DEMO_PUBLICATIONS, REPO, TOPIC, clean_env
 
+# A real Scrapyd daemon and PostgreSQL: minutes.
+pytestmark = pytest.mark.scrapyd
+
 SERVER = os.environ.get(
     "CATALOG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
