@@ -1,7 +1,7 @@
 """The catalog's schema as SQLAlchemy Core tables: what every reader and writer goes through.
 
 Table and column names are a public contract: users write SQL against them. Change them only
-through an Alembic revision, and document the change in the README's schema section.
+through an Alembic revision, and document the change in docs/schema.md.
 Times are UTC, stored without a zone; dates are ISO ``YYYY-MM-DD``.
 
 Core, not ORM-mapped classes: nothing here needs objects, and a read command (``catalog

@@ -3,8 +3,8 @@
 Each variable is a row of :data:`ENVIRONMENT`: the Scrapy setting it sets, what it means and
 allows, its default, and how its text is checked. :func:`read_environment` reads them all at
 once (the settings builder calls it, nothing else in the crawler reads the environment), and
-the README prints :func:`environment_table`, so what is documented is what is read. A bad value
-is one line naming the variable and what it allows (exit code 2), as catalog.toml's are.
+docs/settings.md prints :func:`environment_table`, so what is documented is what is read. A
+bad value is one line naming the variable and what it allows (exit code 2), as catalog.toml's are.
 """
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ CONTACT_RULE = CRAWL_KEYS["contact"]
 assert isinstance(CONTACT_RULE, TextRule)
 
 
-# Every CATALOG_* variable a crawl reads: the README's table is made from this one (a test
-# keeps them equal). CATALOG_SEARCH_ENGINE chooses the index engine of every command and is
+# Every CATALOG_* variable a crawl reads: the table of docs/settings.md is made from this one
+# (a test keeps them equal). CATALOG_SEARCH_ENGINE chooses the index engine of every command and is
 # read by the catalog core with the rest of catalog.toml's [search]; it is not a crawl setting.
 ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
@@ -260,7 +260,7 @@ def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
 
 
 def environment_table() -> str:
-    """The README's table of the environment variables, made from :data:`ENVIRONMENT`."""
+    """The table (docs/settings.md) of the environment variables, made from :data:`ENVIRONMENT`."""
     lines = [
         "| variable | Scrapy setting | what it sets | allowed | default |",
         "| --- | --- | --- | --- | --- |",

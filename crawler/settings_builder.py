@@ -5,8 +5,8 @@ Settings come from four places, each over the one before:
 1. the defaults (:mod:`crawler.settings`, Scrapy's ``project`` priority),
 2. the home's ``catalog.toml``, its ``[crawl]`` table,
 3. the ``CATALOG_*`` environment variables, every one of them in
-   :data:`crawler.environment.ENVIRONMENT` (read there once, checked, and printed by the
-   README from that table),
+   :data:`crawler.environment.ENVIRONMENT` (read there once, checked, and printed in
+   docs/settings.md from that table),
 4. the command line: ``catalog crawl``'s options, or ``scrapy crawl -s NAME=VALUE``.
 
 ``catalog crawl`` calls :func:`build_settings` before Scrapy starts, so that a bad value is one

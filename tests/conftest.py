@@ -489,3 +489,45 @@ def served(command: list[str], *, env: dict[str, str] | None = None, timeout: fl
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=30)
+
+
+# --- markers: what a test needs, read from the fixtures it uses ------------------------------
+#
+# `pytest -m "not slow"` is the loop to run while working (under a minute on two cores);
+# plain `pytest` (CI) runs everything. A test is marked by the fixtures it asks for, so a new
+# test needs no mark of its own unless it is slow for another reason (then mark it by hand,
+# or its module with `pytestmark`).
+
+# Fixtures that start a real crawl or server in a process of their own.
+E2E_FIXTURES = {
+    "demo_site",
+    "site",
+    "long_site",
+    "crawled_home",
+    "crawled_postgres",
+    "crawled_backend",
+    "crawled_copy",
+    "home_copy",
+    "searched_backend",
+}
+# Fixtures whose tests crawl a private site of their own, every one: seconds each.
+SLOW_FIXTURES = {"site", "long_site"}
+POSTGRES_FIXTURES = {"pg_admin", "pg_url", "crawled_postgres"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        marks = set()
+        if names & E2E_FIXTURES:
+            marks.add("e2e")
+        if names & SLOW_FIXTURES:
+            marks.add("slow")
+        # `backend` and friends ask for PostgreSQL at run time, by their parameter
+        if names & POSTGRES_FIXTURES or params.get("backend_name") == "postgresql":
+            marks.add("postgres")
+        if item.get_closest_marker("scrapyd") or item.get_closest_marker("bench"):
+            marks.add("slow")
+        for mark in sorted(marks):
+            item.add_marker(mark)

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from benchmarks import corpus, targets
 from benchmarks.__main__ import Settings, run_all
+
+# The benchmark harness on a 1k corpus: the suite's slowest test.
+pytestmark = pytest.mark.bench
 
 
 def test_corpus_is_deterministic_and_shaped_like_rand() -> None:

@@ -274,6 +274,7 @@ def test_every_command_has_help_with_an_example(name, command):
     assert command.help and "Example" in command.help, f"`catalog {name}` lacks an example"
 
 
+@pytest.mark.slow  # a whole demo: crawl and search
 def test_demo_runs_offline(tmp_path):
     home = tmp_path / "demo home"  # a space: the printed commands must quote it
     result = run_catalog(home, "demo")
@@ -350,7 +351,7 @@ def one_error_line(result, exit_code: int) -> str:
     ids=lambda a: " ".join(a) or "none",
 )
 def test_usage_errors_are_one_line(crawled_home, args):
-    """The README: errors are one line on stderr; usage errors exit 2. No usage block."""
+    """As documented: errors are one line on stderr; usage errors exit 2. No usage block."""
     line = one_error_line(CliRunner().invoke(cli, ["--home", str(crawled_home), *args]), 2)
     assert "Usage:" not in line
 
@@ -508,8 +509,8 @@ def test_runs_json_has_host_and_pid(crawled_backend):
     assert header.split(",")[-2:] == ["host", "pid"]
 
 
-def test_readme_show_and_similar_examples_exist_in_the_demo_catalog(crawled_home):
-    """Copied from the README into a demo home, `show` and `similar` find what they name.
+def test_docs_show_and_similar_examples_exist_in_the_demo_catalog(crawled_home):
+    """Copied from the docs into a demo home, `show` and `similar` find what they name.
 
     The examples name the demo's origin; the suite's crawl of the same site stored its pages
     under the local server's address, so the origin is swapped for it.
@@ -519,8 +520,10 @@ def test_readme_show_and_similar_examples_exist_in_the_demo_catalog(crawled_home
 
     from catalog.demo import DEMO_ORIGIN
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    examples = re.findall(r"catalog (show|similar) (\S+)", readme)
+    repo = Path(__file__).resolve().parent.parent
+    pages = [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages)
+    examples = re.findall(r"catalog (show|similar) (\S+)", text)
     urls = [(command, url) for command, url in examples if "://" in url]
     assert len(urls) >= 3
     [(stored,)] = Catalog("sqlite", crawled_home).rows(

@@ -43,6 +43,9 @@ from tests.conftest import (
 )
 from tests.test_store import AP, SC, entry
 
+# Crawls racing each other.
+pytestmark = pytest.mark.slow
+
 ALLIANCES = "alliances-and-partnerships"
 ARRIVE_TIMEOUT = 60  # seconds for a crawl process to start and reach its held request
 CRAWL_TIMEOUT = 180  # a crawl of the demo site takes seconds; longer means a deadlock

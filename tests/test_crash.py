@@ -38,6 +38,9 @@ from tests.conftest import (
 )
 from tests.test_store import Store, entry
 
+# Crawls killed at random moments, then checked.
+pytestmark = pytest.mark.slow
+
 TOPIC = "regional-security"
 SEED = int(os.environ.get("CATALOG_CRASH_SEED", "20261123"))
 BATCH = "5"  # records per batch: a database commit and an index commit every few items

@@ -30,6 +30,7 @@ from tests.conftest import (
 PAGES = FIXTURES / "pages" / "rand"
 
 
+@pytest.mark.slow  # two crawls
 def test_crawl_catalogs_every_teaser_and_a_second_run_adds_nothing(
     demo_site: Site, backend: Catalog
 ):
@@ -153,6 +154,7 @@ def test_messy_page_skips_bad_teasers_and_keeps_odd_dates(site: Site, backend: C
     ) == [(0,)]
 
 
+@pytest.mark.slow  # crawls
 def test_pages_is_a_short_walk(demo_site: Site, tmp_path):
     result = run_catalog(
         tmp_path / "home", "crawl", "--start-url", demo_site.topic_url(), "--pages", "1"

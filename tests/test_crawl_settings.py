@@ -350,8 +350,8 @@ def test_the_environment_is_read_from_the_table_only():
     assert environment.settings() == {"CATALOG_DETAILS_PER_RUN": 7}  # empty is unset
 
 
-def test_the_readme_prints_the_environment_table():
-    assert environment_table() in (REPO / "README.md").read_text()
+def test_the_settings_docs_print_the_environment_table():
+    assert environment_table() in (REPO / "docs" / "settings.md").read_text()
 
 
 def test_the_table_states_the_defaults_crawler_settings_has():

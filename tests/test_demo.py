@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from catalog.config import resolve
@@ -41,6 +42,7 @@ def publications(catalog: Catalog) -> list[tuple]:
     return catalog.rows("SELECT id, url, title, revision FROM publications ORDER BY id")
 
 
+@pytest.mark.slow  # two demos
 def test_a_second_demo_on_another_port_adds_nothing(tmp_path):
     """With its port busy the demo served on another one, and catalogued every record again
     under new URLs. Records live under a fixed demo origin now, whatever the port."""
@@ -114,6 +116,7 @@ def test_the_demo_refuses_a_database_that_is_not_a_catalog(pg_url: str, tmp_path
     assert REFUSED in result.stderr and "invoices" in result.stderr
 
 
+@pytest.mark.slow  # two demos
 def test_the_demo_on_postgresql_runs_twice_and_never_prints_the_password(pg_url: str, tmp_path):
     secret = "s3cret-demo-pw"  # the local server trusts every login, so any password works
     url = make_url(pg_url).set(password=secret).render_as_string(hide_password=False)

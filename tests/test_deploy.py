@@ -1,4 +1,4 @@
-"""The scheduling files the README shows are the ones in deploy/, and they work as written."""
+"""The scheduling files the docs show are the ones in deploy/, and they work as written."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ import pytest
 from tests.conftest import REPO, Site, clean_env
 
 DEPLOY = REPO / "deploy"
-README = (REPO / "README.md").read_text(encoding="utf-8")
+# The pages that show the files: cron and the crawl timer, and the web service.
+DOCS = "\n".join(
+    (REPO / "docs" / name).read_text(encoding="utf-8") for name in ("scheduling.md", "web.md")
+)
 TOPIC = "regional-security"
 
 
@@ -39,7 +42,7 @@ def cron_entry() -> tuple[list[str], str]:
 
 
 def fake_home(tmp_path: Path, site: Site) -> Path:
-    """A $HOME laid out as the README says: the checkout's venv and a catalog home."""
+    """A $HOME laid out as docs/scheduling.md says: the checkout's venv and a catalog home."""
     home = tmp_path / "user"
     bin_dir = home / "thinktank-catalog" / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
@@ -56,9 +59,9 @@ def publications(home: Path) -> int:
         return conn.execute("SELECT count(*) FROM publications").fetchone()[0]
 
 
-def test_readme_shows_the_deploy_files_verbatim():
+def test_docs_show_the_deploy_files_verbatim():
     for path in (DEPLOY / "crontab", *sorted((DEPLOY / "systemd").iterdir())):
-        assert path.read_text().strip() in README, f"README does not show {path.name} as written"
+        assert path.read_text().strip() in DOCS, f"docs do not show {path.name} as written"
 
 
 def test_cron_schedule_is_valid():

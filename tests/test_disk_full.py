@@ -17,6 +17,9 @@ import pytest
 
 from tests.conftest import REPO, Site, catalog_command, clean_env, db_rows, run_catalog
 
+# Crawls onto a disk that fills up.
+pytestmark = pytest.mark.slow
+
 TOPIC = "regional-security"
 TOPIC_ITEMS = 50
 SMALL_WRITES = {"CATALOG_BATCH_SIZE": "5", "CATALOG_INDEX_EVERY": "5"}  # the disk fills mid-crawl

@@ -218,6 +218,7 @@ def test_304_to_a_request_without_validators_is_an_error(long_site: Site, tmp_pa
 # --- unreachable sites ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # crawls through retries
 @pytest.mark.parametrize(
     ("url", "retries"),
     [
@@ -238,6 +239,7 @@ def test_unreachable_site_is_three_lines_at_most(tmp_path, url, retries):
         assert "Gave up retrying" in log and "Gave up retrying" not in result.stderr
 
 
+@pytest.mark.slow  # crawls through retries
 def test_unreachable_site_under_quiet_is_as_short(tmp_path):
     home = no_retries(tmp_path / "home")
     result = crawl(home, "--quiet", "--start-url", "http://127.0.0.1:1/topics/x.html")
@@ -281,6 +283,7 @@ def test_a_failed_crawl_has_one_cause(long_site: Site, tmp_path):
     assert cause in (home / "crawl.log").read_text()  # the log keeps it as it happened
 
 
+@pytest.mark.slow  # crawls
 def test_a_failed_listing_is_said_once_on_stderr(tmp_path):
     home = tmp_path / "home"
     result = subprocess.run(

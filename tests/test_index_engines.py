@@ -157,6 +157,7 @@ def test_index_check_says_which_command_repairs_a_damaged_index(damaged):
     assert invoke(damaged, "index", "check").exit_code == 0
 
 
+@pytest.mark.slow  # crawls
 def test_a_crawl_goes_on_over_a_damaged_index(damaged, demo_site: Site):
     before = db_rows(damaged, "SELECT count(*) FROM crawl_runs")[0][0]
     result = run_catalog(damaged, "crawl", "--start-url", demo_site.topic_url())

@@ -15,6 +15,9 @@ import pytest
 from catalog.localsite import serve
 from tests.conftest import FIXTURES, Site, db_rows, run_catalog
 
+# Two crawls of a copy of the 2024 layout.
+pytestmark = pytest.mark.slow
+
 TOPIC = "maritime-security"
 PUBLICATIONS = 18  # distinct publications over three pages (the featured pair on each)
 

@@ -1,5 +1,6 @@
 """The schema exists only through Alembic, and the migrations match the models."""
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -239,6 +240,7 @@ def test_db_upgrade_from_an_older_revision_says_from_what(tmp_path):
     assert f"upgraded the catalog schema from revision 0004 to {HEAD_REVISION}" in result.stderr
 
 
+@pytest.mark.slow  # every command in a process
 def test_a_newer_catalog_is_refused_by_every_command_in_the_same_words(backend):
     """db upgrade and crawl said `unexpected CommandError`; now they say what reads say."""
     assert backend.run("db", "upgrade").returncode == 0

@@ -19,7 +19,8 @@ from parsel import Selector
 
 from catalog.records import PublicationDetails
 from crawler.pages import rand
-from crawler.pages.rand import listing, product
+from crawler.pages.rand import details as rand_details
+from crawler.pages.rand import downloads, listing, product
 from tests.conftest import FIXTURES
 
 CASES = FIXTURES / "pages" / "rand"
@@ -40,12 +41,12 @@ RENAMED_IDS = [c.name for c in RENAMED]
 # teaser list itself (title, image, pagination) keep RAND's classes: they are not renamed.
 PRODUCT_CLASS_SELECTORS = [
     *product.ABSTRACT,
-    *product.DOWNLOAD_SCOPES,
-    *product.PDF_BUTTONS,
-    product.PRINT_ROWS,
+    *downloads.DOWNLOAD_SCOPES,
+    *downloads.PDF_BUTTONS,
+    downloads.PRINT_ROWS,
     product.RELATED_TOPICS,
-    *product.DOCUMENT_DETAILS,
-    product.SERIES,
+    *rand_details.DOCUMENT_DETAILS,
+    rand_details.SERIES,
     # classes read inside those blocks
     "span.format-pdf",
     "span.format-epub",

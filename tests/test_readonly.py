@@ -171,6 +171,7 @@ def locked_home(open_home: Path, tmp_path: Path) -> Iterator[Path]:
     _chmod_tree(home, remove_write=False)
 
 
+@pytest.mark.slow  # every read command in a process
 def test_read_commands_work_on_a_catalog_they_cannot_write(locked_home, open_home):
     before = _snapshot(locked_home)
 

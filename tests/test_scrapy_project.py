@@ -44,6 +44,7 @@ def test_scrapy_cfg_points_at_the_project_and_a_deploy_target():
     assert cfg["deploy"]["project"] and cfg["deploy"]["url"].startswith("http")
 
 
+@pytest.mark.slow  # scrapy crawl in a process
 def test_scrapy_crawl_writes_the_same_catalog(demo_site: Site, tmp_path):
     home = tmp_path / "home"
     result = scrapy_crawl(home, "-a", f"start_url={demo_site.topic_url()}")
@@ -105,6 +106,7 @@ def overridden_settings(log: str) -> dict:
     }
 
 
+@pytest.mark.slow  # two crawls
 def test_scrapy_crawl_of_a_local_site_has_the_delay_catalog_crawl_has(demo_site: Site, tmp_path):
     """`scrapy crawl` of 127.0.0.1 kept rand.org's politeness (a second between requests,
     AutoThrottle): 16 times slower than `catalog crawl` of the same site."""
@@ -162,6 +164,7 @@ def test_retry_delay():
     assert retry_delay(0, "86400") is None  # come back tomorrow: give up instead of waiting
 
 
+@pytest.mark.slow  # builds an egg
 def test_scrapyd_deploy_builds_an_egg_with_everything_a_crawl_needs(tmp_path):
     deploy = shutil.which("scrapyd-deploy", path=str(Path(sys.executable).parent))
     if deploy is None:

@@ -1,6 +1,6 @@
 """Many crawlers, one catalog: a real Scrapyd daemon crawling into a real PostgreSQL catalog.
 
-What the README's "Beyond one machine" section tells an operator to do is done here as
+What docs/scale-out.md tells an operator to do is done here as
 written: the schema is created with ``catalog --db URL db upgrade``, the project is deployed
 with ``deploy/scrapyd/deploy.py`` (scrapyd-deploy on a copy of the checkout, which must stay
 clean), and crawls are scheduled through ``schedule.json`` with the catalog's location in
@@ -49,6 +49,9 @@ from catalog.errors import CrawlLocked
 from catalog.localsite import serve
 from catalog.lock import topic_locks
 from tests.conftest import DEMO_PUBLICATIONS, REPO, TOPIC, clean_env
+
+# A real Scrapyd daemon and PostgreSQL: minutes.
+pytestmark = pytest.mark.scrapyd
 
 SERVER = os.environ.get(
     "CATALOG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -193,7 +196,7 @@ def scrapyd_executable() -> str:
 def dependencies_only_venv(folder: Path) -> Path:
     """A Python for Scrapyd that has the project's dependencies but not the project.
 
-    As the README sets Scrapyd up: the code comes from the deployed egg alone. The new venv
+    As docs/scale-out.md sets Scrapyd up: the code comes from the deployed egg alone. The new venv
     sees this venv's site-packages through a .pth line; the .pth files in there (this
     checkout's editable install among them) are not processed that way, so ``catalog`` and
     ``crawler`` can only come from the egg.
@@ -223,7 +226,7 @@ def dependencies_only_venv(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def scrapyd(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scrapyd]:
-    """A Scrapyd daemon whose jobs crawl into ``pg_url``, as the README sets one up."""
+    """A Scrapyd daemon whose jobs crawl into ``pg_url``, as docs/scale-out.md sets one up."""
     scrapyd_executable()
     folder = tmp_path_factory.mktemp("scrapyd")
     python = dependencies_only_venv(folder)
@@ -280,7 +283,7 @@ def work_tree_state() -> set[str]:
 
 @pytest.fixture(scope="module")
 def deployed(scrapyd: Scrapyd, pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Scrapyd:
-    """Schema created, project deployed: the README's steps, from the checkout."""
+    """Schema created, project deployed: the steps of docs/scale-out.md, from the checkout."""
     if shutil.which("git") is None or not (REPO / ".git").exists():
         missing("deploy.py and this test need a git checkout (git ls-files, git status)")
     upgraded = subprocess.run(
@@ -514,7 +517,7 @@ def test_topic_locks_are_a_no_op_on_sqlite(tmp_path: Path):
     engine.dispose()
 
 
-# --- what the README tells an operator ------------------------------------------------------
+# --- what the docs tell an operator --------------------------------------------------------
 
 
 def test_scrapyd_requirements_are_the_projects_dependencies():
@@ -527,10 +530,10 @@ def test_scrapyd_requirements_are_the_projects_dependencies():
     assert "thinktank-catalog" not in " ".join(listed)  # the code comes from the egg
 
 
-def test_readme_shows_the_scrapyd_files_verbatim():
-    readme = (REPO / "README.md").read_text()
+def test_docs_show_the_scrapyd_files_verbatim():
+    page = (REPO / "docs" / "scale-out.md").read_text()
     for name in ("scrapyd.conf", "crontab", "scrapyd.service"):
-        assert (EXAMPLES / name).read_text().strip() in readme, f"README lacks {name}"
+        assert (EXAMPLES / name).read_text().strip() in page, f"docs/scale-out.md lacks {name}"
 
 
 def test_deploy_script_writes_eggs_where_the_caller_asked(tmp_path: Path, monkeypatch):

@@ -126,7 +126,7 @@ def test_query_from_stdin(catalog_args):
 
 
 def one_line_usage_error(result) -> str:
-    """The error of a usage mistake: exit code 2 and one line on stderr, as the README says."""
+    """The error of a usage mistake: exit code 2 and one line on stderr, as the docs say."""
     assert result.exit_code == 2, (result.exit_code, result.output)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
@@ -294,6 +294,7 @@ def test_postgres_runs_only_reads(pg_catalog, tmp_path):
 # --- cannot hang: time limit and Ctrl-C --------------------------------------------------------
 
 
+@pytest.mark.slow  # waits out the time limit
 @pytest.mark.parametrize("statement", [RUNAWAY_COUNT, RUNAWAY_ROWS])
 def test_time_limit_stops_a_runaway_statement(catalog_args, statement):
     started = time.monotonic()
@@ -307,6 +308,7 @@ def test_time_limit_stops_a_runaway_statement(catalog_args, statement):
     assert elapsed < 8
 
 
+@pytest.mark.slow  # waits out the time limit
 def test_pg_sleep_is_cut_by_statement_timeout(pg_catalog):
     started = time.monotonic()
     result = sql(pg_catalog, "SELECT pg_sleep(30)", "--timeout", "1")
@@ -349,6 +351,7 @@ def _interrupt(proc: subprocess.Popen) -> tuple[str, str, float]:
     return stdout, stderr, time.monotonic() - started
 
 
+@pytest.mark.slow  # waits for a statement to run
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc to see it run")
 def test_ctrl_c_stops_a_runaway_sqlite_statement(crawled_home):
     proc = subprocess.Popen(
@@ -376,6 +379,7 @@ def test_ctrl_c_stops_a_runaway_sqlite_statement(crawled_home):
     assert elapsed < 5
 
 
+@pytest.mark.slow  # waits for a statement to run
 def test_ctrl_c_cancels_the_statement_on_postgres(pg_catalog):
     url = pg_catalog[pg_catalog.index("--db") + 1]
     home = Path(pg_catalog[1])
@@ -445,6 +449,7 @@ def _run_measured(command: list[str], out: Path) -> tuple[int, int, str]:
     return proc.returncode, int(lines[-1].split()[1]) * 1024, "\n".join(lines[:-1])
 
 
+@pytest.mark.slow
 def test_a_million_rows_stream_in_bounded_memory(catalog_args, tmp_path):
     out = tmp_path / "million.csv"
     home = Path(catalog_args[1])

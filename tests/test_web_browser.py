@@ -20,6 +20,9 @@ import pytest
 
 from tests.conftest import Catalog, catalog_command, served
 
+# A browser driving a real server.
+pytestmark = pytest.mark.slow
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

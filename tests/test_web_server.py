@@ -15,11 +15,15 @@ from datetime import datetime
 
 import feedparser
 import httpx2 as httpx
+import pytest
 from lxml import html as lxml_html
 
 from tests.conftest import Catalog, Site, catalog_command, invoke, served
 from tests.test_deploy import DEPLOY, fake_home, unit
 from tests.test_readonly import _drop_permission_overrides, _snapshot, locked_home, open_home
+
+# Real `catalog serve` processes, crawled into while they serve.
+pytestmark = pytest.mark.slow
 
 __all__ = ["locked_home", "open_home"]  # fixtures, used by name
 TOPIC = "regional-security"  # the long site's ten-page topic

@@ -72,8 +72,8 @@ class TextRule:
         return None
 
 
-# The [crawl] settings and what each allows. The README's settings table and DEFAULT_CONFIG's
-# comments state the same ranges: change them together.
+# The [crawl] settings and what each allows. The settings table of docs/settings.md and
+# DEFAULT_CONFIG's comments state the same ranges: change them together.
 CRAWL_KEYS: dict[str, NumberRule | TextRule] = {
     "contact": TextRule(MAX_CONTACT_CHARS),
     "delay": NumberRule("seconds", high=3600),

@@ -47,7 +47,7 @@ topics = [
 # max_listing_pages = 500  # a topic walk that reaches this many listing pages fails the run
 
 [search]
-# engine = "whoosh"  # or "tantivy": native code, for large catalogs (see the README)
+# engine = "whoosh"  # or "tantivy": native code, for large catalogs (see docs/search.md)
 """
 
 

@@ -1,5 +1,6 @@
 """Page objects for rand.org: topic listing pages (``listing``) and publication pages
-(``product``), two jobs in two modules; ``site`` holds what both share.
+(``product``, with its document details in ``details`` and its downloads and print copy in
+``downloads``); ``site`` holds what both share.
 
 RAND keeps page objects of its own, although its pages carry embedded metadata too: they read
 more than the metadata says (research questions, key findings, recommendations, downloads,

@@ -1,7 +1,9 @@
 """RAND's publication pages ("product" pages): a report, brief, commentary, news release, ...
 
 Blocks are found by what a reader sees (headings, column headers, labels), with RAND's class
-names as hints and fallbacks (see the README's "Read by what a reader sees").
+names as hints and fallbacks (see docs/crawling.md, "Read by what a reader sees"). The page
+object reads the header, abstract, findings and topics itself; its document details are read by
+``details`` and its downloads and print copy by ``downloads``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from parsel import Selector, SelectorList
 
+import crawler.pages.rand.details as details
 from catalog.records import (
     DetailFailure,
     Download,
@@ -21,12 +24,6 @@ from catalog.records import (
 )
 from crawler.pages.blocks import (
     Headings,
-    columns,
-    data_rows,
-    heading_before,
-    labelled_items,
-    normalised,
-    own_rows,
     section_after,
     tag_of,
 )
@@ -40,8 +37,15 @@ from crawler.pages.common import (
     json_ld,
     parse_date,
     person_name,
-    text_in,
     text_of,
+)
+from crawler.pages.rand.details import SERIES
+from crawler.pages.rand.downloads import (
+    download_tables,
+    full_document,
+    print_copy,
+    print_tables,
+    read_downloads,
 )
 from crawler.pages.rand.site import (
     HEADING,
@@ -76,46 +80,7 @@ BOILERPLATE = re.compile(
 BODY_TEXT = "div.body-text"
 TOPICS_HEADINGS = ("Topics", "Related Topics")
 RELATED_TOPICS = "ul.related-topics li a"
-# Document details: "Label: value" lines, under a "Document Details" heading or anywhere in the
-# page for the labels below; any label holding "ISBN" ("Paperback ISBN/EAN") is the ISBN.
-DETAILS_HEADINGS = ("Document Details", "Details")
-DOCUMENT_DETAILS = (".document-details",)
-DETAIL_LABELS = {
-    "document number": "document number",
-    "doi": "doi",
-    "pages": "pages",
-    "page count": "pages",
-    "number of pages": "pages",
-    "series": "series",
-    "year": "year",
-}
-SERIES = "div.series a"
-SERIES_SENTENCE = re.compile(r"\bpart of the RAND\s+(?P<series>.+?)\s+series\b", re.I)
-# Downloads: every table with a "File Size" column (or under a "Download…" heading); each
-# document's label is the heading just above its table ("Full Document", "Research Summary").
-# The section's own heading ("Download eBook for Free") names no document.
-SIZE_COLUMNS = ("file size", "size")
-DOWNLOAD_HEADINGS = ("Download",)
-# Old pages have one `#download` table, 2024 pages one `.download-block` per document.
-DOWNLOAD_SCOPES = ("#download", ".product-download", "div.download", "section.download")
-DOWNLOAD_BLOCK = (
-    "ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' download-block ')][1]"
-)
-DOWNLOAD_LABEL = (".download-label", "h3", "h4", ".label")
-DOWNLOAD_LINKS = (
-    "span.format-pdf a, span.format-epub a, a[href$='.pdf'], a[href$='.epub'], "
-    "a[href$='.PDF'], a[href*='.pdf?'], a[href*='.epub?']"
-)
-PDF_BUTTONS = ("div.btn-download a[href$='.pdf']",)
-# Print copy: the table under "Purchase Print Copy", or any table with a price column, read by
-# its "Format" / "List Price" / "Price" column headers; the classes below when it has none.
-PURCHASE_HEADINGS = ("Purchase Print Copy", "Purchase a Print Copy", "Print Copy", "Purchase")
-FORMAT_COLUMN = "format"
-LIST_PRICE_COLUMNS = ("list price", "list", "retail price")
-PRICE_COLUMNS = ("price", "your price", "web price", "sale price", "discounted price")
-PRINT_ROWS = "#purchase tr, div.purchase tr, .product-purchase tr"
 JOURNAL = (".product-header .journal em", ".product-header .journal", ".journal-title")
-FULL_DOCUMENT = "Full Document"
 RESEARCH_QUESTIONS = "Research Questions"
 KEY_FINDINGS = "Key Findings"
 RECOMMENDATIONS = "Recommendations"
@@ -134,12 +99,8 @@ UNDER_A_HEADING = (
 # A block's paragraphs (the block may be a list of paragraphs): figures and promos left out.
 PARAGRAPHS = "descendant-or-self::p[not(ancestor::figure) and not(ancestor::aside)]"
 NOT_PROSE_ONLY = ".//h1|.//h2|.//h3|.//h4|.//h5|.//h6|.//table|.//ul|.//ol|.//form"
-MAX_PAGES = 100_000
-_NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "phd", "ph.d."}
-_SIZE = re.compile(r"\d+(?:\.\d+)?\s*[KMG]B", re.I)
-_PRICE = re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d\d)?")
 _PAGES = re.compile(r"(\d[\d,]*)\s*pages", re.I)
-_DOI = re.compile(r"10\.\d{4,9}/\S+")
+_NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "phd", "ph.d."}
 _MONTH_DATE = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
 _TYPE_DATE = re.compile(
     rf"^(?P<type>[A-Za-z][A-Za-z &/-]{{0,40}}?)?\s*"
@@ -198,12 +159,12 @@ class RandProductPage:
         published_on, date_text = self._published(header_date)
         facts = self._facts
         downloads = self._downloads()
-        pdf_url, pdf_size = self._full_document(downloads)
-        print_format, list_price, print_price = self._print_copy()
-        page_count = _page_count(facts.get("pages"))
+        pdf_url, pdf_size = full_document(downloads)
+        print_format, list_price, print_price = print_copy(self.selector, self._print_tables)
+        page_count = details.page_count(facts.get("pages"))
         if page_count is None and print_format:
             match = _PAGES.search(print_format)
-            page_count = _page_count(match.group(1)) if match else None
+            page_count = details.page_count(match.group(1)) if match else None
         return PublicationDetails(
             url=self.url,
             title=title,
@@ -224,7 +185,7 @@ class RandProductPage:
             related_topics=self._related_topics(),
             document_number=facts.get("document number")
             or self._meta("citation_technical_report_number"),
-            doi=_doi(facts.get("doi") or self._meta("citation_doi")),
+            doi=details.doi(facts.get("doi") or self._meta("citation_doi")),
             isbn=facts.get("isbn") or self._meta("citation_isbn"),
             series=self._series(),
             page_count=page_count,
@@ -435,254 +396,29 @@ class RandProductPage:
 
     @cached_property
     def _facts(self) -> dict[str, str]:
-        """Document details by label ("Document Number", "DOI", "Pages", ...), first one wins.
-
-        Every label under a "Document Details" heading (or in the classed block) is kept; in the
-        rest of the page only the labels of DETAIL_LABELS and ISBNs count.
-        """
-        facts: dict[str, str] = {}
-        scopes = [n for h in self._headings.named(DETAILS_HEADINGS) for n in section_after(h)]
-        scopes += [n for css in DOCUMENT_DETAILS for n in self.main.css(css)]
-        for scope in scopes:
-            for label, value, item in labelled_items(scope):
-                facts.setdefault(_fact_name(label) or label, value)
-                for cls in ("isbn", "doi"):  # the classes RAND puts on the value itself
-                    hinted = text_of(item.css(f"span.{cls}"))
-                    if hinted:
-                        facts.setdefault(cls, hinted)
-        for label, value, _ in labelled_items(self.main):
-            name = _fact_name(label)
-            if name:
-                facts.setdefault(name, value)
-        return facts
+        return details.document_facts(self.main, self._headings)
 
     def _series(self) -> str | None:
         """A "Series:" detail, the "part of the RAND … series" line, its class, the meta tag."""
         return (
             self._facts.get("series")
-            or self._series_sentence()
+            or details.series_sentence(self.main)
             or self._text(SERIES)
             or self._meta("citation_series_title")
         )
 
-    def _series_sentence(self) -> str | None:
-        for paragraph in self.main.xpath(".//p"):
-            match = SERIES_SENTENCE.search(text_of(paragraph))
-            if match:
-                series = clean_text(match.group("series"))
-                linked = [t for t in (text_of(a) for a in paragraph.xpath(".//a")) if t]
-                return next((t for t in linked if t in series), series)
-        return None
-
     @cached_property
     def _download_tables(self) -> list[Selector]:
-        """Tables with a file-size column or under a "Download…" heading, in page order."""
-        headed = {
-            table.root
-            for heading in self._headings.starting(DOWNLOAD_HEADINGS)
-            for node in section_after(heading)
-            for table in node.xpath("descendant-or-self::table")
-        }
-        return [
-            table
-            for table in self.main.xpath(".//table")
-            if table.root in headed or any(c in columns(table) for c in SIZE_COLUMNS)
-        ]
+        return download_tables(self.main, self._headings)
 
     def _downloads(self) -> list[Download]:
-        """Every PDF/EPUB the page offers, in page order, labelled with its block's heading."""
-        found = [a for table in self._download_tables for a in table.css(DOWNLOAD_LINKS)]
-        found += [
-            a for css in DOWNLOAD_SCOPES for s in self.main.css(css) for a in s.css(DOWNLOAD_LINKS)
-        ]
-        wanted = {a.root for a in found}
-        links = [a for a in self.main.xpath(".//a") if a.root in wanted]
-        links += [a for css in PDF_BUTTONS for a in self.main.css(css)]
-        downloads: list[Download] = []
-        seen: set[str] = set()
-        for link in links:
-            href = clean_text(link.attrib.get("href"))
-            if not href:
-                continue
-            url = canonical_url(self.url, href)
-            if not url or url in seen:
-                continue
-            seen.add(url)
-            downloads.append(
-                Download(
-                    label=_download_label(link, url),
-                    format=_download_format(link, url),
-                    url=url,
-                    size=_download_size(link),
-                )
-            )
-        if not downloads and self._meta("citation_pdf_url"):
-            url = canonical_url(self.url, self._meta("citation_pdf_url") or "")
-            if url:
-                downloads.append(Download(label=FULL_DOCUMENT, format="PDF", url=url, size=None))
-        return downloads
-
-    @staticmethod
-    def _full_document(downloads: list[Download]) -> tuple[str | None, str | None]:
-        """The full document's PDF: labelled so, else the first PDF that is not a summary."""
-        pdfs = [d for d in downloads if d.format == "PDF"]
-        for download in pdfs:
-            if download.label.lower() == FULL_DOCUMENT.lower():
-                return download.url, download.size
-        for download in pdfs:
-            if not _is_summary(download.url):
-                return download.url, download.size
-        return None, None
+        return read_downloads(
+            self.url, self.main, self._download_tables, self._meta("citation_pdf_url")
+        )
 
     @cached_property
     def _print_tables(self) -> list[Selector]:
-        """Tables under a "Purchase Print Copy" heading or with a price column, in page order."""
-        headed = {
-            table.root
-            for heading in Headings(self.selector).named(PURCHASE_HEADINGS)
-            for node in section_after(heading)
-            for table in node.xpath("descendant-or-self::table")
-        }
-        return [
-            table
-            for table in self.selector.xpath("//table")
-            if table.root in headed or _price_columns(columns(table)) != (None, None)
-        ]
-
-    def _print_copy(self) -> tuple[str | None, str | None, str | None]:
-        """Format, list price and price paid of the first priced row of the print-copy table.
-
-        Read by column headers; a table without them (or only the classes) is read by its text.
-        """
-        for table in self._print_tables:
-            named = columns(table)
-            if _price_columns(named) == (None, None):
-                rows = [_print_row(row) for row in own_rows(table)]
-            else:
-                rows = [_print_cells(cells, named) for cells in data_rows(table)]
-            found = next((row for row in rows if row is not None), None)
-            if found is not None:
-                return found
-        for row in self.selector.css(PRINT_ROWS):
-            found = _print_row(row)
-            if found is not None:
-                return found
-        return None, None, None
-
-
-def _price(value: str) -> str:
-    return re.sub(r"\s+", "", value)
-
-
-def _is_summary(url: str) -> bool:
-    return ".summary." in urlsplit(url).path.lower()
-
-
-def _download_label(link: Selector, url: str) -> str:
-    """The heading just above the link's table, else its classed block's label, else a default.
-
-    A table under the download section's own heading ("Download eBook for Free") has no label
-    of its own: one unlabelled table on old pages, the full document unless it is a summary.
-    """
-    tables = link.xpath("ancestor::table[1]")
-    heading = heading_before(tables[0]) if tables else None
-    if heading is not None:
-        label = text_of(heading)
-        if not normalised(label).startswith(tuple(normalised(h) for h in DOWNLOAD_HEADINGS)):
-            return label
-    else:
-        block = link.xpath(DOWNLOAD_BLOCK)
-        label = text_in(block[0], DOWNLOAD_LABEL) if block else ""
-        if label:
-            return label
-    return "Summary" if _is_summary(url) else FULL_DOCUMENT
-
-
-def _download_format(link: Selector, url: str) -> str:
-    path = urlsplit(url).path.lower()
-    if (
-        path.endswith(".epub")
-        or "epub" in text_of(link).lower()
-        or link.xpath("ancestor-or-self::*[contains(@class, 'epub')]")
-    ):
-        return "EPUB"
-    return "PDF"
-
-
-def _download_size(link: Selector) -> str | None:
-    for scope in ("ancestor::tr[1]", "ancestor::li[1]", "parent::*"):
-        row = link.xpath(scope)
-        if row:
-            size = _SIZE.search(text_of(row))
-            if size:
-                return re.sub(r"\s+", " ", size.group(0))
-    return None
-
-
-def _price_columns(named: dict[str, int]) -> tuple[int | None, int | None]:
-    """The list-price and price columns of a table's headers (None where there is none)."""
-    listed = next((named[c] for c in LIST_PRICE_COLUMNS if c in named), None)
-    paid = next((named[c] for c in PRICE_COLUMNS if c in named), None)
-    return listed, paid
-
-
-def _print_cells(
-    cells: dict[int, Selector], named: dict[str, int]
-) -> tuple[str | None, str | None, str | None] | None:
-    """A print row read by its column headers: "Paperback 138 pages | $39.00 | $31.20 …".
-
-    A lone price is both list price and price paid; a price cell holding two prices (no list
-    column) is list then paid. None when the row has no price.
-    """
-    list_column, price_column = _price_columns(named)
-
-    def cell(column: int | None) -> str:
-        return text_of(cells[column]) if column in cells else ""
-
-    paid = _PRICE.findall(cell(price_column))
-    listed = _PRICE.findall(cell(list_column))
-    if not paid and not listed:
-        return None
-    if listed:
-        list_price, price = listed[0], (paid or listed)[0]
-    else:
-        list_price, price = paid[0], paid[min(1, len(paid) - 1)]
-    fmt = cell(named.get(FORMAT_COLUMN))
-    if not fmt:
-        text = " ".join(text_of(c) for _, c in sorted(cells.items()))
-        first = _PRICE.search(text)
-        fmt = text[: first.start() if first else len(text)].replace("Add to Cart", "")
-    return _print_format(fmt), _price(list_price), _price(price)
-
-
-def _print_row(row: Selector) -> tuple[str | None, str | None, str | None] | None:
-    """A print row without column headers, by its classes and text: "Paperback 138 pages
-    $39.00 $31.20 20% Web Discount" is list $39.00, paid $31.20; a single price is both."""
-    text = text_of(row)
-    prices = _PRICE.findall(text)
-    if not prices:
-        return None
-    first = _PRICE.search(text)
-    start = first.start() if first else len(text)
-    fmt = text_of(row.css("td.format")) or text[:start].replace("Add to Cart", "")
-    paid = text_of(row.css("td.price")) if row.css("td.list-price") else ""
-    paid_match = _PRICE.search(paid)
-    list_price = _PRICE.search(text_of(row.css("td.list-price")))
-    if list_price and paid_match:
-        return _print_format(fmt), _price(list_price.group(0)), _price(paid_match.group(0))
-    return _print_format(fmt), _price(prices[0]), _price(prices[min(1, len(prices) - 1)])
-
-
-def _print_format(fmt: str) -> str | None:
-    """ "Paperback454 pages" -> "Paperback, 454 pages" (the page count is split off later)."""
-    return re.sub(r"(?<=[a-z])(?=\d)", ", ", clean_text(fmt)) or None
-
-
-def _fact_name(label: str) -> str | None:
-    """The fact a document-details label gives, None for labels the catalog does not use."""
-    if "isbn" in label:
-        return "isbn"
-    return DETAIL_LABELS.get(label)
+        return print_tables(self.selector)
 
 
 def _widest_prose_block(paragraph: Selector) -> Selector:
@@ -699,22 +435,3 @@ def _widest_prose_block(paragraph: Selector) -> Selector:
         ):
             return node
         node = parent
-
-
-def _page_count(value: str | None) -> int | None:
-    """The number in "454" or "1,024 pages"; None past MAX_PAGES, which no document has (and
-    a 5,000-digit "page count" is more than Python will turn into an int, or SQL store)."""
-    if not value:
-        return None
-    digits = re.sub(r"[^\d]", "", value).lstrip("0")
-    if not digits or len(digits) > len(str(MAX_PAGES)):
-        return None
-    count = int(digits)
-    return count if count <= MAX_PAGES else None
-
-
-def _doi(value: str | None) -> str | None:
-    if not value:
-        return None
-    match = _DOI.search(value)
-    return match.group(0) if match else None
