@@ -113,6 +113,7 @@ def test_one_crawl_catalogues_both_publishers_and_a_recrawl_reads_no_publication
     assert numbers["not modified"] == 2  # the RAND topic and the feed
 
 
+@pytest.mark.slow  # crawls a private site of its own, twice or more
 def test_an_incremental_crawl_stops_at_the_first_page_with_nothing_new(tmp_path, think_tank):
     feeds, server = think_tank
     home = tmp_path / "home"
@@ -131,6 +132,7 @@ def test_an_incremental_crawl_stops_at_the_first_page_with_nothing_new(tmp_path,
     assert rows(home, "SELECT count(*) FROM publications") == [(8,)]
 
 
+@pytest.mark.slow  # crawls a private site of its own, twice or more
 def test_a_full_crawl_walks_every_page_again(tmp_path, think_tank):
     _, server = think_tank
     home = tmp_path / "home"
@@ -203,6 +205,7 @@ def _delisted(home: Path) -> set[str]:
     return {url for (url,) in found}
 
 
+@pytest.mark.slow  # crawls a private site of its own, twice or more
 def test_an_entry_leaving_a_feed_is_delisted_only_by_a_full_walk_to_its_end(tmp_path, think_tank):
     feeds, server = think_tank
     home = tmp_path / "home"
@@ -223,6 +226,7 @@ def test_an_entry_leaving_a_feed_is_delisted_only_by_a_full_walk_to_its_end(tmp_
     assert summary(full)["delisted"] == 1 and _delisted(home) == {oldest.url}
 
 
+@pytest.mark.slow  # crawls a private site of its own, twice or more
 def test_an_entry_pushed_out_of_a_newest_n_feed_is_not_delisted(tmp_path):
     """A feed of the newest three: a new post pushes the oldest out. The crawl reads the whole
     feed to its end, but not as a full walk, so the entry that left proves nothing."""
@@ -244,6 +248,7 @@ def test_an_entry_pushed_out_of_a_newest_n_feed_is_not_delisted(tmp_path):
         ]
 
 
+@pytest.mark.slow  # crawls a private site of its own, twice or more
 def test_a_feed_that_suddenly_lists_nothing_delists_nothing(tmp_path):
     """An empty feed (a site's glitch) is no proof, even to a full walk: warned, not delisted."""
     feeds = FeedSite(tmp_path / "empty", posts(3))
@@ -259,6 +264,7 @@ def test_a_feed_that_suddenly_lists_nothing_delists_nothing(tmp_path):
     assert summary(result)["warnings"] == 1 and "lists no entries" in result.stderr
 
 
+@pytest.mark.slow  # crawls a private site of its own, twice or more
 def test_a_feed_that_says_it_is_complete_delists_without_full(tmp_path):
     feeds = FeedSite(tmp_path / "complete", posts(4), complete=True)
     feeds.write()
