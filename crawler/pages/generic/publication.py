@@ -54,13 +54,12 @@ from crawler.pages.common import (
     clean_text,
     parse_date,
 )
+from crawler.pages.generic.jsonld import JsonLd, json_ld_nodes
 from crawler.pages.generic.metadata import (
     Fields,
-    JsonLd,
     dublin_core,
     dublin_core_fields,
     highwire,
-    json_ld_nodes,
     open_graph,
     open_graph_fields,
     page_fields,
