@@ -36,7 +36,8 @@ class FeedWalks:
     """The spider's feed walks: requests, pages, and how a walk ends.
 
     What it uses of the spider it is mixed into, named here (annotations only): the walks'
-    state and arguments, and the steps RAND's walks share (records, details, 304s, failures).
+    state and arguments, and the steps RAND's walks share (records, details, 304s, a page
+    with nothing new, a walk cut short, failures).
     """
 
     catalog: CatalogView | None
@@ -53,6 +54,8 @@ class FeedWalks:
     _records: Callable[..., Iterator[Any]]
     _details_wanted: Callable[..., Iterator[scrapy.Request]]
     _not_modified: Callable[..., Iterator[TopicWalk]]
+    _nothing_new: Callable[..., TopicWalk]
+    _cut_short: Callable[..., bool]
 
     def _feed_request(
         self,
@@ -141,20 +144,11 @@ class FeedWalks:
         elif listing.next_page_url is None:  # the last page, new entries or none
             yield from self._feed_ended(listing.topic, walk, complete=listing.complete)
         elif unchanged:
-            self.logger.info(
-                "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
-            )
-            self.open_walks.discard(walk)
-            yield TopicWalk(listing.topic, WALK_COMPLETED, full=False)
-        elif self.pages is not None and page_count >= self.pages:
-            self.logger.info("stopping the walk of %s after %d pages", walk, page_count)
-            self.open_walks.discard(walk)
-        elif self.pages is None and page_count >= self.page_cap:
-            self.fail(
-                f"stopped after {page_count} pages of the feed {listing.topic.url}: "
-                "its paging never ended",
-                walk,
-            )
+            yield self._nothing_new(listing.topic, walk, response.url)
+        elif self._cut_short(
+            walk, page_count, f"pages of the feed {listing.topic.url}: its paging never ended"
+        ):
+            pass
         else:
             yield self._feed_request(
                 listing.next_page_url,

@@ -220,28 +220,39 @@ class RandTopicSpider(FeedWalks, scrapy.Spider):
         yield from self._records(listing, response)
         yield from self._details_wanted(listing, wanted, response.url)
         if unchanged:
-            self.logger.info(
-                "%s holds nothing new: stopping the walk of %s", response.url, listing.topic.slug
-            )
-            self.open_walks.discard(walk)
-            yield TopicWalk(listing.topic, WALK_COMPLETED, full=False)
+            yield self._nothing_new(listing.topic, walk, response.url)
         elif listing.next_page_url is None:
             self.open_walks.discard(walk)
             yield TopicWalk(listing.topic, WALK_COMPLETED, full=self.full)
-        elif self.pages is not None and page_count >= self.pages:
-            # asked for a short walk: the topic stays "partial" and the next run goes on
-            self.logger.info("stopping the walk of %s after %d pages", walk, page_count)
-            self.open_walks.discard(walk)
-        elif self.pages is None and page_count >= self.page_cap:
-            self.fail(
-                f"stopped after {page_count} listing pages of {listing.topic.slug}: "
-                "pagination never ended",
-                walk,
-            )
+        elif self._cut_short(
+            walk,
+            page_count,
+            f"listing pages of {listing.topic.slug}: pagination never ended",
+        ):
+            pass
         else:
             yield self._listing_request(
                 listing.next_page_url, page_count + 1, listing.topic, incremental, walk
             )
+
+    def _nothing_new(self, topic: TopicRef, walk: str, url: str) -> TopicWalk:
+        """A page holding only what the catalog has: the rest of the walk is known."""
+        self.logger.info("%s holds nothing new: stopping the walk of %s", url, topic.slug)
+        self.open_walks.discard(walk)
+        return TopicWalk(topic, WALK_COMPLETED, full=False)
+
+    def _cut_short(self, walk: str, page_count: int, endless: str) -> bool:
+        """Whether the walk stops at this page without reaching its end: a short walk asked
+        for (``pages``; the topic stays "partial" and the next run goes on), or the failure
+        cap reached (the run fails: "stopped after N <endless>")."""
+        if self.pages is not None and page_count >= self.pages:
+            self.logger.info("stopping the walk of %s after %d pages", walk, page_count)
+            self.open_walks.discard(walk)
+            return True
+        if self.pages is None and page_count >= self.page_cap:
+            self.fail(f"stopped after {page_count} {endless}", walk)
+            return True
+        return False
 
     def _not_modified(
         self, response: Response, topic: TopicRef | None, walk: str
