@@ -56,6 +56,7 @@ class FeedWalks:
     _not_modified: Callable[..., Iterator[TopicWalk]]
     _nothing_new: Callable[..., TopicWalk]
     _cut_short: Callable[..., bool]
+    _page_known: Callable[..., tuple[bool, frozenset[str]]]
 
     def _feed_request(
         self,
@@ -130,9 +131,7 @@ class FeedWalks:
         if topic is None:  # the feed's first page names the topic the walk is of
             incremental = self._walk_state(listing.topic.slug) == "complete"
             yield TopicWalk(listing.topic, WALK_STARTED, full=self.full)
-        known = self.catalog.page_state(listing.entries) if self.catalog is not None else None
-        unchanged = incremental and known is not None and known.unchanged
-        wanted = known.needs_details if self.details and known is not None else frozenset()
+        unchanged, wanted = self._page_known(listing, incremental)
         yield from self._records(listing, response)
         yield from self._details_wanted(listing, wanted, response.url)
         if topic is None and not listing.entries:

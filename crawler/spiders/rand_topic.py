@@ -212,9 +212,7 @@ class RandTopicSpider(FeedWalks, scrapy.Spider):
             return
         # Ask the catalog before yielding: the pipeline may store these entries while they
         # are handed over, and then every one of them would look known and unchanged.
-        known = self.catalog.page_state(listing.entries) if self.catalog is not None else None
-        unchanged = incremental and known is not None and known.unchanged
-        wanted = known.needs_details if self.details and known is not None else frozenset()
+        unchanged, wanted = self._page_known(listing, incremental)
         if page_count == 1:
             yield TopicWalk(listing.topic, WALK_STARTED, full=self.full)
         yield from self._records(listing, response)
@@ -234,6 +232,16 @@ class RandTopicSpider(FeedWalks, scrapy.Spider):
             yield self._listing_request(
                 listing.next_page_url, page_count + 1, listing.topic, incremental, walk
             )
+
+    def _page_known(
+        self, listing: TopicListing | FeedListing, incremental: bool
+    ) -> tuple[bool, frozenset[str]]:
+        """What the catalog has of a listing page's entries: whether an incremental walk may
+        stop here (nothing new or changed), and the entries whose own page is to be read."""
+        known = self.catalog.page_state(listing.entries) if self.catalog is not None else None
+        if known is None:
+            return False, frozenset()
+        return incremental and known.unchanged, known.needs_details if self.details else frozenset()
 
     def _nothing_new(self, topic: TopicRef, walk: str, url: str) -> TopicWalk:
         """A page holding only what the catalog has: the rest of the walk is known."""
